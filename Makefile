@@ -1,0 +1,100 @@
+# barrage - see README.md. `make demo` and `make test` are the two entry points.
+.DEFAULT_GOAL := all
+.PHONY: all demo test unit e2e asan bench fuzz deps clean
+
+BUILD   ?= build
+SAN     ?=
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+UNAME   := $(shell uname -s)
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -pthread -MMD -MP -DBARRAGE_VERSION='"$(VERSION)"'
+LDLIBS  += -pthread -lm
+
+ifeq ($(SAN),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+# Dependencies: pkg-config first, then the Debian paths (deps/README.md).
+PKG_CONFIG ?= pkg-config
+LUAJIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
+LUAJIT_LIBS   := $(shell $(PKG_CONFIG) --libs luajit 2>/dev/null || echo -lluajit-5.1)
+SSL_CFLAGS    := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
+SSL_LIBS      := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+LLHTTP_SRC    ?= $(firstword $(wildcard /usr/share/llhttp /usr/local/share/llhttp))
+LLHTTP_INC    ?= $(firstword $(wildcard /usr/share/include/llhttp /usr/include/llhttp /usr/local/include/llhttp))
+
+ifeq ($(UNAME),Linux)
+LOOP_SRC := src/loop_epoll.c
+else
+LOOP_SRC := src/loop_kqueue.c
+endif
+
+# Everything but main.c goes into a library the unit tests link against too.
+LIB_SRC := $(LOOP_SRC) $(filter-out src/main.c src/loop_epoll.c src/loop_kqueue.c,$(wildcard src/*.c))
+LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
+LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
+ALL_CFLAGS = $(CFLAGS) -Isrc -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
+LIBS = $(LUAJIT_LIBS) $(SSL_LIBS) $(LDLIBS)
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(BUILD)/unit_tests
+
+Q = @
+all: barrage
+
+barrage: $(BUILD)/barrage
+	$(Q)cp $< $@
+
+$(BUILD)/barrage: $(BUILD)/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/%.o: src/%.c | $(BUILD)/.dir
+	@echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/llhttp/%.o: | $(BUILD)/.dir
+	@test -n "$(LLHTTP_SRC)" || { echo "llhttp sources not found: run 'make deps' (installs node-llhttp)"; exit 2; }
+	@mkdir -p $(BUILD)/llhttp
+	@echo "  CC      llhttp/$*.c"
+	$(Q)$(CC) $(filter-out -Wall -Wextra -MMD -MP,$(CFLAGS)) -w -I$(LLHTTP_INC) -c -o $@ $(LLHTTP_SRC)/$*.c
+
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/test.h tests/unit/main.c $(LIB_OBJ) $(LLHTTP_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ tests/unit/main.c $(UNIT_SRC) $(LIB_OBJ) $(LLHTTP_OBJ) $(LIBS)
+
+$(BUILD)/.dir:
+	@mkdir -p $(BUILD) && touch $@
+
+deps:
+	@sh deps/install.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/demo.sh
+
+unit: $(UNIT_BIN)
+	@$(UNIT_BIN)
+
+# Builds the normal and the sanitizer binaries, then runs every suite on both.
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" build-asan/barrage build-asan/unit_tests
+	@sh tests/run.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" build-asan/barrage build-asan/unit_tests
+
+bench: all
+	@sh tests/bench/bench.sh
+
+fuzz:
+	@sh tests/fuzz/run.sh
+
+clean:
+	rm -rf build build-asan barrage
+
+-include $(wildcard $(BUILD)/*.d)

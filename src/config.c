@@ -1,0 +1,401 @@
+/* config.c - option parsing and validation. Written by hand instead of with
+ * getopt_long so that every mistake gets barrage's own one-line message. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NS_PER_S UINT64_C(1000000000)
+
+void config_defaults(config_t *c)
+{
+    memset(c, 0, sizeof *c);
+    c->connections = 10;
+    c->threads = 2;
+    c->duration_ns = 10 * NS_PER_S;
+    c->timeout_ns = 2 * NS_PER_S;
+    c->pin = 1;
+    c->method = "GET";
+}
+
+const char *config_usage(void)
+{
+    return
+"Usage: barrage [options] <url>\n"
+"       barrage serve [--listen ADDR:PORT] [options]   (built-in target; see --help there)\n"
+"\n"
+"Options (wrk's, plus a few):\n"
+"  -c, --connections N   connections to keep open (default 10)\n"
+"  -d, --duration T      duration of the test, e.g. 10s, 2m, 1h (default 10s)\n"
+"  -t, --threads N       worker threads, each pinned to a CPU (default 2)\n"
+"  -H, --header H        add a header to every request, e.g. -H 'Accept: */*' (repeatable)\n"
+"  -s, --script FILE     load a Lua script\n"
+"  -T, --timeout T       fail a request with no response within T (default 2s)\n"
+"  -L, --latency         print latency percentiles\n"
+"  -n, --requests N      stop after exactly N responses (no time limit unless -d is given)\n"
+"  -m, --method M        request method (default GET)\n"
+"      --body STR        request body\n"
+"      --body-file FILE  request body read from FILE\n"
+"      --no-pin          do not pin worker threads to CPUs\n"
+"  -v, --version         print the version and exit\n"
+"  -h, --help            print this help and exit\n"
+"\n"
+"Counts accept k/M/G suffixes (1k = 1000). Arguments after -- are passed to the\n"
+"script's init(args).\n"
+"Exit codes: 0 finished, 1 run failed (e.g. out of file descriptors), 2 usage or\n"
+"set-up error, 130/143 interrupted by SIGINT/SIGTERM (the report still prints).\n";
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+int config_parse_duration(const char *s, uint64_t *ns)
+{
+    if (!s || !isdigit((unsigned char)*s)) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s) return -1;
+    double mult;
+    if (!*end || !strcmp(end, "s")) mult = 1e9;
+    else if (!strcmp(end, "ms")) mult = 1e6;
+    else if (!strcmp(end, "us")) mult = 1e3;
+    else if (!strcmp(end, "m")) mult = 60e9;
+    else if (!strcmp(end, "h")) mult = 3600e9;
+    else return -1;
+    double r = v * mult;
+    if (r < 0 || r > 1e18) return -1;
+    *ns = (uint64_t)(r + 0.5);
+    return 0;
+}
+
+int config_parse_count(const char *s, uint64_t *out)
+{
+    if (!s || !isdigit((unsigned char)*s)) return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno) return -1;
+    uint64_t mult = 1;
+    if (*end == 'k' || *end == 'K') { mult = 1000; end++; }
+    else if (*end == 'M') { mult = 1000000; end++; }
+    else if (*end == 'G') { mult = 1000000000; end++; }
+    if (*end) return -1;
+    if (v > UINT64_MAX / mult) return -1;
+    *out = (uint64_t)v * mult;
+    return 0;
+}
+
+void config_url_free(config_url_t *u)
+{
+    free(u->scheme); free(u->host); free(u->port); free(u->path);
+    memset(u, 0, sizeof *u);
+}
+
+static char *dupn(const char *s, size_t n)
+{
+    char *r = malloc(n + 1);
+    if (r) { memcpy(r, s, n); r[n] = 0; }
+    return r;
+}
+
+int config_parse_url(const char *s, config_url_t *u, char *err, size_t errlen)
+{
+    memset(u, 0, sizeof *u);
+    const char *p;
+    const char *def_port;
+    if (!strncmp(s, "http://", 7)) { u->scheme = strdup("http"); p = s + 7; def_port = "80"; }
+    else if (!strncmp(s, "https://", 8)) { u->scheme = strdup("https"); p = s + 8; def_port = "443"; }
+    else if (strstr(s, "://"))
+        return fail(err, errlen, "invalid URL '%s': only http:// and https:// are supported", s);
+    else
+        return fail(err, errlen, "invalid URL '%s': it needs a scheme, e.g. http://%s", s, s);
+
+    const char *auth_end = p + strcspn(p, "/?#");
+    if (auth_end == p) {
+        config_url_free(u);
+        return fail(err, errlen, "invalid URL '%s': no host (use e.g. http://127.0.0.1:8080/)", s);
+    }
+    if (memchr(p, '@', (size_t)(auth_end - p))) {
+        config_url_free(u);
+        return fail(err, errlen, "invalid URL '%s': user:password@ is not supported (send -H 'Authorization: ...')", s);
+    }
+    const char *host = p, *host_end, *port = NULL;
+    if (*p == '[') {
+        const char *rb = memchr(p, ']', (size_t)(auth_end - p));
+        if (!rb || rb == p + 1) {
+            config_url_free(u);
+            return fail(err, errlen, "invalid URL '%s': unterminated IPv6 address (write it as [::1])", s);
+        }
+        host = p + 1; host_end = rb;
+        u->is_ipv6 = 1;
+        if (rb + 1 < auth_end) {
+            if (rb[1] != ':') {
+                config_url_free(u);
+                return fail(err, errlen, "invalid URL '%s': unexpected text after ']'", s);
+            }
+            port = rb + 2;
+        }
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(auth_end - p));
+        host_end = colon ? colon : auth_end;
+        if (colon) port = colon + 1;
+        if (host_end == host) {
+            config_url_free(u);
+            return fail(err, errlen, "invalid URL '%s': no host (use e.g. http://127.0.0.1:8080/)", s);
+        }
+    }
+    for (const char *q = host; q < host_end; q++) {
+        if (!isalnum((unsigned char)*q) && !strchr(".-_:%", *q)) {
+            config_url_free(u);
+            return fail(err, errlen, "invalid URL '%s': bad character '%c' in host", s, *q);
+        }
+    }
+    u->host = dupn(host, (size_t)(host_end - host));
+    if (port && port < auth_end) {
+        size_t n = (size_t)(auth_end - port);
+        long v = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!isdigit((unsigned char)port[i]) || i > 5) { v = -1; break; }
+            v = v * 10 + (port[i] - '0');
+        }
+        if (v < 1 || v > 65535) {
+            config_url_free(u);
+            return fail(err, errlen, "invalid URL '%s': port must be a number from 1 to 65535", s);
+        }
+        char buf[8];
+        snprintf(buf, sizeof buf, "%ld", v);
+        u->port = strdup(buf);
+    } else if (port) {
+        config_url_free(u);
+        return fail(err, errlen, "invalid URL '%s': empty port after ':'", s);
+    } else {
+        u->port = strdup(def_port);
+    }
+    u->default_port = !strcmp(u->port, def_port);
+    const char *path_end = auth_end + strcspn(auth_end, "#");
+    if (*auth_end == '?') {
+        size_t n = (size_t)(path_end - auth_end);
+        u->path = malloc(n + 2);
+        if (u->path) { u->path[0] = '/'; memcpy(u->path + 1, auth_end, n); u->path[n + 1] = 0; }
+    } else if (path_end > auth_end) {
+        u->path = dupn(auth_end, (size_t)(path_end - auth_end));
+    } else {
+        u->path = strdup("/");
+    }
+    for (const char *q = u->path ? u->path : ""; *q; q++) {
+        if ((unsigned char)*q <= ' ' || *q == 0x7f) {
+            config_url_free(u);
+            return fail(err, errlen, "invalid URL '%s': spaces and control characters must be percent-encoded", s);
+        }
+    }
+    if (!u->scheme || !u->host || !u->port || !u->path) {
+        config_url_free(u);
+        return fail(err, errlen, "out of memory");
+    }
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { fail(err, errlen, "--body-file: cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) { free(buf); buf = NULL; }
+            buf = nb;
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (!buf || bad) {
+        free(buf);
+        fail(err, errlen, "--body-file: cannot read '%s'", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+enum opt_id {
+    OPT_CONNECTIONS, OPT_DURATION, OPT_THREADS, OPT_HEADER, OPT_SCRIPT,
+    OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
+    OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP,
+};
+
+static const struct opt {
+    const char *lname;
+    char sname;
+    int has_arg;
+    enum opt_id id;
+} opts[] = {
+    { "connections", 'c', 1, OPT_CONNECTIONS },
+    { "duration",    'd', 1, OPT_DURATION },
+    { "threads",     't', 1, OPT_THREADS },
+    { "header",      'H', 1, OPT_HEADER },
+    { "script",      's', 1, OPT_SCRIPT },
+    { "timeout",     'T', 1, OPT_TIMEOUT },
+    { "latency",     'L', 0, OPT_LATENCY },
+    { "requests",    'n', 1, OPT_REQUESTS },
+    { "method",      'm', 1, OPT_METHOD },
+    { "body",        0,   1, OPT_BODY },
+    { "body-file",   0,   1, OPT_BODY_FILE },
+    { "no-pin",      0,   0, OPT_NO_PIN },
+    { "version",     'v', 0, OPT_VERSION },
+    { "help",        'h', 0, OPT_HELP },
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int push(const char ***arr, size_t *n, const char *v)
+{
+    const char **a = realloc(*arr, (*n + 1) * sizeof *a);
+    if (!a) return -1;
+    a[(*n)++] = v;
+    *arr = a;
+    return 0;
+}
+
+static int apply(config_t *c, const struct opt *o, const char *name, const char *v,
+                 char *err, size_t errlen)
+{
+    uint64_t n;
+    switch (o->id) {
+    case OPT_CONNECTIONS:
+        if (config_parse_count(v, &n) || n == 0 || n > 1000000)
+            return fail(err, errlen, "%s: '%s' is not a valid number of connections (use 1 to 1000000, e.g. -c 100)", name, v);
+        c->connections = n;
+        break;
+    case OPT_THREADS:
+        if (config_parse_count(v, &n) || n == 0 || n > 1024)
+            return fail(err, errlen, "%s: '%s' is not a valid number of threads (use 1 to 1024, e.g. -t 2)", name, v);
+        c->threads = n;
+        break;
+    case OPT_DURATION:
+        if (config_parse_duration(v, &n) || n == 0)
+            return fail(err, errlen, "%s: cannot parse '%s' as a duration (use e.g. 10s, 2m, 1h)", name, v);
+        c->duration_ns = n;
+        c->duration_set = 1;
+        break;
+    case OPT_TIMEOUT:
+        if (config_parse_duration(v, &n) || n < 1000000)
+            return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
+        c->timeout_ns = n;
+        break;
+    case OPT_REQUESTS:
+        if (config_parse_count(v, &n) || n == 0)
+            return fail(err, errlen, "%s: '%s' is not a positive number of requests (e.g. -n 10000 or -n 10k)", name, v);
+        c->requests = n;
+        break;
+    case OPT_HEADER:
+        if (!strchr(v, ':') || *v == ':' || strpbrk(v, "\r\n"))
+            return fail(err, errlen, "%s: '%s' is not a header (use -H 'Name: value')", name, v);
+        if (push(&c->headers, &c->nheaders, v)) return fail(err, errlen, "out of memory");
+        break;
+    case OPT_SCRIPT:    c->script = v; break;
+    case OPT_LATENCY:   c->latency = 1; break;
+    case OPT_METHOD:
+        for (const char *q = v; *q; q++)
+            if (!isupper((unsigned char)*q) && *q != '-' && *q != '_')
+                return fail(err, errlen, "%s: '%s' is not a method (use e.g. GET, POST, PUT)", name, v);
+        if (!*v) return fail(err, errlen, "%s: empty method (use e.g. GET, POST)", name);
+        c->method = v;
+        break;
+    case OPT_BODY:
+        free(c->body);
+        c->body_len = strlen(v);
+        c->body = malloc(c->body_len + 1);
+        if (!c->body) return fail(err, errlen, "out of memory");
+        memcpy(c->body, v, c->body_len + 1);
+        break;
+    case OPT_BODY_FILE:
+        free(c->body);
+        c->body = read_file(v, &c->body_len, err, errlen);
+        if (!c->body) return -1;
+        break;
+    case OPT_NO_PIN:    c->pin = 0; break;
+    case OPT_VERSION:   c->show_version = 1; break;
+    case OPT_HELP:      c->show_help = 1; break;
+    }
+    return 0;
+}
+
+int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
+{
+    const char *url = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--")) {
+            for (i++; i < argc; i++)
+                if (push(&c->script_args, &c->nscript_args, argv[i]))
+                    return fail(err, errlen, "out of memory");
+            break;
+        }
+        if (a[0] != '-' || !a[1]) {
+            if (url) return fail(err, errlen, "unexpected argument '%s': give exactly one URL (see barrage --help)", a);
+            url = a;
+            continue;
+        }
+        const struct opt *o = NULL;
+        const char *val = NULL;
+        char name[64];
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+            for (size_t k = 0; k < NOPTS; k++)
+                if (strlen(opts[k].lname) == n && !strncmp(opts[k].lname, a + 2, n)) o = &opts[k];
+            snprintf(name, sizeof name, "--%.*s", (int)(n > 40 ? 40 : n), a + 2);
+            if (!o) return fail(err, errlen, "unknown option '%s' (see barrage --help)", name);
+            if (eq) {
+                if (!o->has_arg) return fail(err, errlen, "%s takes no value", name);
+                val = eq + 1;
+            }
+        } else {
+            for (size_t k = 0; k < NOPTS; k++)
+                if (opts[k].sname == a[1]) o = &opts[k];
+            snprintf(name, sizeof name, "-%c", a[1]);
+            if (!o) return fail(err, errlen, "unknown option '%s' (see barrage --help)", a);
+            if (a[2]) {
+                if (!o->has_arg) return fail(err, errlen, "unknown option '%s' (see barrage --help)", a);
+                val = a + 2;
+            }
+        }
+        if (o->has_arg && !val) {
+            if (i + 1 >= argc) return fail(err, errlen, "%s needs a value (see barrage --help)", name);
+            val = argv[++i];
+        }
+        if (apply(c, o, name, val, err, errlen)) return -1;
+    }
+    if (c->show_help || c->show_version) return 0;
+    if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
+    c->url_text = url;
+    if (config_parse_url(url, &c->url, err, errlen)) return -1;
+    if (c->connections < c->threads)
+        return fail(err, errlen, "%llu connections cannot be spread over %llu threads: use at least as many connections as threads (-c >= -t)",
+                    (unsigned long long)c->connections, (unsigned long long)c->threads);
+    return 0;
+}
+
+void config_free(config_t *c)
+{
+    config_url_free(&c->url);
+    free(c->body);
+    free(c->headers);
+    free(c->script_args);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,61 @@
+/* config.h - command-line options, their defaults, and the parsers for
+ * URLs, durations and counts. Parsing never prints: a failure fills the
+ * caller's buffer with one line naming the problem and the fix. */
+#ifndef BARRAGE_CONFIG_H
+#define BARRAGE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A parsed http(s) URL. Strings are owned by the struct (config_url_free). */
+typedef struct config_url {
+    char *scheme;    /* "http" or "https" */
+    char *host;      /* host name or address, without IPv6 brackets */
+    char *port;      /* decimal port, the scheme's default when absent */
+    char *path;      /* path plus query, "/" when absent; no fragment */
+    int is_ipv6;     /* host was written in brackets */
+    int default_port;/* port was absent or equal to the scheme's default */
+} config_url_t;
+
+typedef struct config {
+    config_url_t url;     /* the target */
+    const char *url_text; /* as given (borrowed from argv) */
+    uint64_t connections; /* -c, default 10 */
+    uint64_t threads;     /* -t, default 2 */
+    uint64_t duration_ns; /* -d, default 10 s */
+    int duration_set;     /* -d was given */
+    uint64_t timeout_ns;  /* --timeout, default 2 s */
+    uint64_t requests;    /* -n: stop after exactly this many responses; 0 = no limit */
+    int latency;          /* --latency: print the percentile table */
+    int pin;              /* pin threads to CPUs (default on, --no-pin) */
+    const char *method;   /* -m, default GET (borrowed) */
+    char *body;           /* --body / --body-file contents (owned), NULL if none */
+    size_t body_len;
+    const char **headers; /* -H values, borrowed from argv; array owned */
+    size_t nheaders;
+    const char *script;   /* -s path (borrowed), NULL if none */
+    const char **script_args; /* arguments after "--" (borrowed); array owned */
+    size_t nscript_args;
+    int show_help;        /* -h given */
+    int show_version;     /* -v given */
+} config_t;
+
+/* Fill *c with defaults. */
+void config_defaults(config_t *c);
+/* Parse argv (argv[0] is the program). 0 on success; -1 with a one-line
+ * message in err (no trailing newline) on any invalid input. */
+int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen);
+/* Free what config_parse allocated. */
+void config_free(config_t *c);
+/* The --help text. */
+const char *config_usage(void);
+
+/* "10s", "2m", "1h", "250ms", "100us", bare number = seconds. 0 or -1. */
+int config_parse_duration(const char *s, uint64_t *ns);
+/* Non-negative integer with optional k/M/G (x1000) suffix. 0 or -1. */
+int config_parse_count(const char *s, uint64_t *out);
+/* Parse an http:// or https:// URL into u. 0, or -1 with a message. */
+int config_parse_url(const char *s, config_url_t *u, char *err, size_t errlen);
+void config_url_free(config_url_t *u);
+
+#endif

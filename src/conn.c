@@ -1,0 +1,265 @@
+/* conn.c - the connection state machine (see conn.h). */
+#include "conn.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* send/recv rather than write/read: they skip the VFS layer. */
+#ifdef MSG_NOSIGNAL
+#define SEND_FLAGS MSG_NOSIGNAL
+#else
+#define SEND_FLAGS 0 /* SO_NOSIGPIPE is set on the socket instead */
+#endif
+
+#define CONN_OF(h) ((conn_t *)((char *)(h) - offsetof(conn_t, h)))
+#define BACKOFF_MIN_MS 10
+#define BACKOFF_MAX_MS 1000
+
+enum fail_class { FAIL_CONNECT, FAIL_READ, FAIL_WRITE, FAIL_TIMEOUT, FAIL_PARSE };
+
+static void on_io(loop_handle_t *h, int events);
+
+static void tq_remove(conn_ctx_t *x, conn_t *c)
+{
+    if (!c->in_tq) return;
+    if (c->tq_prev) c->tq_prev->tq_next = c->tq_next; else x->tq_head = c->tq_next;
+    if (c->tq_next) c->tq_next->tq_prev = c->tq_prev; else x->tq_tail = c->tq_prev;
+    c->tq_prev = c->tq_next = NULL;
+    c->in_tq = 0;
+}
+
+/* Deadlines only grow (same timeout, monotonic clock): append keeps order. */
+static void tq_append(conn_ctx_t *x, conn_t *c)
+{
+    tq_remove(x, c);
+    c->tq_prev = x->tq_tail;
+    c->tq_next = NULL;
+    if (x->tq_tail) x->tq_tail->tq_next = c; else x->tq_head = c;
+    x->tq_tail = c;
+    c->in_tq = 1;
+}
+
+static void on_backoff(loop_timer_t *t)
+{
+    conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
+    c->state = CONN_IDLE;
+    conn_start(c);
+}
+
+void conn_init(conn_t *c, conn_ctx_t *ctx)
+{
+    *c = (conn_t){ .ctx = ctx, .h = { .fd = -1, .cb = on_io } };
+    loop_timer_init(&c->timer, on_backoff);
+}
+
+void conn_close(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    x->issued -= c->inflight;
+    c->inflight = 0;
+    c->writing = 0;
+    tq_remove(x, c);
+    loop_timer_stop(x->loop, &c->timer);
+    if (c->h.fd >= 0) {
+        close(c->h.fd); /* also removes it from the loop: no extra syscall */
+        c->h.fd = -1;
+    }
+    c->state = CONN_IDLE;
+}
+
+static void reconnect(conn_t *c, int backoff)
+{
+    conn_ctx_t *x = c->ctx;
+    conn_close(c);
+    if (x->stopping || x->fatal) return;
+    if (!backoff) {
+        conn_start(c);
+        return;
+    }
+    c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (c->backoff_ms > BACKOFF_MAX_MS) c->backoff_ms = BACKOFF_MAX_MS;
+    c->state = CONN_BACKOFF;
+    if (loop_timer_start(x->loop, &c->timer, loop_now() + (uint64_t)c->backoff_ms * 1000000))
+        x->fatal = -ENOMEM;
+}
+
+static void fail(conn_t *c, enum fail_class why)
+{
+    stats_errors_t *e = &c->ctx->stats->errors;
+    switch (why) {
+    case FAIL_CONNECT: e->connect++; break;
+    case FAIL_READ:    e->read++; break;
+    case FAIL_WRITE:   e->write++; break;
+    case FAIL_TIMEOUT: e->timeout++; break;
+    case FAIL_PARSE:   e->parse++; break;
+    }
+    reconnect(c, why == FAIL_CONNECT);
+}
+
+/* Errors that more retries cannot fix: the run must end with a message. */
+static int is_fatal(int err)
+{
+    return err == -EMFILE || err == -ENFILE || err == -EADDRNOTAVAIL || err == -ENOBUFS;
+}
+
+void conn_start(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    if (x->stopping || x->fatal) return;
+    int fd = net_connect(x->addr);
+    if (fd < 0) {
+        if (is_fatal(fd)) { x->fatal = fd; return; }
+        fail(c, FAIL_CONNECT);
+        return;
+    }
+    c->h.fd = fd;
+    c->state = CONN_CONNECTING;
+    http_resp_init(&c->resp);
+    int rc = loop_add(x->loop, &c->h);
+    if (rc) {
+        if (is_fatal(rc) || rc == -ENOMEM) x->fatal = rc;
+        conn_close(c);
+    }
+}
+
+/* Write what is left of the pending request. 0, or -1 if c was closed. */
+static int do_write(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    while (c->woff < x->req_len) {
+        ssize_t n = send(c->h.fd, x->req + c->woff, x->req_len - c->woff, SEND_FLAGS);
+        if (n > 0) { c->woff += (size_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) { c->writing = 1; return 0; }
+        fail(c, FAIL_WRITE);
+        return -1;
+    }
+    c->writing = 0;
+    x->stats->sent++;
+    return 0;
+}
+
+/* Start the next request if the run and the quota allow. */
+static int send_next(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    if (x->stopping || (x->quota && x->issued >= x->quota)) return 0;
+    x->issued++;
+    c->inflight = 1;
+    c->woff = 0;
+    c->sent_at = x->now;
+    c->deadline = x->now + x->timeout_ns;
+    c->resp.expect_head = x->req_is_head;
+    tq_append(x, c);
+    return do_write(c);
+}
+
+/* A complete response. 0, or -1 if c was closed. */
+static int on_response(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    stats_t *s = x->stats;
+    uint64_t us = (x->now - c->sent_at) / 1000;
+    hist_record(&s->latency, us);
+    s->requests++;
+    if (c->resp.status >= 400) s->errors.status++;
+    if (c->inflight) c->inflight--;
+    if (!c->inflight) tq_remove(x, c);
+    if (!c->resp.keep_alive) {
+        reconnect(c, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse one read's worth of bytes. 0, or -1 if c was closed. */
+static int process(conn_t *c, const char *data, size_t len)
+{
+    while (len) {
+        if (!c->inflight) { /* bytes nobody asked for */
+            fail(c, FAIL_PARSE);
+            return -1;
+        }
+        size_t used = 0;
+        int r = http_parse(&c->resp, data, len, &used);
+        if (r == HTTP_PARSE_MORE) return 0;
+        if (r == HTTP_PARSE_ERROR) {
+            fail(c, FAIL_PARSE);
+            return -1;
+        }
+        data += used;
+        len -= used;
+        if (on_response(c)) return -1;
+    }
+    return 0;
+}
+
+static void on_eof(conn_t *c)
+{
+    int r = http_finish(&c->resp);
+    if (r == HTTP_PARSE_COMPLETE) {
+        if (on_response(c) == 0) reconnect(c, 0);
+        return;
+    }
+    if (r == HTTP_PARSE_ERROR || c->inflight) {
+        fail(c, FAIL_READ); /* closed mid-response, or with a request unanswered */
+        return;
+    }
+    reconnect(c, 0);
+}
+
+static void do_read(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    for (;;) {
+        ssize_t n = recv(c->h.fd, x->rbuf, x->rbuf_size, 0);
+        if (n > 0) {
+            x->now = loop_now();
+            x->stats->bytes += (uint64_t)n;
+            if (process(c, x->rbuf, (size_t)n)) return;
+            if (!c->inflight && send_next(c)) return;
+            if ((size_t)n < x->rbuf_size) return; /* short read: drained (edge-triggered) */
+            continue;
+        }
+        if (n == 0) { on_eof(c); return; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return;
+        fail(c, FAIL_READ);
+        return;
+    }
+}
+
+static void on_io(loop_handle_t *h, int events)
+{
+    conn_t *c = CONN_OF(h);
+    conn_ctx_t *x = c->ctx;
+    if (c->state == CONN_CONNECTING) {
+        if (!(events & (LOOP_WRITABLE | LOOP_ERROR))) return;
+        int rc = net_connect_result(h->fd);
+        if (rc) {
+            if (is_fatal(rc)) { x->fatal = rc; conn_close(c); return; }
+            fail(c, FAIL_CONNECT);
+            return;
+        }
+        c->state = CONN_OPEN;
+        c->backoff_ms = 0;
+        x->stats->connects++;
+        x->now = loop_now();
+        if (send_next(c)) return;
+    } else if (c->writing && (events & (LOOP_WRITABLE | LOOP_ERROR))) {
+        if (do_write(c)) return;
+    }
+    if (c->state == CONN_OPEN && (events & LOOP_READABLE)) do_read(c);
+}
+
+uint64_t conn_expire(conn_ctx_t *x, uint64_t now)
+{
+    while (x->tq_head && x->tq_head->deadline <= now) {
+        conn_t *c = x->tq_head;
+        x->now = now;
+        fail(c, FAIL_TIMEOUT);
+    }
+    return x->tq_head ? x->tq_head->deadline : UINT64_MAX;
+}

@@ -1,0 +1,77 @@
+/* conn.h - one client connection's state machine:
+ *   connect -> write request -> read/parse response -> account -> next
+ * with reconnects (immediate after a server close, backed off after a
+ * connect failure) and per-request timeouts.
+ *
+ * A connection registers its socket once, edge-triggered, and never touches
+ * epoll again: the next request is written as soon as a response completes,
+ * and writability is only waited for after a short write. Requests are read
+ * from an immutable per-thread buffer, responses parsed in place from the
+ * per-thread read buffer; a connection owns only its parser and offsets. */
+#ifndef BARRAGE_CONN_H
+#define BARRAGE_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "loop.h"
+#include "net.h"
+#include "stats.h"
+
+typedef struct conn conn_t;
+
+/* What every connection of one thread shares. Owned by the worker. */
+typedef struct conn_ctx {
+    loop_t *loop;            /* the thread's loop */
+    stats_t *stats;          /* the thread's counters */
+    const net_addr_t *addr;  /* where to connect */
+    const char *req;         /* request bytes, immutable for the run */
+    size_t req_len;
+    uint8_t req_is_head;     /* the request is HEAD: responses carry no body */
+    uint64_t timeout_ns;     /* per-request timeout */
+    char *rbuf;              /* the thread's read buffer */
+    size_t rbuf_size;
+    uint64_t quota;          /* responses this thread must complete; 0 = no limit */
+    uint64_t issued;         /* requests started and not failed (<= quota) */
+    uint64_t now;            /* latest clock reading, monotonic ns */
+    int stopping;            /* send no more requests, do not reconnect */
+    int fatal;               /* negative errno that must end the run (EMFILE...) */
+    conn_t *tq_head;         /* connections awaiting a response, oldest first */
+    conn_t *tq_tail;
+} conn_ctx_t;
+
+enum conn_state {
+    CONN_IDLE = 0,     /* no socket */
+    CONN_CONNECTING,   /* connect() in progress */
+    CONN_OPEN,         /* connected */
+    CONN_BACKOFF,      /* waiting to reconnect after a connect failure */
+};
+
+struct conn {
+    loop_handle_t h;         /* fd and readiness callback */
+    conn_ctx_t *ctx;
+    http_resp_t resp;        /* response parser */
+    conn_t *tq_prev, *tq_next;
+    uint64_t sent_at;        /* when the pending request started, ns */
+    uint64_t deadline;       /* sent_at + timeout */
+    size_t woff;             /* bytes of the pending request written */
+    uint32_t inflight;       /* requests awaiting a response */
+    uint32_t backoff_ms;     /* next reconnect delay after a connect failure */
+    uint8_t state;           /* enum conn_state */
+    uint8_t writing;         /* a write waits for writability */
+    uint8_t in_tq;           /* linked in ctx's timeout queue */
+    loop_timer_t timer;      /* reconnect back-off */
+};
+
+/* Bind c to ctx; no socket yet. */
+void conn_init(conn_t *c, conn_ctx_t *ctx);
+/* Open the connection (non-blocking); failures are counted and retried. */
+void conn_start(conn_t *c);
+/* Close the socket, drop anything in flight without counting it. */
+void conn_close(conn_t *c);
+/* Fail every request whose deadline has passed (counted as timeouts,
+ * connection closed and reopened). Returns the next deadline or UINT64_MAX. */
+uint64_t conn_expire(conn_ctx_t *ctx, uint64_t now);
+
+#endif

@@ -1,0 +1,59 @@
+/* http.h - HTTP/1.1 request bytes and the llhttp response glue.
+ *
+ * Requests that never change are formatted once per run (http_format) and
+ * written from the same immutable buffer by every connection of a thread.
+ * Responses are parsed in place from the thread's read buffer: http_parse
+ * stops at the end of each complete response so the caller can account for
+ * it and notice bytes nobody asked for. Bodies are skipped, never buffered,
+ * unless the caller installs body/header sinks (for scripts). */
+#ifndef BARRAGE_HTTP_H
+#define BARRAGE_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "llhttp.h"
+
+/* Format one request. *out is malloc'ed (caller frees), NUL-terminated;
+ * *len excludes the NUL. host is the Host header value (unless a header in
+ * `headers` names Host). A Content-Length header is added when body_len > 0
+ * and none is given. 0, or -ENOMEM. */
+int http_format(char **out, size_t *len, const char *method, const char *path,
+                const char *host, const char *const *headers, size_t nheaders,
+                const char *body, size_t body_len);
+
+/* Value for the Host header of a URL: host[:port], brackets kept for IPv6,
+ * port omitted when it is the scheme's default. Writes into buf. */
+void http_host_header(char *buf, size_t size, const char *host, int is_ipv6,
+                      const char *port, int default_port);
+
+enum http_parse_result {
+    HTTP_PARSE_MORE = 0,       /* all bytes consumed, no response completed */
+    HTTP_PARSE_COMPLETE = 1,   /* a response completed at *consumed */
+    HTTP_PARSE_ERROR = -1,     /* malformed response */
+};
+
+/* Per-connection response parser state (about 100 bytes). */
+typedef struct http_resp {
+    llhttp_t parser;       /* parser.data points back at this struct */
+    uint16_t status;       /* status of the response being parsed / just done */
+    uint8_t expect_head;   /* the pending request is HEAD: no body follows */
+    uint8_t complete;      /* set by the parser when a response ends */
+    uint8_t keep_alive;    /* the completed response allows keep-alive */
+    uint8_t in_message;    /* bytes of a response have been seen */
+} http_resp_t;
+
+/* Prepare r for a new connection. */
+void http_resp_init(http_resp_t *r);
+/* Parse up to len bytes. Stops after each complete final response (1xx
+ * interim responses are skipped) and returns HTTP_PARSE_COMPLETE with
+ * *consumed set to the bytes used; r->status and r->keep_alive describe it. */
+int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed);
+/* The peer closed the connection: completes a response delimited by EOF.
+ * HTTP_PARSE_COMPLETE, HTTP_PARSE_MORE (nothing was in progress) or
+ * HTTP_PARSE_ERROR (EOF in the middle of a response). */
+int http_finish(http_resp_t *r);
+/* llhttp's reason for the last HTTP_PARSE_ERROR. */
+const char *http_error_reason(const http_resp_t *r);
+
+#endif

@@ -1,0 +1,226 @@
+/* main.c - the program's story: parse, set up, run workers, merge, report,
+ * exit code. Only this file (and report.c for results) prints. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "loop.h"
+#include "net.h"
+#include "report.h"
+#include "serve.h"
+#include "stats.h"
+#include "worker.h"
+
+#ifndef BARRAGE_VERSION
+#define BARRAGE_VERSION "dev"
+#endif
+
+enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
+
+static int notify_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+    if (got_signal) _exit(128 + sig); /* second signal: leave at once */
+    got_signal = sig;
+    char b = 0;
+    ssize_t r = write(notify_pipe[1], &b, 1);
+    (void)r;
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "barrage: %s\n", msg);
+    return EXIT_USAGE;
+}
+
+/* CPUs this process may run on, in order, so pinning respects taskset. */
+static int allowed_cpus(int *out, int max)
+{
+    int n = 0;
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int i = 0; i < CPU_SETSIZE && n < max; i++)
+            if (CPU_ISSET(i, &set)) out[n++] = i;
+#endif
+    (void)out; (void)max;
+    return n;
+}
+
+static const char *fatal_hint(int err)
+{
+    switch (-err) {
+    case EMFILE: case ENFILE:
+        return "out of file descriptors: raise the limit (ulimit -n) or use fewer connections (-c)";
+    case EADDRNOTAVAIL:
+        return "out of local ports: use fewer connections (-c) or widen net.ipv4.ip_local_port_range";
+    case ENOMEM: case ENOBUFS:
+        return "out of memory: use fewer connections (-c)";
+    default:
+        return strerror(-err);
+    }
+}
+
+static int run(config_t *cfg)
+{
+    char err[512];
+    if (cfg->script)
+        return usage_error("-s/--script: Lua scripting is not available in this build yet; run without -s");
+    if (!strcmp(cfg->url.scheme, "https"))
+        return usage_error("https:// is not supported by this build yet; use an http:// URL");
+
+    net_addr_t addrs[8];
+    int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, sizeof err);
+    if (naddrs < 0) return usage_error(err);
+    const net_addr_t *addr = NULL;
+    int probe = 0;
+    for (int i = 0; i < naddrs && !addr; i++) {
+        int probe_ms = (int)(cfg->timeout_ns / 1000000);
+        probe = net_probe(&addrs[i], probe_ms > 5000 ? 5000 : probe_ms);
+        if (probe == 0) addr = &addrs[i];
+    }
+    if (!addr) {
+        snprintf(err, sizeof err, "cannot connect to %s: %s (is the server running? check the URL)",
+                 addrs[0].text, strerror(-probe));
+        return usage_error(err);
+    }
+
+    uint64_t need = cfg->connections + 64 + 8 * cfg->threads;
+    uint64_t have = net_raise_fd_limit(need);
+    if (have < need) {
+        snprintf(err, sizeof err,
+                 "%llu connections need about %llu file descriptors but the limit is %llu: "
+                 "raise it (ulimit -n %llu) or use fewer connections",
+                 (unsigned long long)cfg->connections, (unsigned long long)need,
+                 (unsigned long long)have, (unsigned long long)need);
+        return usage_error(err);
+    }
+
+    char host[300];
+    http_host_header(host, sizeof host, cfg->url.host, cfg->url.is_ipv6, cfg->url.port,
+                     cfg->url.default_port);
+    char *req;
+    size_t req_len;
+    if (http_format(&req, &req_len, cfg->method, cfg->url.path, host, cfg->headers,
+                    cfg->nheaders, cfg->body, cfg->body_len))
+        return usage_error("out of memory");
+
+    int cpus[1024];
+    int ncpus = cfg->pin ? allowed_cpus(cpus, 1024) : 0;
+    size_t nw = (size_t)cfg->threads;
+    worker_t *ws = calloc(nw, sizeof *ws);
+    if (!ws) { free(req); return usage_error("out of memory"); }
+
+    report_header(stdout, cfg);
+    fflush(stdout);
+    uint64_t start = loop_now();
+    size_t started = 0;
+    int exit_code = EXIT_OK, run_error = 0;
+    for (size_t i = 0; i < nw; i++) {
+        worker_t *w = &ws[i];
+        w->index = (int)i;
+        w->cpu = ncpus ? cpus[i % (size_t)ncpus] : -1;
+        w->connections = cfg->connections / nw + (i < cfg->connections % nw);
+        w->quota = cfg->requests ? cfg->requests / nw + (i < cfg->requests % nw) : 0;
+        w->timeout_ns = cfg->timeout_ns;
+        w->addr = addr;
+        w->req = req;
+        w->req_len = req_len;
+        w->req_is_head = !strcmp(cfg->method, "HEAD");
+        w->notify_fd = notify_pipe[1];
+        if (w->quota == 0 && cfg->requests) { w->stop = 1; } /* more threads than requests */
+        int rc = worker_start(w);
+        if (rc) { run_error = rc; break; }
+        started++;
+    }
+
+    /* Wait for the duration, a signal, or every worker finishing. */
+    int limited = cfg->duration_set || !cfg->requests;
+    uint64_t end = start + cfg->duration_ns;
+    size_t finished = 0;
+    while (!run_error && !got_signal && finished < started) {
+        int timeout = -1;
+        if (limited) {
+            uint64_t now = loop_now();
+            if (now >= end) break;
+            timeout = (int)((end - now + 999999) / 1000000);
+        }
+        struct pollfd p = { .fd = notify_pipe[0], .events = POLLIN };
+        int rc = poll(&p, 1, timeout);
+        if (rc > 0) {
+            char buf[64];
+            ssize_t n = read(notify_pipe[0], buf, sizeof buf);
+            (void)n;
+            finished = 0;
+            for (size_t i = 0; i < started; i++) {
+                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE)) finished++;
+            }
+        }
+    }
+    for (size_t i = 0; i < started; i++) worker_stop(&ws[i]);
+    for (size_t i = 0; i < started; i++) worker_join(&ws[i]);
+    uint64_t stop = loop_now();
+
+    stats_t total;
+    if (stats_init(&total)) { free(req); free(ws); return usage_error("out of memory"); }
+    for (size_t i = 0; i < started; i++) {
+        stats_merge(&total, &ws[i].stats);
+        if (ws[i].error && !run_error) run_error = ws[i].error;
+    }
+    uint64_t last = start;
+    for (size_t i = 0; i < started; i++) if (ws[i].stop_ns > last) last = ws[i].stop_ns;
+    if (last > stop) last = stop;
+    report_print(stdout, cfg, &total, last - start);
+    fflush(stdout);
+
+    if (run_error) {
+        fprintf(stderr, "barrage: run ended early: %s\n", fatal_hint(run_error));
+        exit_code = EXIT_RUN_FAILED;
+    } else if (got_signal) {
+        exit_code = 128 + got_signal;
+    }
+    stats_free(&total);
+    for (size_t i = 0; i < started; i++) worker_free(&ws[i]);
+    free(ws);
+    free(req);
+    return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
+
+    signal(SIGPIPE, SIG_IGN);
+    config_t cfg;
+    config_defaults(&cfg);
+    char err[512];
+    if (config_parse(&cfg, argc, argv, err, sizeof err)) {
+        config_free(&cfg);
+        return usage_error(err);
+    }
+    if (cfg.show_help) { fputs(config_usage(), stdout); config_free(&cfg); return EXIT_OK; }
+    if (cfg.show_version) {
+        printf("barrage %s [%s] (llhttp %d.%d.%d)\n", BARRAGE_VERSION, loop_backend(),
+               LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
+        config_free(&cfg);
+        return EXIT_OK;
+    }
+    if (pipe(notify_pipe) < 0) { config_free(&cfg); return usage_error("cannot create a pipe"); }
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = run(&cfg);
+    config_free(&cfg);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/* report.c - the terminal report (wrk's layout, same column widths). */
+#include "report.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <string.h>
+
+static char *scaled(char *buf, size_t size, double n, const double *scale,
+                    const char *const *units, int nunits)
+{
+    int i = 0;
+    while (i < nunits - 1 && n >= scale[i]) { n /= scale[i]; i++; }
+    snprintf(buf, size, "%.2f%s", n, units[i]);
+    return buf;
+}
+
+char *report_time_us(char *buf, size_t size, double us)
+{
+    static const double scale[] = { 1000, 1000, 60, 60 };
+    static const char *const units[] = { "us", "ms", "s", "m", "h" };
+    return scaled(buf, size, us, scale, units, 5);
+}
+
+char *report_metric(char *buf, size_t size, double n)
+{
+    static const double scale[] = { 1000, 1000, 1000, 1000 };
+    static const char *const units[] = { "", "k", "M", "G", "T" };
+    return scaled(buf, size, n, scale, units, 5);
+}
+
+char *report_binary(char *buf, size_t size, double n)
+{
+    static const double scale[] = { 1024, 1024, 1024, 1024 };
+    static const char *const units[] = { "", "K", "M", "G", "T" };
+    return scaled(buf, size, n, scale, units, 5);
+}
+
+char *report_duration(char *buf, size_t size, uint64_t ns)
+{
+    uint64_t ms = ns / 1000000;
+    if (ms % 1000) snprintf(buf, size, "%" PRIu64 "ms", ms);
+    else if (ms % 3600000 == 0) snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
+    else if (ms % 60000 == 0) snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
+    else snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
+    return buf;
+}
+
+/* wrk's print_units: right-align, letting unit letters eat the padding. */
+static void units(FILE *f, const char *msg, int width)
+{
+    int len = (int)strlen(msg), pad = 2;
+    if (len > 0 && isalpha((unsigned char)msg[len - 1])) pad--;
+    if (len > 1 && isalpha((unsigned char)msg[len - 2])) pad--;
+    width -= pad;
+    fprintf(f, "%*.*s%.*s", width, width, msg, pad, "  ");
+}
+
+typedef char *(*fmt_fn)(char *, size_t, double);
+
+static void stats_row(FILE *f, const char *name, const hist_t *h, fmt_fn fmt)
+{
+    char b[32];
+    fprintf(f, "    %-10s", name);
+    units(f, fmt(b, sizeof b, hist_mean(h)), 8);
+    units(f, fmt(b, sizeof b, hist_stdev(h)), 10);
+    units(f, fmt(b, sizeof b, h->total ? (double)h->max : 0), 9);
+    fprintf(f, "%8.2f%%\n", hist_within_stdev(h));
+}
+
+void report_header(FILE *f, const config_t *c)
+{
+    char d[32];
+    if (c->requests && !c->duration_set)
+        fprintf(f, "Running %" PRIu64 " requests @ %s\n", c->requests, c->url_text);
+    else
+        fprintf(f, "Running %s test @ %s\n", report_duration(d, sizeof d, c->duration_ns),
+                c->url_text);
+    fprintf(f, "  %" PRIu64 " threads and %" PRIu64 " connections\n", c->threads, c->connections);
+}
+
+void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns)
+{
+    char a[32], b[32];
+    fprintf(f, "  Thread Stats%6s%11s%8s%12s\n", "Avg", "Stdev", "Max", "+/- Stdev");
+    stats_row(f, "Latency", &s->latency, report_time_us);
+    stats_row(f, "Req/Sec", &s->rate, report_metric);
+    if (c->latency) {
+        static const double pct[] = { 50, 75, 90, 99, 99.9, 99.99 };
+        fprintf(f, "  Latency Distribution\n");
+        for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+            fprintf(f, "%7g%%", pct[i]);
+            units(f, report_time_us(a, sizeof a, (double)hist_percentile(&s->latency, pct[i])), 10);
+            fprintf(f, "\n");
+        }
+    }
+    double secs = (double)elapsed_ns / 1e9;
+    fprintf(f, "  %" PRIu64 " requests in %s, %sB read\n", s->requests,
+            report_time_us(a, sizeof a, (double)elapsed_ns / 1000),
+            report_binary(b, sizeof b, (double)s->bytes));
+    const stats_errors_t *e = &s->errors;
+    if (e->connect || e->read || e->write || e->timeout)
+        fprintf(f, "  Socket errors: connect %" PRIu64 ", read %" PRIu64 ", write %" PRIu64
+                ", timeout %" PRIu64 "\n", e->connect, e->read, e->write, e->timeout);
+    if (e->parse)
+        fprintf(f, "  Parse errors: %" PRIu64 "\n", e->parse);
+    if (e->status)
+        fprintf(f, "  Non-2xx or 3xx responses: %" PRIu64 "\n", e->status);
+    fprintf(f, "Requests/sec: %9.2f\n", secs > 0 ? (double)s->requests / secs : 0.0);
+    fprintf(f, "Transfer/sec: %10sB\n",
+            report_binary(a, sizeof a, secs > 0 ? (double)s->bytes / secs : 0.0));
+}

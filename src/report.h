@@ -1,0 +1,26 @@
+/* report.h - every output of results. Only this module prints them.
+ * The terminal report reads like wrk's so habits and parsers carry over. */
+#ifndef BARRAGE_REPORT_H
+#define BARRAGE_REPORT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "stats.h"
+
+/* "Running 10s test @ URL" and the threads/connections line. */
+void report_header(FILE *f, const config_t *c);
+/* The wrk-style report of merged statistics over elapsed_ns. */
+void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns);
+
+/* Unit formatting as wrk does it, into buf: times in microseconds
+ * ("635.91us", "12.92ms", "1.50s", "2.00m"), metric counts ("56.20k"), and
+ * binary sizes ("137.42M", for "MB"). Return buf. */
+char *report_time_us(char *buf, size_t size, double us);
+char *report_metric(char *buf, size_t size, double n);
+char *report_binary(char *buf, size_t size, double n);
+/* A run length as given: "10s", "2m", "1h", "1500ms". */
+char *report_duration(char *buf, size_t size, uint64_t ns);
+
+#endif

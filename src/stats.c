@@ -1,0 +1,247 @@
+/* stats.c - log-linear latency histogram and per-thread counters.
+ *
+ * Layout (HdrHistogram's, with 2048 sub-buckets of which the upper 1024 are
+ * new at each level). Let s = max(0, floor(log2 v) - 10), the "shift":
+ *   index(v) = s * 1024 + (v >> s)
+ * For v < 2048, s = 0 and index = v (exact). For v >= 2048, v >> s lies in
+ * [1024, 2047], so level s owns the indexes [1024(s+1), 1024(s+2)) and the
+ * levels follow each other with no gap. A bucket at level s is 2^s wide and
+ * starts at >= 1024 * 2^s, so every value is stored within 1/1024 of itself.
+ * The largest value, 2^40 - 1, has s = 29 and index 31743: 31744 counters,
+ * 248 KiB per histogram.
+ *
+ * The shift is computed without a branch: OR-ing 2047 into v makes the
+ * leading-zero count stop at bit 10 for small values, so s comes out 0.
+ */
+#include "stats.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUB_COUNT  (UINT64_C(1) << HIST_SUB_BITS)   /* 2048 */
+#define HALF_BITS  (HIST_SUB_BITS - 1)              /* 10 */
+#define NCOUNTS    ((size_t)(HIST_MAX_BITS - HIST_SUB_BITS + 2) << HALF_BITS)
+
+static inline unsigned shift_of(uint64_t v)
+{
+    return (unsigned)(63 - HALF_BITS) - (unsigned)__builtin_clzll(v | (SUB_COUNT - 1));
+}
+
+static inline size_t index_of(uint64_t v)
+{
+    unsigned s = shift_of(v);
+    return ((size_t)s << HALF_BITS) + (size_t)(v >> s);
+}
+
+size_t hist_index(uint64_t v)
+{
+    return index_of(v > HIST_MAX_VALUE ? HIST_MAX_VALUE : v);
+}
+
+/* Shift of bucket i: 0 for the exact range, else the level (see the top). */
+static inline unsigned shift_of_index(size_t i)
+{
+    return i < SUB_COUNT ? 0 : (unsigned)(i >> HALF_BITS) - 1;
+}
+
+uint64_t hist_lowest(size_t i)
+{
+    unsigned s = shift_of_index(i);
+    return (uint64_t)(i - ((size_t)s << HALF_BITS)) << s;
+}
+
+uint64_t hist_highest(size_t i)
+{
+    return hist_lowest(i) + (UINT64_C(1) << shift_of_index(i)) - 1;
+}
+
+static void clear_summary(hist_t *h)
+{
+    h->total = 0;
+    h->min = UINT64_MAX;
+    h->max = 0;
+    h->sum = 0;
+    h->sumsq = 0;
+    h->clamped = 0;
+}
+
+int hist_init(hist_t *h)
+{
+    clear_summary(h);
+    h->counts = calloc(NCOUNTS, sizeof *h->counts);
+    h->ncounts = h->counts ? NCOUNTS : 0;
+    return h->counts ? 0 : -ENOMEM;
+}
+
+void hist_free(hist_t *h)
+{
+    free(h->counts);
+    h->counts = NULL;
+    h->ncounts = 0;
+    clear_summary(h);
+}
+
+void hist_reset(hist_t *h)
+{
+    if (h->counts) memset(h->counts, 0, h->ncounts * sizeof *h->counts);
+    clear_summary(h);
+}
+
+/* The hot path: an OR, a clz, a shift, an increment, two compares and three
+ * floating-point operations; no branch but the (never taken) clamp. Values above the range are recorded as
+ * HIST_MAX_VALUE everywhere (counts, min/max, sum), so the summary stays
+ * consistent with the buckets. */
+void hist_record(hist_t *h, uint64_t v)
+{
+    if (__builtin_expect(v > HIST_MAX_VALUE, 0)) {
+        v = HIST_MAX_VALUE;
+        h->clamped++;
+    }
+    h->counts[index_of(v)]++;
+    h->total++;
+    if (v < h->min) h->min = v;
+    if (v > h->max) h->max = v;
+    double d = (double)v;
+    h->sum += d;
+    h->sumsq += d * d;
+}
+
+void hist_record_n(hist_t *h, uint64_t v, uint64_t n)
+{
+    if (!n) return;
+    if (v > HIST_MAX_VALUE) {
+        v = HIST_MAX_VALUE;
+        h->clamped += n;
+    }
+    h->counts[index_of(v)] += n;
+    h->total += n;
+    if (v < h->min) h->min = v;
+    if (v > h->max) h->max = v;
+    double d = (double)v;
+    h->sum += d * (double)n;
+    h->sumsq += d * d * (double)n;
+}
+
+void hist_merge(hist_t *dst, const hist_t *src)
+{
+    if (!src->total) return;
+    /* Every hist_t has the same layout, so counts add slot by slot; only the
+     * occupied range [index(min), index(max)] of src can be non-zero. */
+    size_t lo = index_of(src->min), hi = index_of(src->max);
+    for (size_t i = lo; i <= hi; i++) dst->counts[i] += src->counts[i];
+    dst->total += src->total;
+    if (src->min < dst->min) dst->min = src->min;
+    if (src->max > dst->max) dst->max = src->max;
+    dst->sum += src->sum;
+    dst->sumsq += src->sumsq;
+    dst->clamped += src->clamped;
+}
+
+static inline uint64_t clamp_to_range(const hist_t *h, uint64_t v)
+{
+    return v < h->min ? h->min : v > h->max ? h->max : v;
+}
+
+uint64_t hist_percentile(const hist_t *h, double p)
+{
+    if (!h->total) return 0;
+    if (!(p > 0)) return h->min;            /* also NaN */
+    if (p >= 100) return h->max;
+    /* Rank of the wanted value: ceil(p% of total). p*total/100 carries a few
+     * ulps of error (99.9 is not exact in binary), which would push an exact
+     * integer rank up by one; shaving 1e-12 relative absorbs that and is far
+     * below any real difference between two ranks. */
+    double x = p * (double)h->total / 100.0;
+    double r = ceil(x - x * 1e-12);
+    uint64_t rank = r < 1 ? 1 : (uint64_t)r;
+    if (rank > h->total) rank = h->total;
+    size_t i = index_of(h->min), last = index_of(h->max);
+    uint64_t seen = 0;
+    for (; i < last; i++) {
+        seen += h->counts[i];
+        if (seen >= rank) break;
+    }
+    return clamp_to_range(h, hist_highest(i));
+}
+
+double hist_mean(const hist_t *h)
+{
+    return h->total ? h->sum / (double)h->total : 0;
+}
+
+/* Population stdev from the running sums: sumsq/n - mean^2. Once sumsq
+ * passes 2^53 each addition rounds, so the variance is off by up to about
+ * n * 2^-53 * mean^2: irrelevant for real latency spreads (1e8 samples with
+ * a stdev of 1% of the mean: ~3e-5 relative), but a spread of a few units
+ * on a mean of millions can vanish. Hence: a negative variance reads as 0,
+ * min == max is answered exactly, and the result is capped at
+ * (max - min) / 2, which no distribution on [min, max] can exceed. */
+double hist_stdev(const hist_t *h)
+{
+    if (h->total < 2 || h->min == h->max) return 0;
+    double n = (double)h->total, mean = h->sum / n;
+    double var = h->sumsq / n - mean * mean;
+    if (!(var > 0)) return 0;
+    double sd = sqrt(var), cap = (double)(h->max - h->min) / 2;
+    return sd < cap ? sd : cap;
+}
+
+/* Each bucket is represented by its midpoint, clamped to [min, max] (so a
+ * histogram of one repeated value, or of values at its extremes, is judged on
+ * the exact values). Only the buckets straddling mean +/- stdev can be
+ * misjudged, which moves the answer by their share of the counts. */
+double hist_within_stdev(const hist_t *h)
+{
+    if (!h->total) return 0;
+    double mean = hist_mean(h), sd = hist_stdev(h);
+    double lo = mean - sd, hi = mean + sd;
+    uint64_t in = 0;
+    size_t last = index_of(h->max);
+    for (size_t i = index_of(h->min); i <= last; i++) {
+        uint64_t c = h->counts[i];
+        if (!c) continue;
+        uint64_t low = hist_lowest(i);
+        uint64_t mid = clamp_to_range(h, low + (hist_highest(i) - low) / 2);
+        double v = (double)mid;
+        if (v >= lo && v <= hi) in += c;
+    }
+    return 100.0 * (double)in / (double)h->total;
+}
+
+int stats_init(stats_t *s)
+{
+    memset(s, 0, sizeof *s);
+    int r = hist_init(&s->latency);
+    if (r == 0) r = hist_init(&s->rate);
+    if (r < 0) stats_free(s);
+    return r;
+}
+
+void stats_free(stats_t *s)
+{
+    hist_free(&s->latency);
+    hist_free(&s->rate);
+}
+
+void stats_merge(stats_t *dst, const stats_t *src)
+{
+    dst->requests += src->requests;
+    dst->sent += src->sent;
+    dst->bytes += src->bytes;
+    dst->connects += src->connects;
+    dst->errors.connect += src->errors.connect;
+    dst->errors.read += src->errors.read;
+    dst->errors.write += src->errors.write;
+    dst->errors.timeout += src->errors.timeout;
+    dst->errors.status += src->errors.status;
+    dst->errors.parse += src->errors.parse;
+    hist_merge(&dst->latency, &src->latency);
+    hist_merge(&dst->rate, &src->rate);
+}
+
+uint64_t stats_error_total(const stats_errors_t *e)
+{
+    return e->connect + e->read + e->write + e->timeout + e->parse;
+}

@@ -1,0 +1,88 @@
+/* stats.h - latency histogram and per-thread counters.
+ *
+ * hist_t is a log-linear histogram in the HdrHistogram style: values below
+ * 2048 are exact; above, each power-of-two range is split into 1024 linear
+ * sub-buckets, so any value is stored within 1/1024 (<0.1%) of itself.
+ * Values are unsigned integers in the caller's unit (barrage uses
+ * microseconds for latency, requests/s for rates); the range is [0, 2^40),
+ * larger values are clamped (and counted in `clamped`). Histograms of the
+ * same layout merge exactly by adding counts, so per-thread histograms merge
+ * after the threads join with no loss. Recording never allocates.
+ */
+#ifndef BARRAGE_STATS_H
+#define BARRAGE_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HIST_SUB_BITS 11                       /* 2048 sub-buckets per level */
+#define HIST_MAX_BITS 40                       /* values up to 2^40 - 1 */
+#define HIST_MAX_VALUE ((UINT64_C(1) << HIST_MAX_BITS) - 1)
+
+typedef struct hist {
+    uint64_t *counts;   /* owned: hist_init allocates, hist_free frees */
+    size_t ncounts;     /* number of slots in counts */
+    uint64_t total;     /* number of recorded values */
+    uint64_t min;       /* exact smallest value (UINT64_MAX when empty) */
+    uint64_t max;       /* exact largest value (0 when empty) */
+    double sum;         /* exact sum, for the mean */
+    double sumsq;       /* sum of squares, for the standard deviation */
+    uint64_t clamped;   /* values above HIST_MAX_VALUE, recorded as the max */
+} hist_t;
+
+/* Allocate an empty histogram. 0, or -ENOMEM. */
+int hist_init(hist_t *h);
+/* Free the counts; the struct may be hist_init'ed again. */
+void hist_free(hist_t *h);
+/* Forget every value (keeps the allocation). */
+void hist_reset(hist_t *h);
+/* Record one value. O(1), no allocation. */
+void hist_record(hist_t *h, uint64_t v);
+/* Record the same value n times. */
+void hist_record_n(hist_t *h, uint64_t v, uint64_t n);
+/* Add every value of src into dst (exact). */
+void hist_merge(hist_t *dst, const hist_t *src);
+/* Value at percentile p (0..100): the smallest recorded value v such that at
+ * least p% of values are <= v, reported as the highest value equivalent to
+ * its bucket's (clamped to the exact max). 0 when empty. */
+uint64_t hist_percentile(const hist_t *h, double p);
+/* Exact mean and (population) standard deviation; 0 when empty. */
+double hist_mean(const hist_t *h);
+double hist_stdev(const hist_t *h);
+/* Percentage (0..100) of values within mean +/- stdev (wrk's "+/- Stdev"). */
+double hist_within_stdev(const hist_t *h);
+/* Bucket index of v, and the lowest/highest value stored in bucket i
+ * (exposed for tests and for lossless encodings). */
+size_t hist_index(uint64_t v);
+uint64_t hist_lowest(size_t i);
+uint64_t hist_highest(size_t i);
+
+/* Error classes, counted exactly per thread. */
+typedef struct stats_errors {
+    uint64_t connect;   /* connect() failed or was refused, DNS failed */
+    uint64_t read;      /* read failed, or EOF/reset with a request in flight */
+    uint64_t write;     /* write failed */
+    uint64_t timeout;   /* a request got no complete response within --timeout */
+    uint64_t status;    /* response with status >= 400 (still a response) */
+    uint64_t parse;     /* malformed or unsolicited response bytes */
+} stats_errors_t;
+
+/* Everything one worker thread measures; merged after join. */
+typedef struct stats {
+    uint64_t requests;   /* complete responses (any status) */
+    uint64_t sent;       /* requests fully written */
+    uint64_t bytes;      /* bytes read from the server */
+    uint64_t connects;   /* connections established */
+    stats_errors_t errors;
+    hist_t latency;      /* response latency, microseconds */
+    hist_t rate;         /* per-thread requests/s, sampled every 100 ms */
+} stats_t;
+
+int stats_init(stats_t *s);
+void stats_free(stats_t *s);
+/* Add src's counters and histograms into dst. */
+void stats_merge(stats_t *dst, const stats_t *src);
+/* Sum of the socket/protocol error classes (excludes status). */
+uint64_t stats_error_total(const stats_errors_t *e);
+
+#endif

@@ -1,0 +1,117 @@
+/* worker.c - the per-thread event loop around the connections. */
+#define _GNU_SOURCE
+#include "worker.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RBUF_SIZE (128 * 1024)
+#define SAMPLE_NS UINT64_C(100000000) /* Req/Sec sample: every 100 ms, like wrk */
+
+static void on_sample(loop_timer_t *t)
+{
+    worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, sample_timer));
+    uint64_t now = loop_now();
+    uint64_t n = w->stats.requests - w->sample_last_requests;
+    uint64_t dt = now - w->sample_last_ns;
+    if (dt) hist_record(&w->stats.rate, (uint64_t)((double)n * 1e9 / (double)dt + 0.5));
+    w->sample_last_ns = now;
+    w->sample_last_requests = w->stats.requests;
+    loop_timer_start(w->loop, t, now + SAMPLE_NS);
+}
+
+static void pin(int cpu)
+{
+#ifdef __linux__
+    if (cpu < 0) return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+#else
+    (void)cpu; /* no portable per-thread affinity: run unpinned */
+#endif
+}
+
+static int done(worker_t *w)
+{
+    return __atomic_load_n(&w->stop, __ATOMIC_SEQ_CST) || w->ctx.fatal || (w->quota && w->stats.requests >= w->quota);
+}
+
+static void *run(void *arg)
+{
+    worker_t *w = arg;
+    pin(w->cpu);
+    int err = 0;
+    loop_t *loop = loop_create(256);
+    __atomic_store_n(&w->loop, loop, __ATOMIC_SEQ_CST); /* pairs with worker_stop */
+    w->conns = calloc(w->connections, sizeof *w->conns);
+    char *rbuf = malloc(RBUF_SIZE);
+    if (!loop || !w->conns || !rbuf || stats_init(&w->stats)) { err = -ENOMEM; goto out; }
+
+    conn_ctx_t *x = &w->ctx;
+    *x = (conn_ctx_t){
+        .loop = w->loop, .stats = &w->stats, .addr = w->addr,
+        .req = w->req, .req_len = w->req_len, .req_is_head = (uint8_t)w->req_is_head,
+        .timeout_ns = w->timeout_ns, .rbuf = rbuf, .rbuf_size = RBUF_SIZE,
+        .quota = w->quota,
+    };
+    w->start_ns = loop_now();
+    w->sample_last_ns = w->start_ns;
+    loop_timer_init(&w->sample_timer, on_sample);
+    loop_timer_start(w->loop, &w->sample_timer, w->start_ns + SAMPLE_NS);
+    for (uint64_t i = 0; i < w->connections; i++) {
+        conn_init(&w->conns[i], x);
+        conn_start(&w->conns[i]);
+    }
+    uint64_t next_deadline = UINT64_MAX;
+    while (!done(w)) {
+        int rc = loop_run_once(w->loop, next_deadline);
+        if (rc < 0) { err = rc; break; }
+        next_deadline = conn_expire(x, loop_now());
+    }
+    if (!err) err = x->fatal;
+    x->stopping = 1;
+    for (uint64_t i = 0; i < w->connections; i++) conn_close(&w->conns[i]);
+out:
+    w->error = err;
+    __atomic_store_n(&w->stop_ns, loop_now(), __ATOMIC_RELEASE); /* "finished" */
+    free(rbuf);
+    char one = 1;
+    ssize_t r = write(w->notify_fd, &one, 1);
+    (void)r;
+    return NULL;
+}
+
+int worker_start(worker_t *w)
+{
+    int rc = pthread_create(&w->tid, NULL, run, w);
+    if (rc) return -rc;
+    w->started = 1;
+    return 0;
+}
+
+void worker_stop(worker_t *w)
+{
+    __atomic_store_n(&w->stop, 1, __ATOMIC_SEQ_CST);
+    loop_t *l = __atomic_load_n(&w->loop, __ATOMIC_SEQ_CST);
+    if (l) loop_wake(l); /* else the thread will see `stop` before it waits */
+}
+
+void worker_join(worker_t *w)
+{
+    if (w->started) pthread_join(w->tid, NULL);
+    w->started = 0;
+}
+
+void worker_free(worker_t *w)
+{
+    free(w->conns);
+    w->conns = NULL;
+    if (w->loop) loop_destroy(w->loop);
+    w->loop = NULL;
+    stats_free(&w->stats);
+}

@@ -1,0 +1,55 @@
+/* worker.h - one load-generating thread. A worker owns everything it touches
+ * (loop, connections, read buffer, statistics); nothing is shared with other
+ * workers while it runs, so the hot path has no locks and no atomics. The
+ * main thread only starts it, asks it to stop, and reads its results after
+ * joining it. */
+#ifndef BARRAGE_WORKER_H
+#define BARRAGE_WORKER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "loop.h"
+#include "net.h"
+#include "stats.h"
+
+typedef struct worker {
+    /* Set by the caller before worker_start: */
+    int index;                 /* 0-based thread number */
+    int cpu;                   /* CPU to pin to, -1 for none */
+    uint64_t connections;      /* connections this worker keeps open */
+    uint64_t quota;            /* responses to complete (-n share); 0 = no limit */
+    uint64_t timeout_ns;       /* per-request timeout */
+    const net_addr_t *addr;    /* target address */
+    const char *req;           /* request bytes (borrowed, immutable) */
+    size_t req_len;
+    int req_is_head;
+    int notify_fd;             /* written (one byte) when the worker finishes */
+
+    /* Owned by the worker thread while it runs; read after worker_join: */
+    stats_t stats;             /* its measurements */
+    int error;                 /* negative errno that ended the run early, or 0 */
+    uint64_t start_ns, stop_ns;/* when its connections started / it stopped */
+
+    /* Internal. */
+    pthread_t tid;
+    loop_t *loop;
+    conn_t *conns;
+    conn_ctx_t ctx;
+    loop_timer_t sample_timer;
+    uint64_t sample_last_ns, sample_last_requests;
+    int stop;                  /* set by worker_stop; with `loop`, the only shared words */
+    int started;
+} worker_t;
+
+/* Create the thread (which allocates its own state). 0 or -errno. */
+int worker_start(worker_t *w);
+/* Ask the worker to stop soon; safe from any thread. */
+void worker_stop(worker_t *w);
+/* Wait for the thread to end. */
+void worker_join(worker_t *w);
+/* Free what the worker allocated (stats included). */
+void worker_free(worker_t *w);
+
+#endif

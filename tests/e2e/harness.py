@@ -1,0 +1,208 @@
+"""Shared helpers for barrage's end-to-end tests (stdlib only).
+
+Servers run on 127.0.0.1 only: nginx with a generated config, and
+`barrage serve` with fault modes. Every process is bounded in time and
+killed in a finally block."""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BARRAGE = os.path.abspath(os.environ.get("BARRAGE", os.path.join(ROOT, "barrage")))
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+class Fail(AssertionError):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise Fail(f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=5.0, host="127.0.0.1"):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise Fail(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+class Result:
+    """A finished barrage run with its report parsed."""
+
+    def __init__(self, args, rc, out, err, elapsed):
+        self.args, self.rc, self.out, self.err, self.elapsed = args, rc, out, err, elapsed
+        self.requests = self._int(r"^\s*(\d+) requests in ")
+        e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+        self.connect, self.read, self.write, self.timeout = (int(x) for x in e.groups()) if e else (0, 0, 0, 0)
+        self.parse = self._int(r"Parse errors: (\d+)") or 0
+        self.non2xx = self._int(r"Non-2xx or 3xx responses: (\d+)") or 0
+        m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        self.rps = float(m.group(1)) if m else None
+        self.percentiles = {}
+        for p, v, u in re.findall(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M):
+            self.percentiles[float(p)] = float(v) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[u]
+
+    def _int(self, pat):
+        m = re.search(pat, self.out, re.M)
+        return int(m.group(1)) if m else None
+
+    def __repr__(self):
+        return f"<rc={self.rc} elapsed={self.elapsed:.2f}s\n{self.out}\n{self.err}>"
+
+
+def barrage(*args, timeout=30, binary=None, stdin=subprocess.DEVNULL):
+    cmd = [binary or BARRAGE] + [str(a) for a in args]
+    t0 = time.time()
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=stdin)
+    return Result(cmd, p.returncode, p.stdout, p.stderr, time.time() - t0)
+
+
+class Serve:
+    """`barrage serve` on a free loopback port; counts printed at stop."""
+
+    def __init__(self, *args):
+        self.args = [str(a) for a in args]
+        self.proc = None
+        self.counts = {}
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([BARRAGE, "serve", "--listen", "127.0.0.1:0"] + self.args,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"listening on 127\.0\.0\.1:(\d+)", line or "")
+        if not m:
+            self.proc.kill()
+            raise Fail(f"serve did not start: {line!r} {self.proc.stderr.read()}")
+        self.port = int(m.group(1))
+        self.url = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def stop(self):
+        """SIGTERM, then parse `serve: connections=C requests=R ...`."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                _, err = self.proc.communicate(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                _, err = self.proc.communicate()
+            for k, v in re.findall(r"(\w+)=(\d+)", err or ""):
+                self.counts[k] = int(v)
+        return self.counts
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 20000; }}
+worker_rlimit_nofile 30000;
+http {{
+    log_format counts '$connection $connection_requests $request_method $uri $status $content_length';
+    access_log {access};
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    keepalive_requests 1000000000;
+    keepalive_timeout 60s;
+    server {{
+        listen 127.0.0.1:{port} reuseport backlog=4096;
+        root {dir}/www;
+        location = /health {{ default_type text/plain; return 200 "ok\\n"; }}
+        location = /notfound {{ return 404; }}
+        location = /error {{ return 500; }}
+        location = /close {{ keepalive_timeout 0; default_type text/plain; return 200 "bye\\n"; }}
+        location / {{ }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """nginx on a free loopback port with a generated config and docroot.
+    access_log: True to log requests (for counting), False for speed."""
+
+    def __init__(self, access_log=True, cpu=None):
+        self.access_log, self.cpu = access_log, cpu
+
+    def __enter__(self):
+        self.dir = tempfile.mkdtemp(prefix="barrage-nginx-")
+        os.chmod(self.dir, 0o755)  # workers run as an unprivileged user
+        os.makedirs(f"{self.dir}/www")
+        with open(f"{self.dir}/www/index.html", "w") as f:
+            f.write("<html>hello from nginx</html>\n")
+        with open(f"{self.dir}/www/big.bin", "wb") as f:
+            f.write(os.urandom(1 << 20))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        access = f"{self.dir}/access.log counts" if self.access_log else "off"
+        with open(f"{self.dir}/nginx.conf", "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, access=access))
+        cmd = [NGINX, "-p", self.dir, "-c", f"{self.dir}/nginx.conf", "-e", f"{self.dir}/error.log"]
+        if self.cpu is not None:
+            cmd = ["taskset", "-c", str(self.cpu)] + cmd
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            wait_port(self.port)
+        except Fail:
+            self.__exit__()
+            raise
+        return self
+
+    def log(self):
+        """Access-log entries as dicts: connection, n (request on that
+        connection), method, uri, status, length."""
+        try:
+            with open(f"{self.dir}/access.log") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return []
+        out = []
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 6:
+                out.append(dict(connection=int(parts[0]), n=int(parts[1]), method=parts[2],
+                                uri=parts[3], status=int(parts[4]),
+                                length=0 if parts[5] == "-" else int(parts[5])))
+        return out
+
+    def requests_logged(self):
+        return len(self.log())
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,118 @@
+/* Unit tests: request formatting and the llhttp response glue. */
+#include "http.h"
+#include "test.h"
+
+#include <stdlib.h>
+
+TEST(http_format_get)
+{
+    char *b; size_t n;
+    const char *h[] = { "X-Test: 1" };
+    ASSERT(http_format(&b, &n, "GET", "/p?q=1", "h:8080", h, 1, NULL, 0) == 0);
+    ASSERT_EQ_STR(b, "GET /p?q=1 HTTP/1.1\r\nHost: h:8080\r\nX-Test: 1\r\n\r\n");
+    ASSERT_EQ_INT(n, strlen(b));
+    free(b);
+}
+
+TEST(http_format_body_and_host_override)
+{
+    char *b; size_t n;
+    const char *h[] = { "host: other", "Content-Type: text/plain" };
+    ASSERT(http_format(&b, &n, "POST", "/", "h", h, 2, "abc", 3) == 0);
+    ASSERT_EQ_STR(b, "POST / HTTP/1.1\r\nhost: other\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc");
+    free(b);
+    char host[64];
+    http_host_header(host, sizeof host, "::1", 1, "8080", 0);
+    ASSERT_EQ_STR(host, "[::1]:8080");
+    http_host_header(host, sizeof host, "example.test", 0, "80", 1);
+    ASSERT_EQ_STR(host, "example.test");
+}
+
+/* Feed `s` in pieces of `step` bytes; count complete responses. */
+static int feed(http_resp_t *r, const char *s, size_t step, int *statuses, int max, int *err)
+{
+    size_t len = strlen(s), off = 0;
+    int n = 0;
+    *err = 0;
+    while (off < len) {
+        size_t chunk = len - off < step ? len - off : step;
+        const char *p = s + off;
+        off += chunk;
+        while (chunk) {
+            size_t used;
+            int rc = http_parse(r, p, chunk, &used);
+            if (rc == HTTP_PARSE_ERROR) { *err = 1; return n; }
+            if (rc == HTTP_PARSE_MORE) break;
+            if (n < max) statuses[n] = r->status;
+            n++;
+            p += used; chunk -= used;
+        }
+    }
+    return n;
+}
+
+TEST(http_parse_split_and_pipelined)
+{
+    const char *s =
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+        "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
+    for (size_t step = 1; step <= strlen(s); step += (step < 8 ? 1 : 13)) {
+        http_resp_t r;
+        http_resp_init(&r);
+        int st[8], err;
+        int n = feed(&r, s, step, st, 8, &err);
+        ASSERT_EQ_INT(err, 0);
+        ASSERT_EQ_INT(n, 3);
+        ASSERT_EQ_INT(st[0], 200); ASSERT_EQ_INT(st[1], 404); ASSERT_EQ_INT(st[2], 201);
+    }
+}
+
+TEST(http_parse_head_and_keepalive)
+{
+    http_resp_t r;
+    http_resp_init(&r);
+    r.expect_head = 1;
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
+    int st[4], err;
+    int n = feed(&r, s, 1000, st, 4, &err);
+    ASSERT_EQ_INT(err, 0);
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_EQ_INT(r.keep_alive, 0);
+}
+
+TEST(http_parse_eof_delimited)
+{
+    http_resp_t r;
+    http_resp_init(&r);
+    size_t used;
+    const char *s = "HTTP/1.1 200 OK\r\n\r\nbody until close";
+    ASSERT_EQ_INT(http_parse(&r, s, strlen(s), &used), HTTP_PARSE_MORE);
+    ASSERT_EQ_INT(http_finish(&r), HTTP_PARSE_COMPLETE);
+    ASSERT_EQ_INT(r.keep_alive, 0);
+
+    http_resp_init(&r);
+    s = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort";
+    ASSERT_EQ_INT(http_parse(&r, s, strlen(s), &used), HTTP_PARSE_MORE);
+    ASSERT_EQ_INT(http_finish(&r), HTTP_PARSE_ERROR);
+
+    http_resp_init(&r);
+    ASSERT_EQ_INT(http_finish(&r), HTTP_PARSE_MORE); /* idle */
+}
+
+TEST(http_parse_malformed)
+{
+    const char *bad[] = {
+        "HTTP/1.1 2x0 BAD\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "garbage\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        http_resp_t r;
+        http_resp_init(&r);
+        size_t used;
+        ASSERT_EQ_INT(http_parse(&r, bad[i], strlen(bad[i]), &used), HTTP_PARSE_ERROR);
+        ASSERT(http_error_reason(&r) != NULL);
+    }
+}
