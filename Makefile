@@ -36,7 +36,7 @@ endif
 LIB_SRC := $(LOOP_SRC) $(filter-out src/main.c src/loop_epoll.c src/loop_kqueue.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
-ALL_CFLAGS = $(CFLAGS) -Isrc -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
+ALL_CFLAGS = $(CFLAGS) -Isrc -I$(BUILD) -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
 LIBS = $(LUAJIT_LIBS) $(SSL_LIBS) $(LDLIBS)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -51,6 +51,16 @@ barrage: $(BUILD)/barrage
 $(BUILD)/barrage: $(BUILD)/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# The Lua half of the scripting API is embedded as a byte array.
+$(BUILD)/barrage_lua.h: src/barrage.lua | $(BUILD)/.dir
+	@echo "  GEN     $@"
+	$(Q){ echo '/* generated from src/barrage.lua: do not edit */'; \
+	  echo 'static const char barrage_lua[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/script.o: $(BUILD)/barrage_lua.h
 
 $(BUILD)/%.o: src/%.c | $(BUILD)/.dir
 	@echo "  CC      $<"

@@ -20,6 +20,7 @@ check python3          command -v python3
 check openssl          command -v openssl
 check strace           command -v strace
 check procps           command -v pkill
+check time             test -x /usr/bin/time
 [ -z "$need" ] && exit 0
 echo "deps: installing$need"
 SUDO=""

@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -16,8 +18,6 @@
 #define CONN_OF(h) ((conn_t *)((char *)(h) - offsetof(conn_t, h)))
 #define BACKOFF_MIN_MS 10
 #define BACKOFF_MAX_MS 1000
-
-enum fail_class { FAIL_CONNECT, FAIL_READ, FAIL_WRITE, FAIL_TIMEOUT, FAIL_PARSE };
 
 static void on_io(loop_handle_t *h, int events);
 
@@ -85,17 +85,22 @@ static void reconnect(conn_t *c, int backoff)
         x->fatal = -ENOMEM;
 }
 
-static void fail(conn_t *c, enum fail_class why)
+static void fail(conn_t *c, enum conn_error why)
 {
-    stats_errors_t *e = &c->ctx->stats->errors;
-    switch (why) {
-    case FAIL_CONNECT: e->connect++; break;
-    case FAIL_READ:    e->read++; break;
-    case FAIL_WRITE:   e->write++; break;
-    case FAIL_TIMEOUT: e->timeout++; break;
-    case FAIL_PARSE:   e->parse++; break;
+    conn_ctx_t *x = c->ctx;
+    stats_errors_t *e = &x->stats->errors;
+    if (c->inflight && x->hooks && x->hooks->failed) {
+        int rc = x->hooks->failed(c, why);
+        if (rc < 0) x->fatal = rc;
     }
-    reconnect(c, why == FAIL_CONNECT);
+    switch (why) {
+    case CONN_ERR_CONNECT: e->connect++; break;
+    case CONN_ERR_READ:    e->read++; break;
+    case CONN_ERR_WRITE:   e->write++; break;
+    case CONN_ERR_TIMEOUT: e->timeout++; break;
+    case CONN_ERR_PARSE:   e->parse++; break;
+    }
+    reconnect(c, why == CONN_ERR_CONNECT);
 }
 
 /* Errors that more retries cannot fix: the run must end with a message. */
@@ -108,15 +113,23 @@ void conn_start(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     if (x->stopping || x->fatal) return;
+    if (x->quota && x->issued >= x->quota) return; /* nothing left to send */
     int fd = net_connect(x->addr);
     if (fd < 0) {
         if (is_fatal(fd)) { x->fatal = fd; return; }
-        fail(c, FAIL_CONNECT);
+        fail(c, CONN_ERR_CONNECT);
         return;
     }
     c->h.fd = fd;
     c->state = CONN_CONNECTING;
-    http_resp_init(&c->resp);
+    if (x->capture && !c->cap && !(c->cap = calloc(1, sizeof *c->cap))) {
+        x->fatal = -ENOMEM;
+        close(fd);
+        c->h.fd = -1;
+        c->state = CONN_IDLE;
+        return;
+    }
+    http_resp_init(&c->resp, c->cap);
     int rc = loop_add(x->loop, &c->h);
     if (rc) {
         if (is_fatal(rc) || rc == -ENOMEM) x->fatal = rc;
@@ -124,30 +137,65 @@ void conn_start(conn_t *c)
     }
 }
 
+/* Keep the unwritten rest of a hook's request: its buffer may not outlive
+ * this call. */
+static int keep_rest(conn_t *c)
+{
+    size_t rest = c->wlen - c->woff;
+    if (c->wbuf == c->wcopy || c->wbuf == c->ctx->req) return 0;
+    if (rest > c->wcopy_cap) {
+        char *n = realloc(c->wcopy, rest);
+        if (!n) return -ENOMEM;
+        c->wcopy = n;
+        c->wcopy_cap = rest;
+    }
+    memcpy(c->wcopy, c->wbuf + c->woff, rest);
+    c->wbuf = c->wcopy;
+    c->wlen = rest;
+    c->woff = 0;
+    return 0;
+}
+
 /* Write what is left of the pending request. 0, or -1 if c was closed. */
 static int do_write(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    while (c->woff < x->req_len) {
-        ssize_t n = send(c->h.fd, x->req + c->woff, x->req_len - c->woff, SEND_FLAGS);
+    while (c->woff < c->wlen) {
+        ssize_t n = send(c->h.fd, c->wbuf + c->woff, c->wlen - c->woff, SEND_FLAGS);
         if (n > 0) { c->woff += (size_t)n; continue; }
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && errno == EAGAIN) { c->writing = 1; return 0; }
-        fail(c, FAIL_WRITE);
+        if (n < 0 && errno == EAGAIN) {
+            c->writing = 1;
+            int rc = keep_rest(c);
+            if (rc) { x->fatal = rc; return -1; }
+            return 0;
+        }
+        fail(c, CONN_ERR_WRITE);
         return -1;
     }
     c->writing = 0;
-    x->stats->sent++;
+    x->stats->sent += c->inflight;
     return 0;
 }
 
-/* Start the next request if the run and the quota allow. */
+/* Start the next request if the run and the quota allow. 0, or -1 if c was
+ * closed or the run must end. */
 static int send_next(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    if (x->stopping || (x->quota && x->issued >= x->quota)) return 0;
-    x->issued++;
-    c->inflight = 1;
+    if (x->stopping || x->fatal || (x->quota && x->issued >= x->quota)) return 0;
+    uint32_t n = 1;
+    if (x->hooks && x->hooks->next) {
+        int rc = x->hooks->next(c, &c->wbuf, &c->wlen);
+        if (rc < 0) { x->fatal = rc; return -1; }
+        if (rc == CONN_NEXT_WAIT) return 0;
+        n = x->pipeline;
+    } else {
+        c->wbuf = x->req;
+        c->wlen = x->req_len;
+    }
+    x->issued += n;
+    c->inflight = n;
     c->woff = 0;
     c->sent_at = x->now;
     c->deadline = x->now + x->timeout_ns;
@@ -167,6 +215,10 @@ static int on_response(conn_t *c)
     if (c->resp.status >= 400) s->errors.status++;
     if (c->inflight) c->inflight--;
     if (!c->inflight) tq_remove(x, c);
+    if (x->hooks && x->hooks->response) {
+        int rc = x->hooks->response(c, us);
+        if (rc < 0) { x->fatal = rc; return -1; }
+    }
     if (!c->resp.keep_alive) {
         reconnect(c, 0);
         return -1;
@@ -179,14 +231,14 @@ static int process(conn_t *c, const char *data, size_t len)
 {
     while (len) {
         if (!c->inflight) { /* bytes nobody asked for */
-            fail(c, FAIL_PARSE);
+            fail(c, CONN_ERR_PARSE);
             return -1;
         }
         size_t used = 0;
         int r = http_parse(&c->resp, data, len, &used);
         if (r == HTTP_PARSE_MORE) return 0;
         if (r == HTTP_PARSE_ERROR) {
-            fail(c, FAIL_PARSE);
+            fail(c, CONN_ERR_PARSE);
             return -1;
         }
         data += used;
@@ -204,7 +256,7 @@ static void on_eof(conn_t *c)
         return;
     }
     if (r == HTTP_PARSE_ERROR || c->inflight) {
-        fail(c, FAIL_READ); /* closed mid-response, or with a request unanswered */
+        fail(c, CONN_ERR_READ); /* closed mid-response, or with a request unanswered */
         return;
     }
     reconnect(c, 0);
@@ -226,7 +278,7 @@ static void do_read(conn_t *c)
         if (n == 0) { on_eof(c); return; }
         if (errno == EINTR) continue;
         if (errno == EAGAIN) return;
-        fail(c, FAIL_READ);
+        fail(c, CONN_ERR_READ);
         return;
     }
 }
@@ -240,7 +292,7 @@ static void on_io(loop_handle_t *h, int events)
         int rc = net_connect_result(h->fd);
         if (rc) {
             if (is_fatal(rc)) { x->fatal = rc; conn_close(c); return; }
-            fail(c, FAIL_CONNECT);
+            fail(c, CONN_ERR_CONNECT);
             return;
         }
         c->state = CONN_OPEN;
@@ -254,12 +306,29 @@ static void on_io(loop_handle_t *h, int events)
     if (c->state == CONN_OPEN && (events & LOOP_READABLE)) do_read(c);
 }
 
+void conn_resume(conn_t *c)
+{
+    if (c->state != CONN_OPEN || c->inflight) return;
+    c->ctx->now = loop_now();
+    send_next(c);
+}
+
+void conn_free(conn_t *c)
+{
+    free(c->wcopy);
+    c->wcopy = NULL;
+    c->wcopy_cap = 0;
+    if (c->cap) http_capture_free(c->cap);
+    free(c->cap);
+    c->cap = NULL;
+}
+
 uint64_t conn_expire(conn_ctx_t *x, uint64_t now)
 {
     while (x->tq_head && x->tq_head->deadline <= now) {
         conn_t *c = x->tq_head;
         x->now = now;
-        fail(c, FAIL_TIMEOUT);
+        fail(c, CONN_ERR_TIMEOUT);
     }
     return x->tq_head ? x->tq_head->deadline : UINT64_MAX;
 }

@@ -21,6 +21,33 @@
 
 typedef struct conn conn_t;
 
+/* Why a request in flight failed (the error classes of stats_errors_t). */
+enum conn_error {
+    CONN_ERR_CONNECT = 0,
+    CONN_ERR_READ,
+    CONN_ERR_WRITE,
+    CONN_ERR_TIMEOUT,
+    CONN_ERR_PARSE,
+};
+
+enum conn_next {
+    CONN_NEXT_SEND = 0,  /* buf and len hold the next request string */
+    CONN_NEXT_WAIT = 1,  /* nothing now: the hook will call conn_resume() */
+};
+
+/* Optional per-request callbacks (scripts). Any member may be NULL. A
+ * negative return is fatal: it ends the thread's run (ctx->fatal). */
+typedef struct conn_hooks {
+    /* The connection is open and idle: produce the next request. The bytes
+     * must stay valid until the next call for this connection or until it
+     * closes (a partial write copies the rest). */
+    int (*next)(conn_t *c, const char **buf, size_t *len);
+    /* A complete response (c->resp; captured headers/body in ctx->capture). */
+    int (*response)(conn_t *c, uint64_t latency_us);
+    /* The request(s) in flight failed and will not be answered. */
+    int (*failed)(conn_t *c, enum conn_error why);
+} conn_hooks_t;
+
 /* What every connection of one thread shares. Owned by the worker. */
 typedef struct conn_ctx {
     loop_t *loop;            /* the thread's loop */
@@ -39,6 +66,9 @@ typedef struct conn_ctx {
     int fatal;               /* negative errno that must end the run (EMFILE...) */
     conn_t *tq_head;         /* connections awaiting a response, oldest first */
     conn_t *tq_tail;
+    const conn_hooks_t *hooks; /* NULL: every request is `req` (the fast path) */
+    uint32_t pipeline;       /* requests in each request string (>= 1) */
+    uint8_t capture;         /* collect response headers and bodies */
 } conn_ctx_t;
 
 enum conn_state {
@@ -62,6 +92,13 @@ struct conn {
     uint8_t writing;         /* a write waits for writability */
     uint8_t in_tq;           /* linked in ctx's timeout queue */
     loop_timer_t timer;      /* reconnect back-off */
+    const char *wbuf;        /* bytes of the pending request string */
+    size_t wlen;
+    char *wcopy;             /* owned copy after a partial write (hooks only) */
+    size_t wcopy_cap;
+    http_capture_t *cap;     /* owned when ctx->capture */
+    void *user;              /* the hooks' per-connection data */
+    uint32_t index;          /* 0-based number of the connection in its thread */
 };
 
 /* Bind c to ctx; no socket yet. */
@@ -70,6 +107,10 @@ void conn_init(conn_t *c, conn_ctx_t *ctx);
 void conn_start(conn_t *c);
 /* Close the socket, drop anything in flight without counting it. */
 void conn_close(conn_t *c);
+/* After CONN_NEXT_WAIT: ask hooks->next again and send what it gives. */
+void conn_resume(conn_t *c);
+/* Free what the connection owns (after conn_close). */
+void conn_free(conn_t *c);
 /* Fail every request whose deadline has passed (counted as timeouts,
  * connection closed and reopened). Returns the next deadline or UINT64_MAX. */
 uint64_t conn_expire(conn_ctx_t *ctx, uint64_t now);

@@ -52,7 +52,60 @@ static int on_message_begin(llhttp_t *p)
 {
     http_resp_t *r = p->data;
     r->in_message = 1;
+    if (r->cap) {
+        r->cap->hlen = r->cap->blen = 0;
+        r->cap->nheaders = 0;
+        r->cap->last_value = 1;
+    }
     return 0;
+}
+
+static int grow(char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t n = *cap ? *cap : 256;
+    while (n < need) n *= 2;
+    char *b = realloc(*buf, n);
+    if (!b) return -1;
+    *buf = b;
+    *cap = n;
+    return 0;
+}
+
+static int append(char **buf, size_t *len, size_t *cap, const char *at, size_t n)
+{
+    if (grow(buf, cap, *len + n)) return -1;
+    memcpy(*buf + *len, at, n);
+    *len += n;
+    return 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    http_capture_t *c = ((http_resp_t *)p->data)->cap;
+    c->last_value = 0;
+    return append(&c->hbuf, &c->hlen, &c->hcap, at, n) ? HPE_USER : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    http_capture_t *c = ((http_resp_t *)p->data)->cap;
+    c->last_value = 1;
+    return append(&c->hbuf, &c->hlen, &c->hcap, at, n) ? HPE_USER : 0;
+}
+
+static int on_header_part_complete(llhttp_t *p)
+{
+    http_capture_t *c = ((http_resp_t *)p->data)->cap;
+    if (append(&c->hbuf, &c->hlen, &c->hcap, "", 1)) return HPE_USER;
+    if (c->last_value) c->nheaders++;
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    http_capture_t *c = ((http_resp_t *)p->data)->cap;
+    return append(&c->body, &c->blen, &c->bcap, at, n) ? HPE_USER : 0;
 }
 
 static int on_headers_complete(llhttp_t *p)
@@ -74,17 +127,56 @@ static int on_message_complete(llhttp_t *p)
     return HPE_PAUSED; /* hand control back at the message boundary */
 }
 
+/* The plain settings skip headers and bodies entirely (wrk's best idea);
+ * the capturing ones are used only when a script wants them. */
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_headers_complete = on_headers_complete,
     .on_message_complete = on_message_complete,
 };
 
-void http_resp_init(http_resp_t *r)
+static const llhttp_settings_t capture_settings = {
+    .on_message_begin = on_message_begin,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_header_field_complete = on_header_part_complete,
+    .on_header_value_complete = on_header_part_complete,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+void http_resp_init(http_resp_t *r, http_capture_t *cap)
 {
     memset(r, 0, sizeof *r);
-    llhttp_init(&r->parser, HTTP_RESPONSE, &settings);
+    r->cap = cap;
+    llhttp_init(&r->parser, HTTP_RESPONSE, cap ? &capture_settings : &settings);
     r->parser.data = r;
+}
+
+void http_capture_free(http_capture_t *cap)
+{
+    free(cap->hbuf);
+    free(cap->body);
+    memset(cap, 0, sizeof *cap);
+}
+
+static int count_request(llhttp_t *p)
+{
+    (*(int *)p->data)++;
+    return 0;
+}
+
+int http_count_requests(const char *buf, size_t len)
+{
+    static const llhttp_settings_t req_settings = { .on_message_complete = count_request };
+    llhttp_t p;
+    int n = 0;
+    llhttp_init(&p, HTTP_REQUEST, &req_settings);
+    p.data = &n;
+    if (llhttp_execute(&p, buf, len) != HPE_OK) return -1;
+    if (p.finish != HTTP_FINISH_SAFE) return -1; /* a request is cut short */
+    return n;
 }
 
 int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)

@@ -33,9 +33,21 @@ enum http_parse_result {
     HTTP_PARSE_ERROR = -1,     /* malformed response */
 };
 
+/* Headers and body of the response being parsed, collected only for
+ * scripts that look at them. Memory is owned by the struct and reused. */
+typedef struct http_capture {
+    char *hbuf;            /* name\0value\0 pairs, in order received */
+    size_t hlen, hcap;
+    uint32_t nheaders;     /* complete name/value pairs in hbuf */
+    uint8_t last_value;    /* the last header bytes seen were a value */
+    char *body;            /* the body, de-chunked */
+    size_t blen, bcap;
+} http_capture_t;
+
 /* Per-connection response parser state (about 100 bytes). */
 typedef struct http_resp {
     llhttp_t parser;       /* parser.data points back at this struct */
+    http_capture_t *cap;   /* NULL unless headers/bodies are collected (borrowed) */
     uint16_t status;       /* status of the response being parsed / just done */
     uint8_t expect_head;   /* the pending request is HEAD: no body follows */
     uint8_t complete;      /* set by the parser when a response ends */
@@ -43,8 +55,15 @@ typedef struct http_resp {
     uint8_t in_message;    /* bytes of a response have been seen */
 } http_resp_t;
 
-/* Prepare r for a new connection. */
-void http_resp_init(http_resp_t *r);
+/* Prepare r for a new connection; with cap, collect headers and bodies into
+ * it (its buffers are reused across responses). */
+void http_resp_init(http_resp_t *r, http_capture_t *cap);
+/* Free a capture's buffers. */
+void http_capture_free(http_capture_t *cap);
+/* Count the complete HTTP requests in buf (for wrk-style pipelined request
+ * strings). Returns the count, or -1 if buf is not a sequence of valid
+ * complete requests. */
+int http_count_requests(const char *buf, size_t len);
 /* Parse up to len bytes. Stops after each complete final response (1xx
  * interim responses are skipped) and returns HTTP_PARSE_COMPLETE with
  * *consumed set to the bytes used; r->status and r->keep_alive describe it. */

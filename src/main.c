@@ -15,6 +15,7 @@
 #include "loop.h"
 #include "net.h"
 #include "report.h"
+#include "script.h"
 #include "serve.h"
 #include "stats.h"
 #include "worker.h"
@@ -71,30 +72,89 @@ static const char *fatal_hint(int err)
     }
 }
 
+/* Where to connect: one address probed at start (as wrk does), or the
+ * script's wrk.resolve() and setup(thread) for each thread. */
+static int resolve_target(const config_t *cfg, script_t *script, script_thread_t **threads,
+                          net_addr_t *addr, char *err, size_t errlen)
+{
+    if (script) {
+        if (script_resolve(script, cfg->url.host, cfg->url.port, err, errlen)) return -1;
+        for (uint64_t i = 0; i < cfg->threads; i++) {
+            threads[i] = script_thread_new(script, (int)i);
+            if (!threads[i]) { snprintf(err, errlen, "out of memory"); return -1; }
+            if (script_setup(script, threads[i])) {
+                snprintf(err, errlen, "script error: %s", script_error(script));
+                return -1;
+            }
+        }
+        return 0;
+    }
+    net_addr_t addrs[8];
+    int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, errlen);
+    if (naddrs < 0) return -1;
+    int probe = 0, probe_ms = (int)(cfg->timeout_ns / 1000000);
+    for (int i = 0; i < naddrs; i++) {
+        probe = net_probe(&addrs[i], probe_ms > 5000 ? 5000 : probe_ms);
+        if (probe == 0) { *addr = addrs[i]; return 0; }
+    }
+    snprintf(err, errlen, "cannot connect to %s: %s (is the server running? check the URL)",
+             addrs[0].text, strerror(-probe));
+    return -1;
+}
+
+/* Wait for the duration, a signal, or every worker finishing. */
+static void wait_for_end(const config_t *cfg, worker_t *ws, size_t n, uint64_t start)
+{
+    int limited = cfg->duration_set || !cfg->requests;
+    uint64_t end = start + cfg->duration_ns;
+    size_t finished = 0;
+    while (!got_signal && finished < n) {
+        int timeout = -1;
+        if (limited) {
+            uint64_t now = loop_now();
+            if (now >= end) break;
+            timeout = (int)((end - now + 999999) / 1000000);
+        }
+        struct pollfd p = { .fd = notify_pipe[0], .events = POLLIN };
+        if (poll(&p, 1, timeout) > 0) {
+            char buf[64];
+            ssize_t r = read(notify_pipe[0], buf, sizeof buf);
+            (void)r;
+            finished = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE)) finished++;
+                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE) && ws[i].error) return;
+            }
+        }
+    }
+}
+
 static int run(config_t *cfg)
 {
-    char err[512];
-    if (cfg->script)
-        return usage_error("-s/--script: Lua scripting is not available in this build yet; run without -s");
+    char err[1024];
     if (!strcmp(cfg->url.scheme, "https"))
         return usage_error("https:// is not supported by this build yet; use an http:// URL");
 
-    net_addr_t addrs[8];
-    int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, sizeof err);
-    if (naddrs < 0) return usage_error(err);
-    const net_addr_t *addr = NULL;
-    int probe = 0;
-    for (int i = 0; i < naddrs && !addr; i++) {
-        int probe_ms = (int)(cfg->timeout_ns / 1000000);
-        probe = net_probe(&addrs[i], probe_ms > 5000 ? 5000 : probe_ms);
-        if (probe == 0) addr = &addrs[i];
-    }
-    if (!addr) {
-        snprintf(err, sizeof err, "cannot connect to %s: %s (is the server running? check the URL)",
-                 addrs[0].text, strerror(-probe));
-        return usage_error(err);
-    }
+    size_t nw = (size_t)cfg->threads;
+    worker_t *ws = calloc(nw, sizeof *ws);
+    script_thread_t **threads = calloc(nw, sizeof *threads);
+    script_t *script = NULL;
+    char *req = NULL;
+    size_t req_len = 0, started = 0;
+    int exit_code = EXIT_OK, run_error = 0;
+    net_addr_t addr;
+    stats_t total;
+    memset(&total, 0, sizeof total);
+    if (!ws || !threads) { exit_code = usage_error("out of memory"); goto done; }
 
+    if (cfg->script && !(script = script_load(cfg->script, cfg, err, sizeof err))) {
+        exit_code = usage_error(err);
+        goto done;
+    }
+    if (resolve_target(cfg, script, threads, &addr, err, sizeof err)) {
+        exit_code = usage_error(err);
+        goto done;
+    }
     uint64_t need = cfg->connections + 64 + 8 * cfg->threads;
     uint64_t have = net_raise_fd_limit(need);
     if (have < need) {
@@ -103,29 +163,23 @@ static int run(config_t *cfg)
                  "raise it (ulimit -n %llu) or use fewer connections",
                  (unsigned long long)cfg->connections, (unsigned long long)need,
                  (unsigned long long)have, (unsigned long long)need);
-        return usage_error(err);
+        exit_code = usage_error(err);
+        goto done;
     }
-
     char host[300];
     http_host_header(host, sizeof host, cfg->url.host, cfg->url.is_ipv6, cfg->url.port,
                      cfg->url.default_port);
-    char *req;
-    size_t req_len;
     if (http_format(&req, &req_len, cfg->method, cfg->url.path, host, cfg->headers,
-                    cfg->nheaders, cfg->body, cfg->body_len))
-        return usage_error("out of memory");
+                    cfg->nheaders, cfg->body, cfg->body_len)) {
+        exit_code = usage_error("out of memory");
+        goto done;
+    }
 
     int cpus[1024];
     int ncpus = cfg->pin ? allowed_cpus(cpus, 1024) : 0;
-    size_t nw = (size_t)cfg->threads;
-    worker_t *ws = calloc(nw, sizeof *ws);
-    if (!ws) { free(req); return usage_error("out of memory"); }
-
     report_header(stdout, cfg);
     fflush(stdout);
     uint64_t start = loop_now();
-    size_t started = 0;
-    int exit_code = EXIT_OK, run_error = 0;
     for (size_t i = 0; i < nw; i++) {
         worker_t *w = &ws[i];
         w->index = (int)i;
@@ -133,49 +187,30 @@ static int run(config_t *cfg)
         w->connections = cfg->connections / nw + (i < cfg->connections % nw);
         w->quota = cfg->requests ? cfg->requests / nw + (i < cfg->requests % nw) : 0;
         w->timeout_ns = cfg->timeout_ns;
-        w->addr = addr;
+        w->addr = &addr;
         w->req = req;
         w->req_len = req_len;
         w->req_is_head = !strcmp(cfg->method, "HEAD");
         w->notify_fd = notify_pipe[1];
-        if (w->quota == 0 && cfg->requests) { w->stop = 1; } /* more threads than requests */
+        w->cfg = cfg;
+        w->thread = threads[i];
+        if (threads[i]) script_thread_bind(threads[i], &w->stop);
+        if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
         int rc = worker_start(w);
         if (rc) { run_error = rc; break; }
         started++;
     }
-
-    /* Wait for the duration, a signal, or every worker finishing. */
-    int limited = cfg->duration_set || !cfg->requests;
-    uint64_t end = start + cfg->duration_ns;
-    size_t finished = 0;
-    while (!run_error && !got_signal && finished < started) {
-        int timeout = -1;
-        if (limited) {
-            uint64_t now = loop_now();
-            if (now >= end) break;
-            timeout = (int)((end - now + 999999) / 1000000);
-        }
-        struct pollfd p = { .fd = notify_pipe[0], .events = POLLIN };
-        int rc = poll(&p, 1, timeout);
-        if (rc > 0) {
-            char buf[64];
-            ssize_t n = read(notify_pipe[0], buf, sizeof buf);
-            (void)n;
-            finished = 0;
-            for (size_t i = 0; i < started; i++) {
-                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE)) finished++;
-            }
-        }
-    }
+    if (!run_error) wait_for_end(cfg, ws, started, start);
     for (size_t i = 0; i < started; i++) worker_stop(&ws[i]);
     for (size_t i = 0; i < started; i++) worker_join(&ws[i]);
     uint64_t stop = loop_now();
 
-    stats_t total;
-    if (stats_init(&total)) { free(req); free(ws); return usage_error("out of memory"); }
+    if (stats_init(&total)) { exit_code = usage_error("out of memory"); goto done; }
+    const char *script_err = NULL;
     for (size_t i = 0; i < started; i++) {
         stats_merge(&total, &ws[i].stats);
         if (ws[i].error && !run_error) run_error = ws[i].error;
+        if (ws[i].error == SCRIPT_EFAIL && !script_err) script_err = script_thread_error(ws[i].thread);
     }
     uint64_t last = start;
     for (size_t i = 0; i < started; i++) if (ws[i].stop_ns > last) last = ws[i].stop_ns;
@@ -183,14 +218,28 @@ static int run(config_t *cfg)
     report_print(stdout, cfg, &total, last - start);
     fflush(stdout);
 
-    if (run_error) {
+    if (run_error == SCRIPT_EFAIL) {
+        fprintf(stderr, "barrage: script error: %s\n", script_err ? script_err : "unknown");
+        exit_code = EXIT_USAGE;
+    } else if (run_error) {
         fprintf(stderr, "barrage: run ended early: %s\n", fatal_hint(run_error));
         exit_code = EXIT_RUN_FAILED;
     } else if (got_signal) {
         exit_code = 128 + got_signal;
     }
+    if (script && script_done(script, &total, (last - start) / 1000)) {
+        fprintf(stderr, "barrage: script error: %s\n", script_error(script));
+        exit_code = EXIT_USAGE;
+    }
+done:
     stats_free(&total);
-    for (size_t i = 0; i < started; i++) worker_free(&ws[i]);
+    for (size_t i = 0; i < started; i++) {
+        script_free(ws[i].script);
+        worker_free(&ws[i]);
+    }
+    if (threads) for (size_t i = 0; i < nw; i++) script_thread_free(threads[i]);
+    script_free(script);
+    free(threads);
     free(ws);
     free(req);
     return exit_code;

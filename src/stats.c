@@ -223,6 +223,43 @@ void stats_free(stats_t *s)
 {
     hist_free(&s->latency);
     hist_free(&s->rate);
+    for (size_t i = 0; i < s->nnamed; i++) {
+        free(s->named[i].name);
+        hist_free(&s->named[i].latency);
+    }
+    free(s->named);
+    for (size_t i = 0; i < s->nchecks; i++) free(s->checks[i].name);
+    free(s->checks);
+    s->named = NULL; s->checks = NULL;
+    s->nnamed = s->nchecks = 0;
+}
+
+int stats_named_index(stats_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nnamed; i++)
+        if (!strcmp(s->named[i].name, name)) return (int)i;
+    stats_named_t *n = realloc(s->named, (s->nnamed + 1) * sizeof *n);
+    if (!n) return -ENOMEM;
+    s->named = n;
+    stats_named_t *e = &n[s->nnamed];
+    memset(e, 0, sizeof *e);
+    e->name = strdup(name);
+    if (!e->name || hist_init(&e->latency)) { free(e->name); return -ENOMEM; }
+    return (int)s->nnamed++;
+}
+
+int stats_check_index(stats_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nchecks; i++)
+        if (!strcmp(s->checks[i].name, name)) return (int)i;
+    stats_check_t *n = realloc(s->checks, (s->nchecks + 1) * sizeof *n);
+    if (!n) return -ENOMEM;
+    s->checks = n;
+    stats_check_t *e = &n[s->nchecks];
+    memset(e, 0, sizeof *e);
+    e->name = strdup(name);
+    if (!e->name) return -ENOMEM;
+    return (int)s->nchecks++;
 }
 
 void stats_merge(stats_t *dst, const stats_t *src)
@@ -239,6 +276,20 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->errors.parse += src->errors.parse;
     hist_merge(&dst->latency, &src->latency);
     hist_merge(&dst->rate, &src->rate);
+    for (size_t i = 0; i < src->nnamed; i++) {
+        int k = stats_named_index(dst, src->named[i].name);
+        if (k < 0) continue;
+        stats_named_t *d = &dst->named[k];
+        d->requests += src->named[i].requests;
+        d->failures += src->named[i].failures;
+        hist_merge(&d->latency, &src->named[i].latency);
+    }
+    for (size_t i = 0; i < src->nchecks; i++) {
+        int k = stats_check_index(dst, src->checks[i].name);
+        if (k < 0) continue;
+        dst->checks[k].pass += src->checks[i].pass;
+        dst->checks[k].fail += src->checks[i].fail;
+    }
 }
 
 uint64_t stats_error_total(const stats_errors_t *e)

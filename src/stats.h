@@ -67,6 +67,20 @@ typedef struct stats_errors {
     uint64_t parse;     /* malformed or unsolicited response bytes */
 } stats_errors_t;
 
+/* Requests grouped by a script-given name (workflow steps), Locust-style. */
+typedef struct stats_named {
+    char *name;          /* owned */
+    uint64_t requests;   /* responses plus failed attempts */
+    uint64_t failures;   /* responses with status >= 400, and failed attempts */
+    hist_t latency;      /* latency of the responses, microseconds */
+} stats_named_t;
+
+/* Results of check(cond, name) in scripts. */
+typedef struct stats_check {
+    char *name;          /* owned */
+    uint64_t pass, fail;
+} stats_check_t;
+
 /* Everything one worker thread measures; merged after join. */
 typedef struct stats {
     uint64_t requests;   /* complete responses (any status) */
@@ -76,12 +90,21 @@ typedef struct stats {
     stats_errors_t errors;
     hist_t latency;      /* response latency, microseconds */
     hist_t rate;         /* per-thread requests/s, sampled every 100 ms */
+    stats_named_t *named;/* per-name stats, in order of first use (owned) */
+    size_t nnamed;
+    stats_check_t *checks;/* checks, in order of first use (owned) */
+    size_t nchecks;
 } stats_t;
 
 int stats_init(stats_t *s);
 void stats_free(stats_t *s);
 /* Add src's counters and histograms into dst. */
 void stats_merge(stats_t *dst, const stats_t *src);
+/* Index of the named stats for `name`, created on first use (allocates
+ * then, never afterwards). -ENOMEM on failure. */
+int stats_named_index(stats_t *s, const char *name);
+/* Index of the check `name`, created on first use. -ENOMEM on failure. */
+int stats_check_index(stats_t *s, const char *name);
 /* Sum of the socket/protocol error classes (excludes status). */
 uint64_t stats_error_total(const stats_errors_t *e);
 

@@ -41,6 +41,29 @@ static int done(worker_t *w)
     return __atomic_load_n(&w->stop, __ATOMIC_SEQ_CST) || w->ctx.fatal || (w->quota && w->stats.requests >= w->quota);
 }
 
+/* Create the thread's own Lua state and decide how requests are made: by
+ * hooks, or from the script's one static request (the fast path). */
+static int load_script(worker_t *w, conn_ctx_t *x)
+{
+    w->script = script_load_thread(w->cfg->script, w->cfg, w->thread);
+    if (!w->script || script_thread_error(w->thread)) return SCRIPT_EFAIL;
+    x->addr = script_thread_addr(w->thread);
+    int capture = 0;
+    x->hooks = script_hooks(w->script, &capture);
+    x->capture = (uint8_t)capture;
+    if (!x->hooks || !x->hooks->next) {
+        /* no request() or delay(): one static request (with response(), Lua
+         * still sees every response) */
+        uint32_t pipeline;
+        int rc = script_static_request(w->script, &w->own_req, &x->req_len, &pipeline);
+        if (rc) return rc;
+        x->req = w->own_req;
+        x->pipeline = pipeline;
+    }
+    x->req_is_head = x->req && !strncmp(x->req, "HEAD ", 5);
+    return 0;
+}
+
 static void *run(void *arg)
 {
     worker_t *w = arg;
@@ -57,16 +80,20 @@ static void *run(void *arg)
         .loop = w->loop, .stats = &w->stats, .addr = w->addr,
         .req = w->req, .req_len = w->req_len, .req_is_head = (uint8_t)w->req_is_head,
         .timeout_ns = w->timeout_ns, .rbuf = rbuf, .rbuf_size = RBUF_SIZE,
-        .quota = w->quota,
+        .quota = w->quota, .pipeline = 1,
     };
+    if (w->thread && (err = load_script(w, x))) goto out;
     w->start_ns = loop_now();
     w->sample_last_ns = w->start_ns;
     loop_timer_init(&w->sample_timer, on_sample);
     loop_timer_start(w->loop, &w->sample_timer, w->start_ns + SAMPLE_NS);
     for (uint64_t i = 0; i < w->connections; i++) {
         conn_init(&w->conns[i], x);
-        conn_start(&w->conns[i]);
+        w->conns[i].index = (uint32_t)i;
     }
+    if (w->script && x->hooks && (err = script_attach(w->script, w->conns, w->connections, loop, &w->stats)))
+        goto out;
+    for (uint64_t i = 0; i < w->connections; i++) conn_start(&w->conns[i]);
     uint64_t next_deadline = UINT64_MAX;
     while (!done(w)) {
         int rc = loop_run_once(w->loop, next_deadline);
@@ -77,6 +104,8 @@ static void *run(void *arg)
     x->stopping = 1;
     for (uint64_t i = 0; i < w->connections; i++) conn_close(&w->conns[i]);
 out:
+    if (w->conns)
+        for (uint64_t i = 0; i < w->connections; i++) conn_free(&w->conns[i]);
     w->error = err;
     __atomic_store_n(&w->stop_ns, loop_now(), __ATOMIC_RELEASE); /* "finished" */
     free(rbuf);
@@ -109,6 +138,8 @@ void worker_join(worker_t *w)
 
 void worker_free(worker_t *w)
 {
+    free(w->own_req);
+    w->own_req = NULL;
     free(w->conns);
     w->conns = NULL;
     if (w->loop) loop_destroy(w->loop);

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "loop.h"
 #include "net.h"
+#include "script.h"
 #include "stats.h"
 
 typedef struct worker {
@@ -26,11 +27,14 @@ typedef struct worker {
     size_t req_len;
     int req_is_head;
     int notify_fd;             /* written (one byte) when the worker finishes */
+    const config_t *cfg;       /* options (scripts read wrk.* from it) */
+    script_thread_t *thread;   /* the script's thread object, NULL without -s */
 
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */
     int error;                 /* negative errno that ended the run early, or 0 */
     uint64_t start_ns, stop_ns;/* when its connections started / it stopped */
+    script_t *script;          /* its Lua state (kept for done(); the caller frees it) */
 
     /* Internal. */
     pthread_t tid;
@@ -41,6 +45,7 @@ typedef struct worker {
     uint64_t sample_last_ns, sample_last_requests;
     int stop;                  /* set by worker_stop; with `loop`, the only shared words */
     int started;
+    char *own_req;             /* the script's static request (owned) */
 } worker_t;
 
 /* Create the thread (which allocates its own state). 0 or -errno. */
@@ -49,7 +54,7 @@ int worker_start(worker_t *w);
 void worker_stop(worker_t *w);
 /* Wait for the thread to end. */
 void worker_join(worker_t *w);
-/* Free what the worker allocated (stats included). */
+/* Free what the worker allocated (stats included; not its script). */
 void worker_free(worker_t *w);
 
 #endif

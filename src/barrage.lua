@@ -1,0 +1,204 @@
+-- barrage.lua: the Lua half of barrage's scripting API, embedded in the
+-- binary at build time and run in every Lua state before the user's script.
+-- It provides wrk's API unchanged (wrk.format, wrk.resolve, wrk.setup,
+-- wrk.init, setup/init/delay/request/response/done hooks) and barrage's
+-- virtual-user workflows (user(u), u:get/post/..., u:sleep, check).
+-- The C half (script.c) registers: wrk.lookup, wrk.connect, and
+-- barrage._check, barrage._now before this chunk runs.
+
+local barrage = barrage
+local wrk = wrk
+local concat, format, lower = table.concat, string.format, string.lower
+
+-- Header tables whose keys are case-insensitive (stored lower-case), as wrk's.
+local hdr_mt = {
+   __newindex = function(t, k, v) rawset(t, lower(k), v) end,
+   __index = function(t, k) return rawget(t, lower(k)) end,
+}
+barrage.header_table = function(t)
+   local h = setmetatable({}, hdr_mt)
+   for k, v in pairs(t or {}) do h[k] = v end
+   return h
+end
+
+wrk.scheme  = wrk.scheme or "http"
+wrk.host    = wrk.host or "localhost"
+wrk.method  = wrk.method or "GET"
+wrk.path    = wrk.path or "/"
+wrk.headers = barrage.header_table(wrk.headers)
+
+function wrk.resolve(host, service)
+   local addrs = wrk.lookup(host, service)
+   for i = #addrs, 1, -1 do
+      if not wrk.connect(addrs[i]) then table.remove(addrs, i) end
+   end
+   wrk.addrs = addrs
+end
+
+function wrk.setup(thread)
+   thread.addr = wrk.addrs[1]
+   if type(setup) == "function" then setup(thread) end
+end
+
+local function host_header()
+   local host, port = wrk.host, wrk.port
+   if host:find(":", 1, true) then host = "[" .. host .. "]" end
+   if port then host = host .. ":" .. port end
+   return host
+end
+
+function wrk.init(args)
+   if not wrk.headers["Host"] then wrk.headers["Host"] = host_header() end
+   if type(init) == "function" then init(args) end
+   local req = wrk.format()
+   wrk.request = function() return req end
+end
+
+function wrk.format(method, path, headers, body)
+   method = method or wrk.method
+   path = path or wrk.path
+   headers = headers or wrk.headers
+   body = body or wrk.body
+   local h = setmetatable({}, hdr_mt)
+   for name, value in pairs(headers) do h[name] = value end
+   if not h["Host"] then h["Host"] = wrk.headers["Host"] end
+   h["Content-Length"] = body and #body
+   local s = { format("%s %s HTTP/1.1", method, path) }
+   for name, value in pairs(h) do s[#s + 1] = format("%s: %s", name, value) end
+   s[#s + 1] = ""
+   s[#s + 1] = body or ""
+   return concat(s, "\r\n")
+end
+
+-- check(cond, name): count a pass or a failure under `name`; returns cond.
+function check(cond, name)
+   barrage._check(tostring(name or "check"), cond and true or false)
+   return cond
+end
+
+-- JSON through lua-cjson, loaded on first use.
+local cjson
+local function json()
+   if not cjson then
+      local ok, mod = pcall(require, "cjson")
+      if not ok then error("JSON needs lua-cjson (apt-get install lua-cjson): " .. tostring(mod), 3) end
+      cjson = mod
+   end
+   return cjson
+end
+barrage.json = json
+
+---------------------------------------------------------------------------
+-- Virtual users: user(u) runs as one coroutine per connection.
+---------------------------------------------------------------------------
+local response_mt = {}
+response_mt.__index = response_mt
+function response_mt:json()
+   return json().decode(self.body)
+end
+
+local user_mt = {}
+user_mt.__index = user_mt
+
+local function cookie_header(jar)
+   local parts = {}
+   for k, v in pairs(jar) do parts[#parts + 1] = k .. "=" .. v end
+   table.sort(parts)
+   return #parts > 0 and concat(parts, "; ") or nil
+end
+
+local function store_cookie(jar, value)
+   local pair = value:match("^%s*([^;]*)")
+   local k, v = pair:match("^([^=]+)=(.*)$")
+   if k then
+      k = k:match("^%s*(.-)%s*$")
+      local attrs = lower(value)
+      if attrs:find("max%-age=0") or attrs:find("max%-age=%-") or v == "" then
+         jar[k] = nil
+      else
+         jar[k] = v
+      end
+   end
+end
+
+local methods_with_body = { POST = true, PUT = true, PATCH = true, DELETE = true }
+
+function user_mt:request(method, path, opts)
+   if type(method) ~= "string" then error("u:request(method, path, opts): method must be a string", 2) end
+   if type(path) ~= "string" then error("u:request: path must be a string, got " .. type(path), 2) end
+   if opts ~= nil and type(opts) ~= "table" then error("u:request: options must be a table, got " .. type(opts), 2) end
+   opts = opts or {}
+   local h = setmetatable({}, hdr_mt)
+   h["Host"] = wrk.headers["Host"]
+   for k, v in pairs(wrk.headers) do h[k] = v end
+   for k, v in pairs(self.headers) do h[k] = v end
+   if opts.headers then for k, v in pairs(opts.headers) do h[k] = v end end
+   local cookies = cookie_header(self.cookies)
+   if cookies and not h["Cookie"] then h["Cookie"] = cookies end
+   local body = opts.body
+   if opts.json ~= nil then
+      body = json().encode(opts.json)
+      if not h["Content-Type"] then h["Content-Type"] = "application/json" end
+   end
+   if body ~= nil and type(body) ~= "string" then error("u:request: body must be a string", 2) end
+   if body == nil and methods_with_body[method] then body = "" end
+   local req = wrk.format(method, path, h, body)
+   local name = opts.name or path
+   self.yields = self.yields + 1
+   local status, hdrs, rbody, err = coroutine.yield("request", req, tostring(name))
+   local r = setmetatable({ status = status, headers = {}, body = rbody or "", error = err, name = name }, response_mt)
+   if hdrs then
+      for i = 1, #hdrs, 2 do
+         local k, v = lower(hdrs[i]), hdrs[i + 1]
+         if k == "set-cookie" then store_cookie(self.cookies, v) end
+         local old = r.headers[k]
+         r.headers[k] = old and (old .. ", " .. v) or v
+      end
+   end
+   return r
+end
+
+function user_mt:get(path, opts) return self:request("GET", path, opts) end
+function user_mt:post(path, opts) return self:request("POST", path, opts) end
+function user_mt:put(path, opts) return self:request("PUT", path, opts) end
+function user_mt:patch(path, opts) return self:request("PATCH", path, opts) end
+function user_mt:delete(path, opts) return self:request("DELETE", path, opts) end
+function user_mt:head(path, opts) return self:request("HEAD", path, opts) end
+
+function user_mt:sleep(ms)
+   if type(ms) ~= "number" or ms < 0 then error("u:sleep(ms): ms must be a non-negative number", 2) end
+   self.yields = self.yields + 1
+   coroutine.yield("sleep", ms)
+end
+
+function user_mt:between(a, b)
+   if type(a) ~= "number" or type(b) ~= "number" or b < a then
+      error("u:between(a, b): a and b must be numbers with a <= b", 2)
+   end
+   return a + math.random() * (b - a)
+end
+
+-- Called by C: a new virtual user for connection `id` (1-based per thread).
+function barrage._user_new(id)
+   local u = setmetatable({ id = id, headers = {}, cookies = {}, iteration = 0, yields = 0, data = {} }, user_mt)
+   u.co = coroutine.create(function()
+      while true do
+         u.iteration = u.iteration + 1
+         local before = u.yields
+         user(u)
+         if u.yields == before then
+            error("user(u) returned without making a request or sleeping: it would spin", 0)
+         end
+      end
+   end)
+   return u
+end
+
+-- Called by C: resume u's coroutine with a response (or nothing at first).
+-- Returns what it yielded: "request", bytes, name | "sleep", ms.
+function barrage._user_resume(u, ...)
+   local ok, kind, a, b = coroutine.resume(u.co, ...)
+   if not ok then error(debug.traceback(u.co, kind), 0) end
+   if coroutine.status(u.co) == "dead" then error("user(u) ended", 0) end
+   return kind, a, b
+end

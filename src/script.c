@@ -1,0 +1,1065 @@
+/* script.c - the LuaJIT glue (see script.h). The Lua half of the API lives in
+ * barrage.lua, embedded at build time (barrage_lua.h) and loaded with
+ * luaL_loadbuffer, so a stripped binary still finds it. */
+#include "script.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "barrage_lua.h"
+#include "http.h"
+
+#define ERR_MAX 1024
+#define MAX_DEPTH 32
+
+enum mode { MODE_STATIC = 0, MODE_WRK, MODE_USER };
+
+/* Per-connection script state. */
+typedef struct sconn {
+    script_t *s;
+    conn_t *c;
+    loop_timer_t timer;   /* delay() and u:sleep() */
+    int user_ref;         /* the virtual user (LUA_NOREF until created) */
+    int req_ref;          /* the pending request string (kept alive) */
+    int name;             /* index in stats->named of the pending request, -1 */
+    uint8_t pending;      /* a request string is ready to send */
+    uint8_t delayed;      /* delay() already waited for this request */
+    uint8_t waiting;      /* the timer is armed: nothing to send until it fires */
+} sconn_t;
+
+struct script {
+    lua_State *L;
+    script_thread_t *thread;  /* the worker's thread object (worker states) */
+    char error[ERR_MAX];
+    enum mode mode;
+    int request_ref, response_ref, delay_ref; /* functions (LUA_NOREF if none) */
+    uint32_t pipeline;        /* requests per request string, 0 = not learned yet */
+    loop_t *loop;
+    stats_t *stats;
+    sconn_t *sconns;
+    conn_hooks_t hooks;
+};
+
+struct script_thread {
+    int index;
+    net_addr_t addr;
+    int has_addr;
+    char *staged;             /* serialized thread:set values from setup() */
+    size_t staged_len;
+    script_t *main;           /* the main state's script */
+    script_t *worker;         /* the worker's state, once created */
+    int *stop;                /* the worker's stop flag */
+    char error[ERR_MAX];      /* why the worker's script failed */
+};
+
+static const char *THREAD_MT = "barrage.thread";
+static const char *STATS_MT = "barrage.stats";
+
+/* ---------------------------------------------------------------- errors */
+
+/* Traceback handler: make sure the message starts with the file:line of the
+ * innermost Lua frame (errors raised from C functions have none). */
+static int on_error(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg) msg = lua_isnoneornil(L, 1) ? "error (nil)" : "error object is not a string";
+    const char *colon = strchr(msg, ':');
+    int has_loc = colon && colon[1] >= '0' && colon[1] <= '9';
+    if (!has_loc) {
+        lua_Debug ar;
+        for (int level = 1; lua_getstack(L, level, &ar); level++) {
+            lua_getinfo(L, "Sl", &ar);
+            if (ar.currentline > 0 && ar.what[0] != 'C') {
+                lua_pushfstring(L, "%s:%d: %s", ar.short_src, ar.currentline, msg);
+                return 1;
+            }
+        }
+    }
+    lua_pushstring(L, msg);
+    return 1;
+}
+
+static int fail(script_t *s, const char *hook)
+{
+    const char *msg = lua_tostring(s->L, -1);
+    snprintf(s->error, sizeof s->error, "%s (in %s)", msg ? msg : "unknown error", hook);
+    lua_pop(s->L, 1);
+    if (s->thread) snprintf(s->thread->error, sizeof s->thread->error, "%s", s->error);
+    return SCRIPT_EFAIL;
+}
+
+/* Call the function below nargs arguments with the handler at index 1. */
+static int pcall(script_t *s, int nargs, int nres, const char *hook)
+{
+    if (lua_pcall(s->L, nargs, nres, 1)) return fail(s, hook);
+    return 0;
+}
+
+const char *script_error(const script_t *s) { return s->error; }
+
+/* Where a function was defined, for "must return" errors. */
+static void where(lua_State *L, int ref, char *buf, size_t n)
+{
+    lua_Debug ar;
+    snprintf(buf, n, "?");
+    if (ref == LUA_NOREF) return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    if (!lua_isfunction(L, -1)) { lua_pop(L, 1); return; }
+    if (lua_getinfo(L, ">S", &ar)) snprintf(buf, n, "%s:%d", ar.short_src, ar.linedefined);
+}
+
+/* ---------------------------------------------------- values across states */
+
+typedef struct sbuf { char *p; size_t len, cap; int bad; } sbuf_t;
+
+static void put(sbuf_t *b, const void *d, size_t n)
+{
+    if (b->bad) return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 256;
+        while (cap < b->len + n) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) { b->bad = 1; return; }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, d, n);
+    b->len += n;
+}
+
+/* Serialize the value at idx: nil, boolean, number, string, tables of them
+ * (wrk's thread:get/set rule). Returns NULL or an error message. */
+static const char *ser(lua_State *L, int idx, sbuf_t *b, int depth)
+{
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    char tag;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL: tag = 'n'; put(b, &tag, 1); return NULL;
+    case LUA_TBOOLEAN: {
+        char v[2] = { 'b', (char)lua_toboolean(L, idx) };
+        put(b, v, 2);
+        return NULL;
+    }
+    case LUA_TNUMBER: {
+        double d = lua_tonumber(L, idx);
+        tag = 'd';
+        put(b, &tag, 1);
+        put(b, &d, sizeof d);
+        return NULL;
+    }
+    case LUA_TSTRING: {
+        size_t n;
+        const char *str = lua_tolstring(L, idx, &n);
+        tag = 's';
+        put(b, &tag, 1);
+        put(b, &n, sizeof n);
+        put(b, str, n);
+        return NULL;
+    }
+    case LUA_TTABLE: {
+        if (depth >= MAX_DEPTH) return "table nested too deeply";
+        tag = 't';
+        put(b, &tag, 1);
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            const char *e = ser(L, -2, b, depth + 1);
+            if (!e) e = ser(L, -1, b, depth + 1);
+            lua_pop(L, 1);
+            if (e) { lua_pop(L, 1); return e; }
+        }
+        tag = 'e';
+        put(b, &tag, 1);
+        return NULL;
+    }
+    default:
+        return "only nil, boolean, number, string and tables of them can be transferred";
+    }
+}
+
+/* Push the value serialized at *p; advances *p. */
+static int deser(lua_State *L, const char **p, const char *end)
+{
+    if (*p >= end) return -1;
+    char tag = *(*p)++;
+    switch (tag) {
+    case 'n': lua_pushnil(L); return 0;
+    case 'b': lua_pushboolean(L, *(*p)++); return 0;
+    case 'd': { double d; memcpy(&d, *p, sizeof d); *p += sizeof d; lua_pushnumber(L, d); return 0; }
+    case 's': {
+        size_t n;
+        memcpy(&n, *p, sizeof n);
+        *p += sizeof n;
+        lua_pushlstring(L, *p, n);
+        *p += n;
+        return 0;
+    }
+    case 't':
+        lua_newtable(L);
+        while (*p < end && **p != 'e') {
+            if (deser(L, p, end) || deser(L, p, end)) return -1;
+            lua_rawset(L, -3);
+        }
+        (*p)++;
+        return 0;
+    }
+    return -1;
+}
+
+/* Copy the value at the top of `from` onto `to` (pops it from `from`). */
+static const char *transfer(lua_State *from, lua_State *to)
+{
+    sbuf_t b = { 0 };
+    const char *e = ser(from, -1, &b, 0);
+    lua_pop(from, 1);
+    if (!e && b.bad) e = "out of memory";
+    if (!e) {
+        const char *p = b.p;
+        if (deser(to, &p, b.p + b.len)) e = "corrupt value";
+    }
+    free(b.p);
+    return e;
+}
+
+/* ------------------------------------------------------- wrk.lookup/connect */
+
+static int parse_addr(const char *text, net_addr_t *a)
+{
+    char host[256], err[256];
+    const char *port;
+    if (text[0] == '[') {
+        const char *rb = strchr(text, ']');
+        if (!rb || rb[1] != ':' || (size_t)(rb - text - 1) >= sizeof host) return -1;
+        memcpy(host, text + 1, (size_t)(rb - text - 1));
+        host[rb - text - 1] = 0;
+        port = rb + 2;
+    } else {
+        const char *c = strrchr(text, ':');
+        if (!c || (size_t)(c - text) >= sizeof host) return -1;
+        memcpy(host, text, (size_t)(c - text));
+        host[c - text] = 0;
+        port = c + 1;
+    }
+    return net_resolve(host, port, a, 1, err, sizeof err) == 1 ? 0 : -1;
+}
+
+static int l_lookup(lua_State *L)
+{
+    const char *host = luaL_checkstring(L, 1);
+    const char *service = luaL_optstring(L, 2, "http");
+    net_addr_t addrs[16];
+    char err[256];
+    int n = net_resolve(host, service, addrs, 16, err, sizeof err);
+    if (n < 0) return luaL_error(L, "wrk.lookup: %s", err);
+    lua_createtable(L, n, 0);
+    for (int i = 0; i < n; i++) {
+        lua_pushstring(L, addrs[i].text);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+static int l_connect(lua_State *L)
+{
+    const char *text = luaL_checkstring(L, 1);
+    net_addr_t a;
+    if (parse_addr(text, &a)) return luaL_error(L, "wrk.connect: '%s' is not an address from wrk.lookup", text);
+    lua_pushboolean(L, net_probe(&a, 2000) == 0);
+    return 1;
+}
+
+/* ------------------------------------------------------------ thread object */
+
+static script_thread_t *check_thread(lua_State *L)
+{
+    script_thread_t **t = luaL_checkudata(L, 1, THREAD_MT);
+    return *t;
+}
+
+/* Is L the worker's own, running state? */
+static int in_worker(script_thread_t *t, lua_State *L)
+{
+    return t->worker && t->worker->L == L;
+}
+
+/* Push the table of thread:set values staged for t during setup(). */
+static void push_staged(lua_State *L, script_thread_t *t)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.staged");
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, "barrage.staged");
+    }
+    lua_rawgeti(L, -1, t->index + 1);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, t->index + 1);
+    }
+    lua_remove(L, -2);
+}
+
+static int l_thread_get(lua_State *L)
+{
+    script_thread_t *t = check_thread(L);
+    const char *name = luaL_checkstring(L, 2);
+    if (in_worker(t, L)) {
+        lua_getglobal(L, name);
+        return 1;
+    }
+    if (t->worker) { /* done(): the worker has finished; read its state */
+        lua_getglobal(t->worker->L, name);
+        const char *e = transfer(t->worker->L, L);
+        if (e) return luaL_error(L, "thread:get('%s'): %s", name, e);
+        return 1;
+    }
+    /* setup(): values set so far */
+    push_staged(L, t);
+    lua_getfield(L, -1, name);
+    return 1;
+}
+
+static int l_thread_set(lua_State *L)
+{
+    script_thread_t *t = check_thread(L);
+    const char *name = luaL_checkstring(L, 2);
+    lua_settop(L, 3);
+    if (in_worker(t, L)) {
+        lua_setglobal(L, name);
+        return 0;
+    }
+    if (t->worker) return luaL_error(L, "thread:set('%s'): the thread has finished", name);
+    sbuf_t b = { 0 };
+    const char *e = ser(L, 3, &b, 0);
+    free(b.p);
+    if (e) return luaL_error(L, "thread:set('%s'): %s", name, e);
+    /* staged in the main state, serialized when setup is over */
+    push_staged(L, t);
+    lua_pushvalue(L, 3);
+    lua_setfield(L, -2, name);
+    return 0;
+}
+
+static int l_thread_stop(lua_State *L)
+{
+    script_thread_t *t = check_thread(L);
+    if (!in_worker(t, L) || !t->stop)
+        return luaL_error(L, "thread:stop() can only be called while the thread is running");
+    __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
+static int l_thread_index(lua_State *L)
+{
+    script_thread_t *t = check_thread(L);
+    const char *k = luaL_checkstring(L, 2);
+    if (!strcmp(k, "addr")) {
+        if (t->has_addr) lua_pushstring(L, t->addr.text);
+        else lua_pushnil(L);
+    } else if (!strcmp(k, "get")) lua_pushcfunction(L, l_thread_get);
+    else if (!strcmp(k, "set")) lua_pushcfunction(L, l_thread_set);
+    else if (!strcmp(k, "stop")) lua_pushcfunction(L, l_thread_stop);
+    else if (!strcmp(k, "id") || !strcmp(k, "index")) lua_pushinteger(L, t->index + 1);
+    else lua_pushnil(L);
+    return 1;
+}
+
+static int l_thread_newindex(lua_State *L)
+{
+    script_thread_t *t = check_thread(L);
+    const char *k = luaL_checkstring(L, 2);
+    if (strcmp(k, "addr")) return luaL_error(L, "thread.%s cannot be set (only thread.addr)", k);
+    if (t->worker) return luaL_error(L, "thread.addr can only be set in setup()");
+    const char *v = luaL_checkstring(L, 3);
+    if (parse_addr(v, &t->addr)) return luaL_error(L, "thread.addr: '%s' is not an address from wrk.lookup", v);
+    t->has_addr = 1;
+    return 0;
+}
+
+static void push_thread(lua_State *L, script_thread_t *t)
+{
+    script_thread_t **u = lua_newuserdata(L, sizeof *u);
+    *u = t;
+    luaL_getmetatable(L, THREAD_MT);
+    lua_setmetatable(L, -2);
+}
+
+/* ------------------------------------------------------------ stats objects */
+
+typedef struct lstats { const hist_t *h; double scale; } lstats_t;
+
+static const hist_t *check_stats(lua_State *L, int idx)
+{
+    return ((lstats_t *)luaL_checkudata(L, idx, STATS_MT))->h;
+}
+
+/* The i-th (1-based) distinct recorded value and its count, as wrk's. */
+static int stats_at(lua_State *L, const hist_t *h, lua_Integer i)
+{
+    lua_Integer k = 0;
+    for (size_t b = 0; b < h->ncounts; b++) {
+        if (!h->counts[b]) continue;
+        if (++k == i) {
+            uint64_t v = hist_highest(b);
+            if (v > h->max) v = h->max;
+            if (v < h->min) v = h->min;
+            lua_pushnumber(L, (lua_Number)v);
+            lua_pushnumber(L, (lua_Number)h->counts[b]);
+            return 2;
+        }
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int l_stats_percentile(lua_State *L)
+{
+    const hist_t *h = check_stats(L, 1);
+    double p = luaL_checknumber(L, 2);
+    if (p < 0 || p > 100) return luaL_error(L, "percentile(%f): p must be between 0 and 100", p);
+    lua_pushnumber(L, (lua_Number)hist_percentile(h, p));
+    return 1;
+}
+
+static int l_stats_index(lua_State *L)
+{
+    const hist_t *h = check_stats(L, 1);
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        if (stats_at(L, h, lua_tointeger(L, 2)) == 2) lua_pop(L, 1); /* the value only */
+        return 1;
+    }
+    const char *k = luaL_checkstring(L, 2);
+    if (!strcmp(k, "min")) lua_pushnumber(L, h->total ? (lua_Number)h->min : 0);
+    else if (!strcmp(k, "max")) lua_pushnumber(L, (lua_Number)h->max);
+    else if (!strcmp(k, "mean")) lua_pushnumber(L, hist_mean(h));
+    else if (!strcmp(k, "stdev")) lua_pushnumber(L, hist_stdev(h));
+    else if (!strcmp(k, "count")) lua_pushnumber(L, (lua_Number)h->total);
+    else if (!strcmp(k, "percentile")) lua_pushcfunction(L, l_stats_percentile);
+    else lua_pushnil(L);
+    return 1;
+}
+
+static int l_stats_call(lua_State *L)
+{
+    const hist_t *h = check_stats(L, 1);
+    return stats_at(L, h, luaL_checkinteger(L, 2));
+}
+
+static int l_stats_len(lua_State *L)
+{
+    const hist_t *h = check_stats(L, 1);
+    lua_Integer n = 0;
+    for (size_t b = 0; b < h->ncounts; b++) n += h->counts[b] != 0;
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+static void push_stats(lua_State *L, const hist_t *h)
+{
+    lstats_t *u = lua_newuserdata(L, sizeof *u);
+    u->h = h;
+    u->scale = 1;
+    luaL_getmetatable(L, STATS_MT);
+    lua_setmetatable(L, -2);
+}
+
+/* ------------------------------------------------------------- checks */
+
+static int l_check(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    int ok = lua_toboolean(L, 2);
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
+    script_t *s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!s || !s->stats) return luaL_error(L, "check() can only be called while the test runs");
+    int i = stats_check_index(s->stats, name);
+    if (i < 0) return luaL_error(L, "check(): out of memory");
+    if (ok) s->stats->checks[i].pass++;
+    else s->stats->checks[i].fail++;
+    return 0;
+}
+
+/* ------------------------------------------------------------- loading */
+
+static void set_string(lua_State *L, const char *k, const char *v)
+{
+    if (v) lua_pushstring(L, v);
+    else lua_pushnil(L);
+    lua_setfield(L, -2, k);
+}
+
+static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
+{
+    script_t *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->request_ref = s->response_ref = s->delay_ref = LUA_NOREF;
+    lua_State *L = s->L = luaL_newstate();
+    if (!L) { free(s); snprintf(err, errlen, "cannot create a Lua state (out of memory)"); return NULL; }
+    luaL_openlibs(L);
+    lua_pushcfunction(L, on_error); /* stays at index 1 */
+
+    lua_pushlightuserdata(L, s);
+    lua_setfield(L, LUA_REGISTRYINDEX, "barrage.script");
+
+    luaL_newmetatable(L, THREAD_MT);
+    lua_pushcfunction(L, l_thread_index); lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_thread_newindex); lua_setfield(L, -2, "__newindex");
+    lua_pop(L, 1);
+    luaL_newmetatable(L, STATS_MT);
+    lua_pushcfunction(L, l_stats_index); lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_stats_call); lua_setfield(L, -2, "__call");
+    lua_pushcfunction(L, l_stats_len); lua_setfield(L, -2, "__len");
+    lua_pop(L, 1);
+
+    /* wrk = { scheme, host, port, method, path, headers, body, lookup, connect } */
+    const config_url_t *u = &cfg->url;
+    lua_newtable(L);
+    set_string(L, "scheme", u->scheme);
+    set_string(L, "host", u->host);
+    set_string(L, "port", u->default_port ? NULL : u->port);
+    set_string(L, "method", cfg->method);
+    set_string(L, "path", u->path);
+    if (cfg->body) { lua_pushlstring(L, cfg->body, cfg->body_len); lua_setfield(L, -2, "body"); }
+    lua_newtable(L);
+    for (size_t i = 0; i < cfg->nheaders; i++) {
+        const char *h = cfg->headers[i], *colon = strchr(h, ':');
+        const char *v = colon + 1;
+        while (*v == ' ' || *v == '\t') v++;
+        lua_pushlstring(L, h, (size_t)(colon - h));
+        lua_pushstring(L, v);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "headers");
+    lua_pushcfunction(L, l_lookup); lua_setfield(L, -2, "lookup");
+    lua_pushcfunction(L, l_connect); lua_setfield(L, -2, "connect");
+    lua_setglobal(L, "wrk");
+
+    lua_newtable(L);
+    lua_pushcfunction(L, l_check); lua_setfield(L, -2, "_check");
+    lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
+    lua_setglobal(L, "barrage");
+
+    if (luaL_loadbuffer(L, barrage_lua, sizeof barrage_lua, "=barrage.lua") ||
+        lua_pcall(L, 0, 0, 1)) {
+        snprintf(err, errlen, "internal error in the Lua prelude: %s", lua_tostring(L, -1));
+        script_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static int load_user(script_t *s, const char *path, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    if (luaL_loadfile(L, path)) {
+        const char *m = lua_tostring(L, -1);
+        if (m && strstr(m, "cannot open"))
+            snprintf(err, errlen, "-s: cannot open script '%s' (check the path)", path);
+        else
+            snprintf(err, errlen, "script error: %s", m ? m : "cannot load");
+        lua_pop(L, 1);
+        return -1;
+    }
+    if (pcall(s, 0, 0, "the script's main chunk")) {
+        snprintf(err, errlen, "script error: %s", s->error);
+        return -1;
+    }
+    return 0;
+}
+
+script_t *script_load(const char *path, const config_t *cfg, char *err, size_t errlen)
+{
+    script_t *s = new_state(cfg, err, errlen);
+    if (s && load_user(s, path, err, errlen)) { script_free(s); s = NULL; }
+    return s;
+}
+
+void script_free(script_t *s)
+{
+    if (!s) return;
+    if (s->L) lua_close(s->L);
+    free(s->sconns);
+    free(s);
+}
+
+/* ------------------------------------------------------------- main side */
+
+int script_resolve(script_t *s, const char *host, const char *port, char *err, size_t errlen)
+{
+    lua_State *L = s->L;
+    lua_getglobal(L, "wrk");
+    lua_getfield(L, -1, "resolve");
+    lua_pushstring(L, host);
+    lua_pushstring(L, port);
+    if (pcall(s, 2, 0, "wrk.resolve()")) {
+        lua_pop(L, 1);
+        snprintf(err, errlen, "script error: %s", s->error);
+        return -1;
+    }
+    lua_getfield(L, -1, "addrs");
+    size_t n = lua_objlen(L, -1);
+    lua_pop(L, 2);
+    if (!n) {
+        snprintf(err, errlen, "cannot connect to %s:%s (is the server running? check the URL)", host, port);
+        return -1;
+    }
+    return 0;
+}
+
+script_thread_t *script_thread_new(script_t *main, int index)
+{
+    script_thread_t *t = calloc(1, sizeof *t);
+    if (t) { t->index = index; t->main = main; }
+    return t;
+}
+
+int script_setup(script_t *main, script_thread_t *t)
+{
+    lua_State *L = main->L;
+    lua_getglobal(L, "wrk");
+    lua_getfield(L, -1, "setup");
+    push_thread(L, t);
+    int rc = pcall(main, 1, 0, "setup()");
+    lua_pop(L, 1);
+    if (rc) return rc;
+    if (!t->has_addr) {
+        snprintf(main->error, sizeof main->error, "setup() left thread.addr unset (in setup())");
+        return SCRIPT_EFAIL;
+    }
+    /* freeze thread:set values for the worker's own state */
+    push_staged(L, t);
+    sbuf_t b = { 0 };
+    {
+        const char *e = ser(L, -1, &b, 0);
+        if (e || b.bad) {
+            free(b.p);
+            snprintf(main->error, sizeof main->error, "thread:set: %s (in setup())", e ? e : "out of memory");
+            lua_pop(L, 1);
+            return SCRIPT_EFAIL;
+        }
+    }
+    lua_pop(L, 1);
+    t->staged = b.p;
+    t->staged_len = b.len;
+    return 0;
+}
+
+const net_addr_t *script_thread_addr(const script_thread_t *t) { return &t->addr; }
+void script_thread_bind(script_thread_t *t, int *stop_flag) { t->stop = stop_flag; }
+void script_thread_free(script_thread_t *t)
+{
+    if (!t) return;
+    free(t->staged);
+    free(t);
+}
+
+const char *script_thread_error(const script_thread_t *t) { return t->error[0] ? t->error : NULL; }
+
+/* ------------------------------------------------------------ worker side */
+
+static int ref_function(lua_State *L, const char *name)
+{
+    lua_getglobal(L, name);
+    if (lua_isfunction(L, -1)) return luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    return LUA_NOREF;
+}
+
+static int is_function(lua_State *L, const char *name)
+{
+    lua_getglobal(L, name);
+    int r = lua_isfunction(L, -1);
+    lua_pop(L, 1);
+    return r;
+}
+
+script_t *script_load_thread(const char *path, const config_t *cfg, script_thread_t *t)
+{
+    char err[ERR_MAX];
+    script_t *s = new_state(cfg, err, sizeof err);
+    if (!s) { snprintf(t->error, sizeof t->error, "%s", err); return NULL; }
+    s->thread = t;
+    t->worker = s;
+    if (load_user(s, path, err, sizeof err)) {
+        snprintf(t->error, sizeof t->error, "%s", strncmp(err, "script error: ", 14) ? err : err + 14);
+        return s;
+    }
+    lua_State *L = s->L;
+    lua_getglobal(L, "wrk");
+    push_thread(L, t);
+    lua_setfield(L, -2, "thread");
+    /* thread:set values from setup() */
+    if (t->staged) {
+        const char *p = t->staged;
+        if (deser(L, &p, t->staged + t->staged_len) == 0) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_settable(L, LUA_GLOBALSINDEX);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    lua_getfield(L, -1, "init");
+    lua_newtable(L);
+    for (size_t i = 0; i < cfg->nscript_args; i++) {
+        lua_pushstring(L, cfg->script_args[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    int rc = pcall(s, 1, 0, "init()");
+    lua_pop(L, 1);
+    if (rc) return s;
+
+    int has_user = is_function(L, "user");
+    if (has_user && is_function(L, "request")) {
+        snprintf(t->error, sizeof t->error, "the script defines both user() and request(): keep one");
+        return s;
+    }
+    s->mode = has_user ? MODE_USER : MODE_STATIC;
+    s->delay_ref = ref_function(L, "delay");
+    s->response_ref = ref_function(L, "response");
+    if (!has_user) {
+        s->request_ref = ref_function(L, "request");
+        if (s->request_ref != LUA_NOREF || s->delay_ref != LUA_NOREF || s->response_ref != LUA_NOREF)
+            s->mode = MODE_WRK;
+    }
+    if (s->mode == MODE_WRK && s->request_ref == LUA_NOREF) {
+        /* wrk calls wrk.request() when request() is not defined */
+        lua_getglobal(L, "wrk");
+        lua_getfield(L, -1, "request");
+        s->request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_pop(L, 1);
+    }
+    return s;
+}
+
+int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline)
+{
+    lua_State *L = s->L;
+    lua_getglobal(L, "wrk");
+    lua_getfield(L, -1, "request");
+    lua_remove(L, -2);
+    if (pcall(s, 0, 1, "wrk.request()")) return SCRIPT_EFAIL;
+    size_t n;
+    const char *str = lua_tolstring(L, -1, &n);
+    int count = str ? http_count_requests(str, n) : -1;
+    if (!str || count <= 0) {
+        snprintf(s->error, sizeof s->error, "wrk.request() must return one or more complete HTTP requests");
+        if (s->thread) snprintf(s->thread->error, sizeof s->thread->error, "%s", s->error);
+        lua_pop(L, 1);
+        return SCRIPT_EFAIL;
+    }
+    *buf = malloc(n + 1);
+    if (!*buf) { lua_pop(L, 1); return -ENOMEM; }
+    memcpy(*buf, str, n);
+    (*buf)[n] = 0;
+    *len = n;
+    *pipeline = (uint32_t)count;
+    lua_pop(L, 1);
+    return 0;
+}
+
+uint32_t script_pipeline(const script_t *s) { return s->pipeline ? s->pipeline : 1; }
+
+static sconn_t *sc_of(conn_t *c) { return c->user; }
+
+__attribute__((format(printf, 2, 3)))
+static int thread_error(script_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->error, sizeof s->error, fmt, ap);
+    va_end(ap);
+    if (s->thread) snprintf(s->thread->error, sizeof s->thread->error, "%s", s->error);
+    return SCRIPT_EFAIL;
+}
+
+/* Take the request string at the top of the stack as sc's pending request. */
+static int take_request(sconn_t *sc, const char *hook)
+{
+    script_t *s = sc->s;
+    lua_State *L = s->L;
+    if (lua_type(L, -1) != LUA_TSTRING) {
+        char loc[256];
+        const char *type = lua_typename(L, lua_type(L, -1));
+        lua_pop(L, 1);
+        where(L, s->request_ref, loc, sizeof loc);
+        return thread_error(s, "%s: %s must return a string, got %s (in %s)", loc, hook, type, hook);
+    }
+    if (!s->pipeline) {
+        size_t n;
+        const char *str = lua_tolstring(L, -1, &n);
+        int count = http_count_requests(str, n);
+        if (count <= 0) {
+            lua_pop(L, 1);
+            char loc[256];
+            where(L, s->request_ref, loc, sizeof loc);
+            return thread_error(s, "%s: %s returned something that is not a complete HTTP request (build it with wrk.format()) (in %s)", loc, hook, hook);
+        }
+        s->pipeline = (uint32_t)count;
+        sc->c->ctx->pipeline = s->pipeline;
+    }
+    if (sc->req_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, sc->req_ref);
+    sc->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    sc->pending = 1;
+    return 0;
+}
+
+static void on_timer(loop_timer_t *tm)
+{
+    sconn_t *sc = (sconn_t *)((char *)tm - offsetof(sconn_t, timer));
+    sc->waiting = 0;
+    conn_resume(sc->c);
+}
+
+static int wait_ms(sconn_t *sc, double ms)
+{
+    if (ms < 0) ms = 0;
+    uint64_t when = loop_now() + (uint64_t)(ms * 1e6);
+    if (loop_timer_start(sc->s->loop, &sc->timer, when)) return -ENOMEM;
+    sc->waiting = 1;
+    return CONN_NEXT_WAIT;
+}
+
+/* Resume the virtual user with what is on the stack (nargs values) and act
+ * on what it yields. */
+static int user_step(sconn_t *sc, int nargs)
+{
+    script_t *s = sc->s;
+    lua_State *L = s->L;
+    int base = lua_gettop(L) - nargs;
+    lua_getglobal(L, "barrage");
+    lua_getfield(L, -1, "_user_resume");
+    lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sc->user_ref);
+    lua_insert(L, base + 1);
+    lua_insert(L, base + 1);
+    if (pcall(s, nargs + 1, 3, "user()")) return SCRIPT_EFAIL;
+    const char *kind = lua_tostring(L, -3);
+    if (kind && !strcmp(kind, "request")) {
+        const char *name = lua_tostring(L, -1);
+        sc->name = stats_named_index(s->stats, name ? name : "?");
+        lua_pop(L, 1);
+        lua_remove(L, -2);
+        return take_request(sc, "u:request()");
+    }
+    if (kind && !strcmp(kind, "sleep")) {
+        double ms = lua_tonumber(L, -2);
+        lua_pop(L, 3);
+        return wait_ms(sc, ms);
+    }
+    lua_pop(L, 3);
+    return thread_error(s, "user(u) yielded something unexpected (do not call coroutine.yield in user()) (in user())");
+}
+
+static int hook_next(conn_t *c, const char **buf, size_t *len)
+{
+    sconn_t *sc = sc_of(c);
+    script_t *s = sc->s;
+    lua_State *L = s->L;
+    if (sc->waiting) return CONN_NEXT_WAIT;
+    if (!sc->pending) {
+        if (s->mode == MODE_USER) {
+            if (sc->user_ref == LUA_NOREF) {
+                lua_getglobal(L, "barrage");
+                lua_getfield(L, -1, "_user_new");
+                lua_remove(L, -2);
+                lua_pushinteger(L, (lua_Integer)c->index + 1);
+                if (pcall(s, 1, 1, "user()")) return SCRIPT_EFAIL;
+                sc->user_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+            }
+            int rc = user_step(sc, 0);
+            if (rc) return rc;
+        } else {
+            if (s->delay_ref != LUA_NOREF && !sc->delayed) {
+                lua_rawgeti(L, LUA_REGISTRYINDEX, s->delay_ref);
+                if (pcall(s, 0, 1, "delay()")) return SCRIPT_EFAIL;
+                if (!lua_isnumber(L, -1)) {
+                    const char *type = lua_typename(L, lua_type(L, -1));
+                    lua_pop(L, 1);
+                    char loc[256];
+                    where(L, s->delay_ref, loc, sizeof loc);
+                    return thread_error(s, "%s: delay() must return a number of milliseconds, got %s (in delay())", loc, type);
+                }
+                double ms = lua_tonumber(L, -1);
+                lua_pop(L, 1);
+                if (ms > 0) {
+                    sc->delayed = 1;
+                    return wait_ms(sc, ms);
+                }
+            }
+            sc->delayed = 0;
+            lua_rawgeti(L, LUA_REGISTRYINDEX, s->request_ref);
+            if (pcall(s, 0, 1, "request()")) return SCRIPT_EFAIL;
+            int rc = take_request(sc, "request()");
+            if (rc) return rc;
+        }
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sc->req_ref);
+    *buf = lua_tolstring(L, -1, len); /* kept alive by req_ref */
+    lua_pop(L, 1);
+    sc->pending = 0;
+    return CONN_NEXT_SEND;
+}
+
+/* Push the captured headers: as a name->value table (wrk's response()) or a
+ * flat {name, value, ...} list (virtual users, which keep duplicates). */
+static void push_headers(lua_State *L, const http_capture_t *cap, int flat)
+{
+    lua_createtable(L, flat ? (int)cap->nheaders * 2 : 0, flat ? 0 : (int)cap->nheaders);
+    const char *p = cap->hbuf;
+    for (uint32_t i = 0; i < cap->nheaders; i++) {
+        size_t nl = strlen(p);
+        const char *v = p + nl + 1;
+        size_t vl = strlen(v);
+        lua_pushlstring(L, p, nl);
+        lua_pushlstring(L, v, vl);
+        if (flat) {
+            lua_rawseti(L, -3, (int)i * 2 + 2);
+            lua_rawseti(L, -2, (int)i * 2 + 1);
+        } else {
+            lua_rawset(L, -3);
+        }
+        p = v + vl + 1;
+    }
+}
+
+static int hook_response(conn_t *c, uint64_t latency_us)
+{
+    sconn_t *sc = sc_of(c);
+    script_t *s = sc->s;
+    lua_State *L = s->L;
+    const http_capture_t *cap = c->cap;
+    int status = c->resp.status;
+    if (s->mode == MODE_USER) {
+        if (sc->name >= 0) {
+            stats_named_t *n = &s->stats->named[sc->name];
+            n->requests++;
+            if (status >= 400) n->failures++;
+            hist_record(&n->latency, latency_us);
+        }
+        if (c->inflight) return 0; /* not the last of a pipelined batch */
+        lua_pushinteger(L, status);
+        push_headers(L, cap, 1);
+        lua_pushlstring(L, cap->blen ? cap->body : "", cap->blen);
+        return user_step(sc, 3);
+    }
+    if (s->response_ref == LUA_NOREF) return 0;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->response_ref);
+    lua_pushinteger(L, status);
+    push_headers(L, cap, 0);
+    lua_pushlstring(L, cap->blen ? cap->body : "", cap->blen);
+    return pcall(s, 3, 0, "response()");
+}
+
+static const char *const error_names[] = { "connect", "read", "write", "timeout", "parse" };
+
+static int hook_failed(conn_t *c, enum conn_error why)
+{
+    sconn_t *sc = sc_of(c);
+    script_t *s = sc->s;
+    if (s->mode != MODE_USER) return 0; /* wrk semantics: the next request() is sent */
+    if (sc->name >= 0) {
+        s->stats->named[sc->name].requests++;
+        s->stats->named[sc->name].failures++;
+    }
+    lua_State *L = s->L;
+    lua_pushinteger(L, 0);
+    lua_pushnil(L);
+    lua_pushliteral(L, "");
+    lua_pushstring(L, error_names[why]);
+    return user_step(sc, 4);
+}
+
+const conn_hooks_t *script_hooks(script_t *s, int *capture)
+{
+    *capture = s->mode == MODE_USER || s->response_ref != LUA_NOREF;
+    if (s->mode == MODE_STATIC) return NULL;
+    s->hooks.next = (s->mode == MODE_USER || s->request_ref != LUA_NOREF || s->delay_ref != LUA_NOREF)
+                        ? hook_next : NULL;
+    s->hooks.response = *capture ? hook_response : NULL;
+    s->hooks.failed = s->mode == MODE_USER ? hook_failed : NULL;
+    return &s->hooks;
+}
+
+int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *stats)
+{
+    s->loop = loop;
+    s->stats = stats;
+    s->sconns = calloc(n ? n : 1, sizeof *s->sconns);
+    if (!s->sconns) return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        sconn_t *sc = &s->sconns[i];
+        sc->s = s;
+        sc->c = &conns[i];
+        sc->user_ref = sc->req_ref = LUA_NOREF;
+        sc->name = -1;
+        loop_timer_init(&sc->timer, on_timer);
+        conns[i].user = sc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ done() */
+
+int script_has_done(script_t *s) { return is_function(s->L, "done"); }
+
+static void set_number(lua_State *L, const char *k, double v)
+{
+    lua_pushnumber(L, v);
+    lua_setfield(L, -2, k);
+}
+
+int script_done(script_t *s, const stats_t *t, uint64_t duration_us)
+{
+    lua_State *L = s->L;
+    s->stats = NULL;
+    lua_getglobal(L, "done");
+    if (!lua_isfunction(L, -1)) { lua_pop(L, 1); return 0; }
+    lua_newtable(L);
+    set_number(L, "duration", (double)duration_us);
+    set_number(L, "requests", (double)t->requests);
+    set_number(L, "bytes", (double)t->bytes);
+    lua_newtable(L);
+    set_number(L, "connect", (double)t->errors.connect);
+    set_number(L, "read", (double)t->errors.read);
+    set_number(L, "write", (double)t->errors.write);
+    set_number(L, "status", (double)t->errors.status);
+    set_number(L, "timeout", (double)t->errors.timeout);
+    set_number(L, "parse", (double)t->errors.parse);
+    lua_setfield(L, -2, "errors");
+    lua_newtable(L); /* names: Locust-style per-name stats */
+    for (size_t i = 0; i < t->nnamed; i++) {
+        const stats_named_t *n = &t->named[i];
+        lua_newtable(L);
+        set_number(L, "requests", (double)n->requests);
+        set_number(L, "failures", (double)n->failures);
+        set_number(L, "rps", duration_us ? (double)n->requests * 1e6 / (double)duration_us : 0);
+        push_stats(L, &n->latency);
+        lua_setfield(L, -2, "latency");
+        lua_setfield(L, -2, n->name);
+    }
+    lua_setfield(L, -2, "names");
+    lua_newtable(L);
+    for (size_t i = 0; i < t->nchecks; i++) {
+        lua_newtable(L);
+        set_number(L, "pass", (double)t->checks[i].pass);
+        set_number(L, "fail", (double)t->checks[i].fail);
+        lua_setfield(L, -2, t->checks[i].name);
+    }
+    lua_setfield(L, -2, "checks");
+    push_stats(L, &t->latency);
+    push_stats(L, &t->rate);
+    return pcall(s, 3, 0, "done()");
+}

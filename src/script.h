@@ -1,0 +1,79 @@
+/* script.h - LuaJIT scripting: wrk's API unchanged, plus virtual-user
+ * workflows. Only script.c includes Lua headers.
+ *
+ * Life of a script:
+ *   main thread:  script_load -> script_resolve -> script_setup (per thread)
+ *   each worker:  script_load_thread (own lua_State, init(args)) ->
+ *                 script_hooks / script_static_request -> run
+ *   main thread:  after every worker has been joined, script_done (done())
+ *                 may read the workers' states (thread:get): they are idle.
+ * Every call into Lua goes through lua_pcall with a traceback handler; a
+ * script error is recorded (script_error) and returned as SCRIPT_EFAIL,
+ * never raised into C. */
+#ifndef BARRAGE_SCRIPT_H
+#define BARRAGE_SCRIPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "conn.h"
+#include "loop.h"
+#include "net.h"
+#include "stats.h"
+
+#define SCRIPT_EFAIL (-10001)  /* a script error; see script_error() */
+
+typedef struct script script_t;
+/* wrk's `thread` object: one per worker, shared by the main state (setup,
+ * done) and the worker's own state (running). */
+typedef struct script_thread script_thread_t;
+
+/* Create a Lua state, load the embedded prelude, set wrk.* from the
+ * configuration and run the user's script. NULL with err set on failure. */
+script_t *script_load(const char *path, const config_t *cfg, char *err, size_t errlen);
+/* Free a state (main or worker). */
+void script_free(script_t *s);
+/* The last script error, "file:line: message (in hook())". */
+const char *script_error(const script_t *s);
+
+/* wrk.resolve(host, port): the addresses that accept connections, stored in
+ * wrk.addrs. 0, or -1 with err naming the host. */
+int script_resolve(script_t *s, const char *host, const char *port, char *err, size_t errlen);
+/* A thread object for worker `index`, owned by the main state. */
+script_thread_t *script_thread_new(script_t *main, int index);
+/* wrk.setup(thread): runs setup(thread) and fixes the thread's address and
+ * the values set with thread:set. 0, or SCRIPT_EFAIL. */
+int script_setup(script_t *main, script_thread_t *t);
+/* The address the thread connects to (thread.addr). */
+const net_addr_t *script_thread_addr(const script_thread_t *t);
+/* The worker's stop flag, set by thread:stop() (borrowed, must outlive t). */
+void script_thread_bind(script_thread_t *t, int *stop_flag);
+/* Free a thread object (after its worker's state is freed). */
+void script_thread_free(script_thread_t *t);
+/* The error that ended the worker's script, or NULL. */
+const char *script_thread_error(const script_thread_t *t);
+
+/* In the worker: create the thread's own state, apply thread:set values,
+ * run wrk.init(args). NULL with the error kept in t (script_thread_error). */
+script_t *script_load_thread(const char *path, const config_t *cfg, script_thread_t *t);
+/* Per-request hooks for conn, or NULL when the script defines none of
+ * request(), response(), delay(), user(): the hot path then never enters
+ * Lua. *capture says whether responses' headers and bodies are needed. */
+const conn_hooks_t *script_hooks(script_t *s, int *capture);
+/* The request string when hooks are NULL: wrk.request() after init, copied
+ * (caller frees). *pipeline: the number of requests in it. 0 or SCRIPT_EFAIL. */
+int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline);
+/* Attach per-connection script data to conns (after conn_init) and give the
+ * script the thread's loop and statistics. 0 or -ENOMEM. */
+int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *stats);
+/* Requests per request string, learned from the first request() (1 until then). */
+uint32_t script_pipeline(const script_t *s);
+
+/* done(summary, latency, requests) in the main state, if defined. 0 or
+ * SCRIPT_EFAIL. */
+int script_done(script_t *main, const stats_t *total, uint64_t duration_us);
+/* Whether the script defines done(). */
+int script_has_done(script_t *s);
+
+#endif
