@@ -46,7 +46,7 @@ Q = @
 all: barrage
 
 barrage: $(BUILD)/barrage
-	$(Q)cp $< $@
+	$(Q)cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/barrage: $(BUILD)/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
 	@echo "  LD      $@"

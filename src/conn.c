@@ -262,7 +262,10 @@ static void on_eof(conn_t *c)
     reconnect(c, 0);
 }
 
-static void do_read(conn_t *c)
+/* Read and parse until drained. Edge-triggered: a short read means the
+ * socket is empty, unless the peer has closed (`eof`): then read on until
+ * read() returns 0 so the close is not missed. */
+static void do_read(conn_t *c, int eof)
 {
     conn_ctx_t *x = c->ctx;
     for (;;) {
@@ -272,7 +275,7 @@ static void do_read(conn_t *c)
             x->stats->bytes += (uint64_t)n;
             if (process(c, x->rbuf, (size_t)n)) return;
             if (!c->inflight && send_next(c)) return;
-            if ((size_t)n < x->rbuf_size) return; /* short read: drained (edge-triggered) */
+            if ((size_t)n < x->rbuf_size && !eof) return; /* short read: drained */
             continue;
         }
         if (n == 0) { on_eof(c); return; }
@@ -303,7 +306,7 @@ static void on_io(loop_handle_t *h, int events)
     } else if (c->writing && (events & (LOOP_WRITABLE | LOOP_ERROR))) {
         if (do_write(c)) return;
     }
-    if (c->state == CONN_OPEN && (events & LOOP_READABLE)) do_read(c);
+    if (c->state == CONN_OPEN && (events & LOOP_READABLE)) do_read(c, events & LOOP_EOF);
 }
 
 void conn_resume(conn_t *c)

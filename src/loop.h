@@ -22,6 +22,8 @@ enum {
     LOOP_READABLE = 1,  /* data (or EOF) may be read */
     LOOP_WRITABLE = 2,  /* send buffer has room, or a connect() finished */
     LOOP_ERROR    = 4,  /* error or hang-up on the fd (read it to learn which) */
+    LOOP_EOF      = 8,  /* the peer closed its side: read until read() returns 0,
+                           a short read does not mean "drained" any more */
 };
 
 typedef struct loop loop_t;

@@ -120,6 +120,7 @@ int loop_run_once(loop_t *l, uint64_t deadline)
         if (ev->events & (EPOLLIN | EPOLLRDHUP)) bits |= LOOP_READABLE;
         if (ev->events & EPOLLOUT) bits |= LOOP_WRITABLE;
         if (ev->events & (EPOLLERR | EPOLLHUP)) bits |= LOOP_ERROR | LOOP_READABLE;
+        if (ev->events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) bits |= LOOP_EOF;
         dispatched++;
         h->cb(h, bits);
     }

@@ -152,13 +152,13 @@ static void drain_wake(loop_t *l)
 /* LOOP_* bits for one kevent (see the top of the file). */
 static int event_bits(const struct kevent *ev)
 {
-    if (ev->flags & EV_ERROR) return LOOP_READABLE | LOOP_ERROR;
+    if (ev->flags & EV_ERROR) return LOOP_READABLE | LOOP_ERROR | LOOP_EOF;
     if (ev->filter == EVFILT_READ) {
-        if ((ev->flags & EV_EOF) && ev->fflags) return LOOP_READABLE | LOOP_ERROR;
-        return LOOP_READABLE;
+        if ((ev->flags & EV_EOF) && ev->fflags) return LOOP_READABLE | LOOP_ERROR | LOOP_EOF;
+        return (ev->flags & EV_EOF) ? LOOP_READABLE | LOOP_EOF : LOOP_READABLE;
     }
     if (ev->filter == EVFILT_WRITE) {
-        if (ev->flags & EV_EOF) return LOOP_WRITABLE | LOOP_READABLE | LOOP_ERROR;
+        if (ev->flags & EV_EOF) return LOOP_WRITABLE | LOOP_READABLE | LOOP_ERROR | LOOP_EOF;
         return LOOP_WRITABLE;
     }
     return 0;

@@ -105,6 +105,30 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
         fprintf(f, "  Parse errors: %" PRIu64 "\n", e->parse);
     if (e->status)
         fprintf(f, "  Non-2xx or 3xx responses: %" PRIu64 "\n", e->status);
+    if (s->nnamed) {
+        fprintf(f, "  Requests by name\n    %-24s %9s %9s %9s %9s %9s %9s %9s %9s\n", "Name", "Count",
+                "Failures", "Req/s", "Avg", "p50", "p90", "p99", "Max");
+        for (size_t i = 0; i < s->nnamed; i++) {
+            const stats_named_t *n = &s->named[i];
+            const hist_t *h = &n->latency;
+            char c[5][16];
+            fprintf(f, "    %-24.24s %9" PRIu64 " %9" PRIu64 " %9.2f %9s %9s %9s %9s %9s\n", n->name,
+                    n->requests, n->failures, secs > 0 ? (double)n->requests / secs : 0.0,
+                    report_time_us(c[0], sizeof c[0], hist_mean(h)),
+                    report_time_us(c[1], sizeof c[1], (double)hist_percentile(h, 50)),
+                    report_time_us(c[2], sizeof c[2], (double)hist_percentile(h, 90)),
+                    report_time_us(c[3], sizeof c[3], (double)hist_percentile(h, 99)),
+                    report_time_us(c[4], sizeof c[4], (double)h->max));
+        }
+    }
+    if (s->nchecks) {
+        fprintf(f, "  Checks\n");
+        for (size_t i = 0; i < s->nchecks; i++) {
+            const stats_check_t *k = &s->checks[i];
+            fprintf(f, "    %s %-40s %9" PRIu64 " passed %9" PRIu64 " failed\n",
+                    k->fail ? "FAIL" : "ok  ", k->name, k->pass, k->fail);
+        }
+    }
     fprintf(f, "Requests/sec: %9.2f\n", secs > 0 ? (double)s->requests / secs : 0.0);
     fprintf(f, "Transfer/sec: %10sB\n",
             report_binary(a, sizeof a, secs > 0 ? (double)s->bytes / secs : 0.0));

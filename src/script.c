@@ -355,6 +355,8 @@ static int l_thread_stop(lua_State *L)
     if (!in_worker(t, L) || !t->stop)
         return luaL_error(L, "thread:stop() can only be called while the thread is running");
     __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
+    /* and send nothing more from now on, not even on this loop iteration */
+    if (t->worker->sconns) t->worker->sconns[0].c->ctx->stopping = 1;
     return 0;
 }
 

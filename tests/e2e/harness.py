@@ -124,7 +124,7 @@ error_log {dir}/error.log warn;
 events {{ worker_connections 20000; }}
 worker_rlimit_nofile 30000;
 http {{
-    log_format counts '$connection $connection_requests $request_method $uri $status $content_length';
+    log_format counts '$connection $connection_requests $request_method $uri $status $content_length $http_x_thread $http_authorization';
     access_log {access};
     client_body_temp_path {dir}/body;
     proxy_temp_path {dir}/proxy;
@@ -140,7 +140,8 @@ http {{
         location = /notfound {{ return 404; }}
         location = /error {{ return 500; }}
         location = /close {{ keepalive_timeout 0; default_type text/plain; return 200 "bye\\n"; }}
-        location / {{ }}
+        location / {{ try_files $uri @ok; }}
+        location @ok {{ default_type text/plain; return 200 "ok\n"; }}
     }}
 }}
 """
@@ -187,11 +188,13 @@ class Nginx:
             return []
         out = []
         for line in lines:
-            parts = line.split()
-            if len(parts) == 6:
+            parts = line.split(" ", 7)
+            if len(parts) == 8:
                 out.append(dict(connection=int(parts[0]), n=int(parts[1]), method=parts[2],
                                 uri=parts[3], status=int(parts[4]),
-                                length=0 if parts[5] == "-" else int(parts[5])))
+                                length=0 if parts[5] == "-" else int(parts[5]),
+                                thread=None if parts[6] == "-" else parts[6],
+                                authorization=None if parts[7] == "-" else parts[7]))
         return out
 
     def requests_logged(self):

@@ -1,0 +1,4 @@
+function response(status, headers, body)
+  local x = nil
+  return x.y
+end
