@@ -198,7 +198,7 @@ end
 -- Returns what it yielded: "request", bytes, name | "sleep", ms.
 function barrage._user_resume(u, ...)
    local ok, kind, a, b = coroutine.resume(u.co, ...)
-   if not ok then error(debug.traceback(u.co, kind), 0) end
+   if not ok then error(kind, 0) end -- kind holds "file:line: message"
    if coroutine.status(u.co) == "dead" then error("user(u) ended", 0) end
    return kind, a, b
 end

@@ -10,3 +10,6 @@ addr=$(sed -n 's/^listening on //p' "$out")
 [ -n "$addr" ] || { echo "demo: barrage serve did not start"; exit 1; }
 echo "\$ ./barrage -t 2 -c 50 -d 5s --latency http://$addr/"
 ./barrage -t 2 -c 50 -d 5s --latency "http://$addr/"
+echo
+echo "\$ ./barrage -t 2 -c 20 -d 5s -s scripts/login.lua http://$addr/    # a login workflow, per-step stats"
+./barrage -t 2 -c 20 -d 5s -s scripts/login.lua "http://$addr/"
