@@ -8,12 +8,13 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.
 UNAME   := $(shell uname -s)
 
 CC      ?= cc
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -pthread -MMD -MP -DBARRAGE_VERSION='"$(VERSION)"'
+OPT     ?= -O2 -g
+# Our flags live apart from CFLAGS so `make CFLAGS=...` adds to them.
+BASE_CFLAGS := -std=gnu11 -Wall -Wextra -pthread -MMD -MP -DBARRAGE_VERSION='"$(VERSION)"'
 LDLIBS  += -pthread -lm
 
 ifeq ($(SAN),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
@@ -36,7 +37,7 @@ endif
 LIB_SRC := $(LOOP_SRC) $(filter-out src/main.c src/loop_epoll.c src/loop_kqueue.c,$(wildcard src/*.c))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
-ALL_CFLAGS = $(CFLAGS) -Isrc -I$(BUILD) -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
+ALL_CFLAGS = $(OPT) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -Isrc -I$(BUILD) -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
 LIBS = $(LUAJIT_LIBS) $(SSL_LIBS) $(LDLIBS)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -70,7 +71,7 @@ $(BUILD)/llhttp/%.o: | $(BUILD)/.dir
 	@test -n "$(LLHTTP_SRC)" || { echo "llhttp sources not found: run 'make deps' (installs node-llhttp)"; exit 2; }
 	@mkdir -p $(BUILD)/llhttp
 	@echo "  CC      llhttp/$*.c"
-	$(Q)$(CC) $(filter-out -Wall -Wextra -MMD -MP,$(CFLAGS)) -w -I$(LLHTTP_INC) -c -o $@ $(LLHTTP_SRC)/$*.c
+	$(Q)$(CC) $(OPT) $(SAN_FLAGS) $(CFLAGS) -w -I$(LLHTTP_INC) -c -o $@ $(LLHTTP_SRC)/$*.c
 
 $(UNIT_BIN): $(UNIT_SRC) tests/unit/test.h tests/unit/main.c $(LIB_OBJ) $(LLHTTP_OBJ)
 	@echo "  LD      $@"
@@ -92,11 +93,11 @@ unit: $(UNIT_BIN)
 # Builds the normal and the sanitizer binaries, then runs every suite on both.
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" build-asan/barrage build-asan/unit_tests
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT="-O1 -g" build-asan/barrage build-asan/unit_tests
 	@sh tests/run.sh
 
 asan:
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 CFLAGS="-O1 -g" build-asan/barrage build-asan/unit_tests
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT="-O1 -g" build-asan/barrage build-asan/unit_tests
 
 bench: all
 	@sh tests/bench/bench.sh

@@ -72,10 +72,17 @@ class Result:
         return f"<rc={self.rc} elapsed={self.elapsed:.2f}s\n{self.out}\n{self.err}>"
 
 
+def no_sanitizer_report(err, what):
+    """A run of the sanitizer build must print no ASan/UBSan/LSan report."""
+    if "Sanitizer" in (err or "") or "runtime error:" in (err or ""):
+        raise Fail(f"sanitizer report from {what}:\n{err}")
+
+
 def barrage(*args, timeout=30, binary=None, stdin=subprocess.DEVNULL):
     cmd = [binary or BARRAGE] + [str(a) for a in args]
     t0 = time.time()
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=stdin)
+    no_sanitizer_report(p.stderr, " ".join(cmd))
     return Result(cmd, p.returncode, p.stdout, p.stderr, time.time() - t0)
 
 
@@ -110,6 +117,9 @@ class Serve:
                 _, err = self.proc.communicate()
             for k, v in re.findall(r"(\w+)=(\d+)", err or ""):
                 self.counts[k] = int(v)
+            no_sanitizer_report(err, "barrage serve")
+            if self.proc.returncode != 0:
+                raise Fail(f"barrage serve exited {self.proc.returncode}: {err}")
         return self.counts
 
     def __exit__(self, *exc):
