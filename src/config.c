@@ -20,6 +20,8 @@ void config_defaults(config_t *c)
     c->timeout_ns = 2 * NS_PER_S;
     c->pin = 1;
     c->method = "GET";
+    c->tls_resume = 1;
+    c->keepalive = 1;
 }
 
 const char *config_usage(void)
@@ -41,6 +43,12 @@ const char *config_usage(void)
 "      --body STR        request body\n"
 "      --body-file FILE  request body read from FILE\n"
 "      --no-pin          do not pin worker threads to CPUs\n"
+"      --no-keepalive    one request per connection (sends Connection: close)\n"
+"  -k, --insecure        do not verify the server's TLS certificate\n"
+"      --cacert FILE     trust this CA (PEM) in addition to the system store\n"
+"      --cert FILE       client certificate (PEM) for mutual TLS\n"
+"      --key FILE        private key of --cert (if not in the same file)\n"
+"      --no-tls-resume   full TLS handshake on every connection\n"
 "  -v, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n"
 "\n"
@@ -236,7 +244,8 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 enum opt_id {
     OPT_CONNECTIONS, OPT_DURATION, OPT_THREADS, OPT_HEADER, OPT_SCRIPT,
     OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
-    OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP,
+    OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
+    OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE,
 };
 
 static const struct opt {
@@ -259,6 +268,12 @@ static const struct opt {
     { "no-pin",      0,   0, OPT_NO_PIN },
     { "version",     'v', 0, OPT_VERSION },
     { "help",        'h', 0, OPT_HELP },
+    { "insecure",    'k', 0, OPT_INSECURE },
+    { "cacert",      0,   1, OPT_CACERT },
+    { "cert",        0,   1, OPT_CERT },
+    { "key",         0,   1, OPT_KEY },
+    { "no-tls-resume", 0, 0, OPT_NO_TLS_RESUME },
+    { "no-keepalive", 0,  0, OPT_NO_KEEPALIVE },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -331,6 +346,12 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_NO_PIN:    c->pin = 0; break;
     case OPT_VERSION:   c->show_version = 1; break;
     case OPT_HELP:      c->show_help = 1; break;
+    case OPT_INSECURE:  c->insecure = 1; break;
+    case OPT_CACERT:    c->cacert = v; break;
+    case OPT_CERT:      c->cert = v; break;
+    case OPT_KEY:       c->key = v; break;
+    case OPT_NO_TLS_RESUME: c->tls_resume = 0; break;
+    case OPT_NO_KEEPALIVE: c->keepalive = 0; break;
     }
     return 0;
 }

@@ -36,6 +36,12 @@ typedef struct config {
     const char *script;   /* -s path (borrowed), NULL if none */
     const char **script_args; /* arguments after "--" (borrowed); array owned */
     size_t nscript_args;
+    int insecure;         /* -k: do not verify the server's certificate */
+    const char *cacert;   /* --cacert FILE: an extra CA to trust (borrowed) */
+    const char *cert;     /* --cert FILE: client certificate for mutual TLS */
+    const char *key;      /* --key FILE: its private key */
+    int tls_resume;       /* resume TLS sessions on reconnect (default on) */
+    int keepalive;        /* keep connections open (default on; --no-keepalive) */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,6 +67,7 @@ void conn_close(conn_t *c)
         close(c->h.fd); /* also removes it from the loop: no extra syscall */
         c->h.fd = -1;
     }
+    if (c->tls) tls_sess_reset(c->tls); /* keeps the session to resume */
     c->state = CONN_IDLE;
 }
 
@@ -122,6 +124,7 @@ void conn_start(conn_t *c)
     }
     c->h.fd = fd;
     c->state = CONN_CONNECTING;
+    c->opened_at = loop_now();
     if (x->capture && !c->cap && !(c->cap = calloc(1, sizeof *c->cap))) {
         x->fatal = -ENOMEM;
         close(fd);
@@ -156,10 +159,40 @@ static int keep_rest(conn_t *c)
     return 0;
 }
 
+/* Write pending TLS output: 0 all written, 1 would block, -1 error. */
+static int tls_flush(conn_t *c)
+{
+    const char *p;
+    size_t n;
+    while ((n = tls_pending_out(c->tls, &p))) {
+        ssize_t w = send(c->h.fd, p, n, SEND_FLAGS);
+        if (w > 0) { tls_consume_out(c->tls, (size_t)w); continue; }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) return 1;
+        return -1;
+    }
+    return 0;
+}
+
 /* Write what is left of the pending request. 0, or -1 if c was closed. */
 static int do_write(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
+    if (c->tls) {
+        /* encrypt it all at once; the ciphertext waits in the session */
+        if (c->woff < c->wlen) {
+            if (tls_write(c->tls, c->wbuf + c->woff, c->wlen - c->woff)) {
+                fail(c, CONN_ERR_WRITE);
+                return -1;
+            }
+            c->woff = c->wlen;
+        }
+        int rc = tls_flush(c);
+        if (rc < 0) { fail(c, CONN_ERR_WRITE); return -1; }
+        c->writing = (uint8_t)rc;
+        if (!rc) x->stats->sent += c->inflight;
+        return 0;
+    }
     while (c->woff < c->wlen) {
         ssize_t n = send(c->h.fd, c->wbuf + c->woff, c->wlen - c->woff, SEND_FLAGS);
         if (n > 0) { c->woff += (size_t)n; continue; }
@@ -219,7 +252,7 @@ static int on_response(conn_t *c)
         int rc = x->hooks->response(c, us);
         if (rc < 0) { x->fatal = rc; return -1; }
     }
-    if (!c->resp.keep_alive) {
+    if (!c->resp.keep_alive || (x->close_each && !c->inflight)) {
         reconnect(c, 0);
         return -1;
     }
@@ -265,6 +298,26 @@ static void on_eof(conn_t *c)
 /* Read and parse until drained. Edge-triggered: a short read means the
  * socket is empty, unless the peer has closed (`eof`): then read on until
  * read() returns 0 so the close is not missed. */
+/* Decrypt what was fed and parse it. 0, 1 on close_notify, -1 if c was
+ * closed. */
+static int tls_process(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    for (;;) {
+        ssize_t n = tls_read(c->tls, x->pbuf, x->pbuf_size);
+        if (n > 0) {
+            if (process(c, x->pbuf, (size_t)n)) return -1;
+            continue;
+        }
+        if (n == TLS_WANT_READ) break;
+        if (n == TLS_CLOSED) return 1;
+        fail(c, CONN_ERR_READ); /* alert or bad record */
+        return -1;
+    }
+    if (tls_flush(c) < 0) { fail(c, CONN_ERR_WRITE); return -1; }
+    return 0;
+}
+
 static void do_read(conn_t *c, int eof)
 {
     conn_ctx_t *x = c->ctx;
@@ -273,7 +326,12 @@ static void do_read(conn_t *c, int eof)
         if (n > 0) {
             x->now = loop_now();
             x->stats->bytes += (uint64_t)n;
-            if (process(c, x->rbuf, (size_t)n)) return;
+            if (c->tls) {
+                if (tls_feed(c->tls, x->rbuf, (size_t)n)) { x->fatal = -ENOMEM; return; }
+                int rc = tls_process(c);
+                if (rc < 0) return;
+                if (rc > 0) { on_eof(c); return; }
+            } else if (process(c, x->rbuf, (size_t)n)) return;
             if (!c->inflight && send_next(c)) return;
             if ((size_t)n < x->rbuf_size && !eof) return; /* short read: drained */
             continue;
@@ -284,6 +342,44 @@ static void do_read(conn_t *c, int eof)
         fail(c, CONN_ERR_READ);
         return;
     }
+}
+
+/* Advance the TLS handshake; on success the connection opens and sends. */
+static void handshake(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    int hs = tls_handshake(c->tls);
+    if (tls_flush(c) < 0 || (hs != TLS_OK && hs != TLS_WANT_READ)) {
+        fail(c, CONN_ERR_CONNECT); /* handshake failure or alert */
+        return;
+    }
+    if (hs == TLS_WANT_READ) return;
+    x->now = loop_now();
+    stats_t *s = x->stats;
+    hist_record(&s->tls_time, (x->now - c->opened_at) / 1000);
+    if (tls_resumed(c->tls)) s->tls_resumed++;
+    if (!s->tls_info[0])
+        snprintf(s->tls_info, sizeof s->tls_info, "%s %s", tls_version(c->tls), tls_cipher(c->tls));
+    c->state = CONN_OPEN;
+    c->backoff_ms = 0;
+    send_next(c);
+}
+
+static void handshake_read(conn_t *c)
+{
+    conn_ctx_t *x = c->ctx;
+    for (;;) {
+        ssize_t n = recv(c->h.fd, x->rbuf, x->rbuf_size, 0);
+        if (n > 0) {
+            if (tls_feed(c->tls, x->rbuf, (size_t)n)) { x->fatal = -ENOMEM; return; }
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno == EAGAIN) break;
+        fail(c, CONN_ERR_CONNECT); /* closed or reset during the handshake */
+        return;
+    }
+    handshake(c);
 }
 
 static void on_io(loop_handle_t *h, int events)
@@ -298,11 +394,22 @@ static void on_io(loop_handle_t *h, int events)
             fail(c, CONN_ERR_CONNECT);
             return;
         }
+        x->now = loop_now();
+        hist_record(&x->stats->connect_time, (x->now - c->opened_at) / 1000);
+        c->opened_at = x->now;
+        x->stats->connects++;
+        if (x->tls) {
+            if (!c->tls && !(c->tls = tls_sess_new(x->tls))) { x->fatal = -ENOMEM; return; }
+            c->state = CONN_HANDSHAKE;
+            handshake(c);
+            return;
+        }
         c->state = CONN_OPEN;
         c->backoff_ms = 0;
-        x->stats->connects++;
-        x->now = loop_now();
         if (send_next(c)) return;
+    } else if (c->state == CONN_HANDSHAKE) {
+        if (events & LOOP_READABLE) handshake_read(c);
+        return;
     } else if (c->writing && (events & (LOOP_WRITABLE | LOOP_ERROR))) {
         if (do_write(c)) return;
     }
@@ -321,6 +428,8 @@ void conn_free(conn_t *c)
     free(c->wcopy);
     c->wcopy = NULL;
     c->wcopy_cap = 0;
+    tls_sess_free(c->tls);
+    c->tls = NULL;
     if (c->cap) http_capture_free(c->cap);
     free(c->cap);
     c->cap = NULL;

@@ -18,6 +18,7 @@
 #include "loop.h"
 #include "net.h"
 #include "stats.h"
+#include "tls.h"
 
 typedef struct conn conn_t;
 
@@ -69,11 +70,16 @@ typedef struct conn_ctx {
     const conn_hooks_t *hooks; /* NULL: every request is `req` (the fast path) */
     uint32_t pipeline;       /* requests in each request string (>= 1) */
     uint8_t capture;         /* collect response headers and bodies */
+    uint8_t close_each;      /* --no-keepalive: close after every response */
+    tls_ctx_t *tls;          /* https: the shared TLS context, else NULL */
+    char *pbuf;              /* the thread's plaintext buffer (TLS only) */
+    size_t pbuf_size;
 } conn_ctx_t;
 
 enum conn_state {
     CONN_IDLE = 0,     /* no socket */
     CONN_CONNECTING,   /* connect() in progress */
+    CONN_HANDSHAKE,    /* TLS handshake in progress */
     CONN_OPEN,         /* connected */
     CONN_BACKOFF,      /* waiting to reconnect after a connect failure */
 };
@@ -99,6 +105,8 @@ struct conn {
     http_capture_t *cap;     /* owned when ctx->capture */
     void *user;              /* the hooks' per-connection data */
     uint32_t index;          /* 0-based number of the connection in its thread */
+    tls_sess_t *tls;         /* owned TLS session (kept across reconnects to resume) */
+    uint64_t opened_at;      /* when connect() / the handshake started, ns */
 };
 
 /* Bind c to ctx; no socket yet. */

@@ -17,9 +17,9 @@ static int has_header(const char *const *headers, size_t n, const char *name)
 
 int http_format(char **out, size_t *len, const char *method, const char *path,
                 const char *host, const char *const *headers, size_t nheaders,
-                const char *body, size_t body_len)
+                const char *body, size_t body_len, int close)
 {
-    size_t cap = strlen(method) + strlen(path) + strlen(host) + body_len + 64;
+    size_t cap = strlen(method) + strlen(path) + strlen(host) + body_len + 96;
     for (size_t i = 0; i < nheaders; i++) cap += strlen(headers[i]) + 2;
     char *b = malloc(cap + 1);
     if (!b) return -ENOMEM;
@@ -28,6 +28,8 @@ int http_format(char **out, size_t *len, const char *method, const char *path,
         n += (size_t)snprintf(b + n, cap - n, "Host: %s\r\n", host);
     for (size_t i = 0; i < nheaders; i++)
         n += (size_t)snprintf(b + n, cap - n, "%s\r\n", headers[i]);
+    if (close && !has_header(headers, nheaders, "Connection"))
+        n += (size_t)snprintf(b + n, cap - n, "Connection: close\r\n");
     if (body_len && !has_header(headers, nheaders, "Content-Length"))
         n += (size_t)snprintf(b + n, cap - n, "Content-Length: %zu\r\n", body_len);
     memcpy(b + n, "\r\n", 2);

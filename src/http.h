@@ -17,10 +17,11 @@
 /* Format one request. *out is malloc'ed (caller frees), NUL-terminated;
  * *len excludes the NUL. host is the Host header value (unless a header in
  * `headers` names Host). A Content-Length header is added when body_len > 0
- * and none is given. 0, or -ENOMEM. */
+ * and none is given; `Connection: close` when close is set and no
+ * Connection header is given. 0, or -ENOMEM. */
 int http_format(char **out, size_t *len, const char *method, const char *path,
                 const char *host, const char *const *headers, size_t nheaders,
-                const char *body, size_t body_len);
+                const char *body, size_t body_len, int close);
 
 /* Value for the Host header of a URL: host[:port], brackets kept for IPv6,
  * port omitted when it is the scheme's default. Writes into buf. */

@@ -18,6 +18,7 @@
 #include "script.h"
 #include "serve.h"
 #include "stats.h"
+#include "tls.h"
 #include "worker.h"
 
 #ifndef BARRAGE_VERSION
@@ -75,7 +76,7 @@ static const char *fatal_hint(int err)
 /* Where to connect: one address probed at start (as wrk does), or the
  * script's wrk.resolve() and setup(thread) for each thread. */
 static int resolve_target(const config_t *cfg, script_t *script, script_thread_t **threads,
-                          net_addr_t *addr, char *err, size_t errlen)
+                          tls_ctx_t *tls, net_addr_t *addr, char *err, size_t errlen)
 {
     if (script) {
         if (script_resolve(script, cfg->url.host, cfg->url.port, err, errlen)) return -1;
@@ -93,9 +94,15 @@ static int resolve_target(const config_t *cfg, script_t *script, script_thread_t
     int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, errlen);
     if (naddrs < 0) return -1;
     int probe = 0, probe_ms = (int)(cfg->timeout_ns / 1000000);
+    if (probe_ms > 5000) probe_ms = 5000;
     for (int i = 0; i < naddrs; i++) {
-        probe = net_probe(&addrs[i], probe_ms > 5000 ? 5000 : probe_ms);
-        if (probe == 0) { *addr = addrs[i]; return 0; }
+        probe = net_probe(&addrs[i], probe_ms);
+        if (probe == 0) {
+            *addr = addrs[i];
+            char info[128];
+            /* https: a failed verification stops here, with its reason */
+            return tls ? tls_probe(tls, addr, probe_ms, info, sizeof info, err, errlen) : 0;
+        }
     }
     snprintf(err, errlen, "cannot connect to %s: %s (is the server running? check the URL)",
              addrs[0].text, strerror(-probe));
@@ -132,8 +139,12 @@ static void wait_for_end(const config_t *cfg, worker_t *ws, size_t n, uint64_t s
 static int run(config_t *cfg)
 {
     char err[1024];
-    if (!strcmp(cfg->url.scheme, "https"))
-        return usage_error("https:// is not supported by this build yet; use an http:// URL");
+    tls_ctx_t *tls = NULL;
+    if (!strcmp(cfg->url.scheme, "https")) {
+        tls_options_t o = { .host = cfg->url.host, .verify = !cfg->insecure, .cacert = cfg->cacert,
+                            .cert = cfg->cert, .key = cfg->key, .resume = cfg->tls_resume };
+        if (tls_ctx_new(&tls, &o, err, sizeof err)) return usage_error(err);
+    }
 
     size_t nw = (size_t)cfg->threads;
     worker_t *ws = calloc(nw, sizeof *ws);
@@ -151,7 +162,7 @@ static int run(config_t *cfg)
         exit_code = usage_error(err);
         goto done;
     }
-    if (resolve_target(cfg, script, threads, &addr, err, sizeof err)) {
+    if (resolve_target(cfg, script, threads, tls, &addr, err, sizeof err)) {
         exit_code = usage_error(err);
         goto done;
     }
@@ -170,7 +181,7 @@ static int run(config_t *cfg)
     http_host_header(host, sizeof host, cfg->url.host, cfg->url.is_ipv6, cfg->url.port,
                      cfg->url.default_port);
     if (http_format(&req, &req_len, cfg->method, cfg->url.path, host, cfg->headers,
-                    cfg->nheaders, cfg->body, cfg->body_len)) {
+                    cfg->nheaders, cfg->body, cfg->body_len, !cfg->keepalive)) {
         exit_code = usage_error("out of memory");
         goto done;
     }
@@ -194,6 +205,8 @@ static int run(config_t *cfg)
         w->notify_fd = notify_pipe[1];
         w->cfg = cfg;
         w->thread = threads[i];
+        w->tls = tls;
+        w->close_each = !cfg->keepalive;
         if (threads[i]) script_thread_bind(threads[i], &w->stop);
         if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
         int rc = worker_start(w);
@@ -239,6 +252,7 @@ done:
     }
     if (threads) for (size_t i = 0; i < nw; i++) script_thread_free(threads[i]);
     script_free(script);
+    tls_ctx_free(tls);
     free(threads);
     free(ws);
     free(req);

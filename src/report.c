@@ -80,7 +80,7 @@ void report_header(FILE *f, const config_t *c)
 
 void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns)
 {
-    char a[32], b[32];
+    char a[32], b[32], d[32];
     fprintf(f, "  Thread Stats%6s%11s%8s%12s\n", "Avg", "Stdev", "Max", "+/- Stdev");
     stats_row(f, "Latency", &s->latency, report_time_us);
     stats_row(f, "Req/Sec", &s->rate, report_metric);
@@ -92,6 +92,22 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
             units(f, report_time_us(a, sizeof a, (double)hist_percentile(&s->latency, pct[i])), 10);
             fprintf(f, "\n");
         }
+    }
+    int tls = !strcmp(c->url.scheme, "https");
+    if (tls || !c->keepalive || c->latency) {
+        const hist_t *h = &s->connect_time;
+        fprintf(f, "  Connect   %" PRIu64 " connections, p50 %s, p99 %s, max %s\n", h->total,
+                report_time_us(a, sizeof a, (double)hist_percentile(h, 50)),
+                report_time_us(b, sizeof b, (double)hist_percentile(h, 99)),
+                report_time_us(d, sizeof d, (double)h->max));
+    }
+    if (tls) {
+        const hist_t *h = &s->tls_time;
+        fprintf(f, "  TLS       %s, %" PRIu64 " handshakes (%" PRIu64 " resumed), p50 %s, p99 %s, max %s\n",
+                s->tls_info[0] ? s->tls_info : "no handshake completed", h->total, s->tls_resumed,
+                report_time_us(a, sizeof a, (double)hist_percentile(h, 50)),
+                report_time_us(b, sizeof b, (double)hist_percentile(h, 99)),
+                report_time_us(d, sizeof d, (double)h->max));
     }
     double secs = (double)elapsed_ns / 1e9;
     fprintf(f, "  %" PRIu64 " requests in %s, %sB read\n", s->requests,

@@ -541,6 +541,11 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
         lua_pushstring(L, v);
         lua_rawset(L, -3);
     }
+    if (!cfg->keepalive) {
+        lua_pushliteral(L, "Connection");
+        lua_pushliteral(L, "close");
+        lua_rawset(L, -3);
+    }
     lua_setfield(L, -2, "headers");
     lua_pushcfunction(L, l_lookup); lua_setfield(L, -2, "lookup");
     lua_pushcfunction(L, l_connect); lua_setfield(L, -2, "connect");

@@ -215,6 +215,8 @@ int stats_init(stats_t *s)
     memset(s, 0, sizeof *s);
     int r = hist_init(&s->latency);
     if (r == 0) r = hist_init(&s->rate);
+    if (r == 0) r = hist_init(&s->connect_time);
+    if (r == 0) r = hist_init(&s->tls_time);
     if (r < 0) stats_free(s);
     return r;
 }
@@ -223,6 +225,8 @@ void stats_free(stats_t *s)
 {
     hist_free(&s->latency);
     hist_free(&s->rate);
+    hist_free(&s->connect_time);
+    hist_free(&s->tls_time);
     for (size_t i = 0; i < s->nnamed; i++) {
         free(s->named[i].name);
         hist_free(&s->named[i].latency);
@@ -276,6 +280,10 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->errors.parse += src->errors.parse;
     hist_merge(&dst->latency, &src->latency);
     hist_merge(&dst->rate, &src->rate);
+    hist_merge(&dst->connect_time, &src->connect_time);
+    hist_merge(&dst->tls_time, &src->tls_time);
+    dst->tls_resumed += src->tls_resumed;
+    if (!dst->tls_info[0]) memcpy(dst->tls_info, src->tls_info, sizeof dst->tls_info);
     for (size_t i = 0; i < src->nnamed; i++) {
         int k = stats_named_index(dst, src->named[i].name);
         if (k < 0) continue;

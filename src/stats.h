@@ -90,6 +90,10 @@ typedef struct stats {
     stats_errors_t errors;
     hist_t latency;      /* response latency, microseconds */
     hist_t rate;         /* per-thread requests/s, sampled every 100 ms */
+    hist_t connect_time; /* TCP connect, microseconds (each connection opened) */
+    hist_t tls_time;     /* TLS handshake after connect, microseconds */
+    uint64_t tls_resumed;/* handshakes that resumed a session */
+    char tls_info[96];   /* negotiated version and cipher, first seen */
     stats_named_t *named;/* per-name stats, in order of first use (owned) */
     size_t nnamed;
     stats_check_t *checks;/* checks, in order of first use (owned) */

@@ -80,8 +80,12 @@ static void *run(void *arg)
         .loop = w->loop, .stats = &w->stats, .addr = w->addr,
         .req = w->req, .req_len = w->req_len, .req_is_head = (uint8_t)w->req_is_head,
         .timeout_ns = w->timeout_ns, .rbuf = rbuf, .rbuf_size = RBUF_SIZE,
-        .quota = w->quota, .pipeline = 1,
+        .quota = w->quota, .pipeline = 1, .tls = w->tls, .close_each = (uint8_t)w->close_each,
     };
+    if (w->tls) {
+        x->pbuf_size = RBUF_SIZE;
+        if (!(x->pbuf = malloc(x->pbuf_size))) { err = -ENOMEM; goto out; }
+    }
     if (w->thread && (err = load_script(w, x))) goto out;
     w->start_ns = loop_now();
     w->sample_last_ns = w->start_ns;

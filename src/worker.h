@@ -29,6 +29,8 @@ typedef struct worker {
     int notify_fd;             /* written (one byte) when the worker finishes */
     const config_t *cfg;       /* options (scripts read wrk.* from it) */
     script_thread_t *thread;   /* the script's thread object, NULL without -s */
+    tls_ctx_t *tls;            /* https: the shared TLS context */
+    int close_each;            /* --no-keepalive */
 
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */

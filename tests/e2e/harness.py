@@ -153,16 +153,68 @@ http {{
         location / {{ try_files $uri @ok; }}
         location @ok {{ default_type text/plain; return 200 "ok\n"; }}
     }}
+    {tls_server}
 }}
 """
+
+TLS_SERVER = """
+    log_format tls '$connection $connection_requests $uri $status $ssl_session_reused $ssl_protocol $ssl_client_verify';
+    server {{
+        listen 127.0.0.1:{port} ssl reuseport backlog=4096;
+        access_log {access};
+        ssl_certificate {pki}/server.crt;
+        ssl_certificate_key {pki}/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_tickets on;
+        ssl_session_cache shared:SSL:1m;
+        ssl_client_certificate {pki}/clientca.crt;
+        ssl_verify_client optional;
+        root {dir}/www;
+        location = /health {{ default_type text/plain; return 200 "ok\n"; }}
+        location = /mtls {{
+            if ($ssl_client_verify != SUCCESS) {{ return 403; }}
+            default_type text/plain;
+            return 200 "hello $ssl_client_s_dn\n";
+        }}
+        location / {{ try_files $uri @ok; }}
+        location @ok {{ default_type text/plain; return 200 "ok\n"; }}
+    }}
+"""
+
+
+def make_pki(d):
+    """A CA and a server certificate for localhost (not for 127.0.0.1), a second
+    (untrusted) CA, and a client CA with a client certificate, made with the
+    openssl command at test time."""
+    os.makedirs(d, exist_ok=True)
+
+    def sh(*args):
+        subprocess.run(["openssl"] + list(args), cwd=d, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    for ca in ("ca", "otherca", "clientca"):
+        sh("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", f"{ca}.key", "-out", f"{ca}.crt", "-days", "2", "-subj", f"/CN=barrage test {ca}")
+    with open(os.path.join(d, "server.ext"), "w") as f:
+        f.write("subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n")
+    with open(os.path.join(d, "client.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n")
+    for name, ca, ext, cn in (("server", "ca", "server.ext", "localhost"),
+                              ("client", "clientca", "client.ext", "barrage client"),
+                              ("rogue", "otherca", "client.ext", "rogue client")):
+        sh("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+           "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={cn}")
+        sh("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+           "-CAcreateserial", "-out", f"{name}.crt", "-days", "2", "-extfile", ext)
+    return d
 
 
 class Nginx:
     """nginx on a free loopback port with a generated config and docroot.
     access_log: True to log requests (for counting), False for speed."""
 
-    def __init__(self, access_log=True, cpu=None):
-        self.access_log, self.cpu = access_log, cpu
+    def __init__(self, access_log=True, cpu=None, tls=False):
+        self.access_log, self.cpu, self.tls = access_log, cpu, tls
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="barrage-nginx-")
@@ -175,14 +227,23 @@ class Nginx:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         access = f"{self.dir}/access.log counts" if self.access_log else "off"
+        tls_server = ""
+        if self.tls:
+            self.pki = make_pki(f"{self.dir}/pki")
+            self.tls_port = free_port()
+            self.tls_url = f"https://localhost:{self.tls_port}"
+            tls_access = f"{self.dir}/tls.log tls" if self.access_log else "off"
+            tls_server = TLS_SERVER.format(dir=self.dir, port=self.tls_port, pki=self.pki, access=tls_access)
         with open(f"{self.dir}/nginx.conf", "w") as f:
-            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, access=access))
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, access=access, tls_server=tls_server))
         cmd = [NGINX, "-p", self.dir, "-c", f"{self.dir}/nginx.conf", "-e", f"{self.dir}/error.log"]
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu)] + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_port(self.port)
+            if self.tls:
+                wait_port(self.tls_port)
         except Fail:
             self.__exit__()
             raise
@@ -205,6 +266,24 @@ class Nginx:
                                 length=0 if parts[5] == "-" else int(parts[5]),
                                 thread=None if parts[6] == "-" else parts[6],
                                 authorization=None if parts[7] == "-" else parts[7]))
+        return out
+
+    def tls_log(self):
+        """TLS access-log entries: connection, n, uri, status, reused ('r' or
+        '.'), protocol, client_verify."""
+        try:
+            with open(f"{self.dir}/tls.log") as f:
+                lines = f.read().split("\n")
+        except FileNotFoundError:
+            return []
+        keys = ("connection", "n", "uri", "status", "reused", "protocol", "client_verify")
+        out = []
+        for line in lines:
+            parts = line.split(" ", 6)
+            if len(parts) == 7:
+                e = dict(zip(keys, parts))
+                e["connection"], e["n"], e["status"] = int(e["connection"]), int(e["n"]), int(e["status"])
+                out.append(e)
         return out
 
     def requests_logged(self):
