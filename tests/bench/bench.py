@@ -5,18 +5,37 @@ The target (nginx with one worker, or `barrage serve`) is pinned to CPU 0,
 the client under test to CPU 1 (`taskset -c 1`), one thread, 50 keep-alive
 connections to /health. Traffic goes to 127.0.0.1 only.
 
-Measured per tool:
+Suites (BENCH_SUITE or --suite: core, script, all; default all):
+
+core, the plain static request; measured per tool:
   requests/s            from the tool's own report, BENCH_RUNS alternating runs
   CPU s per 1M requests client user+sys (os.wait4) / completed requests
   syscalls per request  `strace -c -f` on a short run: total calls / requests
   peak RSS at 10k conns ru_maxrss of a -t1 -c10000 run (through GNU time:
                         see GNU_TIME below), with the connections actually
                         established counted by `ss` mid-run
-then the ratios barrage/wrk against the targets of the issue. Exits 0 even
+
+script, the Lua hooks (scripts in tests/bench/lua/, the same file for both
+tools unless said otherwise):
+  request()             request_path.lua: a new path per request (/health?i=N):
+                        requests/s, CPU per 1M requests, syscalls per request
+  response()            response_status.lua: counts responses by status:
+                        requests/s, CPU per 1M requests
+  3-step workflow       barrage: workflow_user.lua (user(u), three sequential
+                        named GETs per connection); wrk: workflow_wrk.lua (the
+                        same steps as a per-thread request()/response() state
+                        machine, wrk's idiom): requests/s
+  Before the timed runs every script is run briefly against a recording
+  HTTP server (in this process) that checks the paths on the wire; during the
+  timed runs the scripts' done() output is checked against the tool's report
+  (hooks ran for every request, only 2xx answers).
+
+then the ratios barrage/wrk against the targets of the issues. Exits 0 even
 when a target is missed: this is a benchmark, not a test.
 
 Settings (environment, or the matching option):
   BARRAGE=path          binary under test (default ./barrage)      --barrage
+  BENCH_SUITE=all       core, script or all                        --suite
   BENCH_RUNS=5          runs per tool for rps and CPU              --runs
   BENCH_DURATION=5      seconds per run                            --duration
   BENCH_TARGET=nginx    or `serve` for the built-in target         --target
@@ -25,6 +44,8 @@ Settings (environment, or the matching option):
 """
 import argparse
 import datetime
+import http.server
+import itertools
 import os
 import platform
 import re
@@ -38,12 +59,15 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import harness  # noqa: E402  (shared nginx / serve helpers)
 
+LUA = os.path.join(HERE, "lua")  # the benchmark's Lua scripts
+SUITES = ("core", "script", "all")
 SERVER_CPU = 0
 CLIENT_CPU = 1
 PATH = "/health"
@@ -67,6 +91,8 @@ def parse_args():
     ap = argparse.ArgumentParser(description="barrage vs wrk benchmark (see RESULTS.md)")
     ap.add_argument("--barrage", default=os.environ.get("BARRAGE", os.path.join(ROOT, "barrage")))
     ap.add_argument("--wrk", default=os.environ.get("WRK", shutil.which("wrk") or "wrk"))
+    ap.add_argument("--suite", choices=SUITES, default=os.environ.get("BENCH_SUITE", "all") or "all",
+                    help="core (static request), script (Lua hooks) or all")
     ap.add_argument("--runs", type=int, default=env_int("BENCH_RUNS", 5))
     ap.add_argument("--duration", type=int, default=env_int("BENCH_DURATION", 5), help="seconds per run")
     ap.add_argument("--strace-duration", type=int, default=env_int("BENCH_STRACE_DURATION", 2))
@@ -74,6 +100,7 @@ def parse_args():
     ap.add_argument("--rss-connections", type=int, default=env_int("BENCH_RSS_CONNECTIONS", 10000))
     ap.add_argument("--target", choices=("nginx", "serve"), default=os.environ.get("BENCH_TARGET", "nginx") or "nginx")
     a = ap.parse_args()
+    a.suites = ("core", "script") if a.suite == "all" else (a.suite,)
     a.barrage = os.path.abspath(a.barrage)
     if a.runs < 1 or a.duration < 1:
         ap.error("runs and duration must be >= 1")
@@ -171,6 +198,17 @@ class Run:
         self.errors = sum(int(x) for x in e.groups()) if e else 0
         m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         self.non2xx = int(m.group(1)) if m else 0
+        # what the bench's Lua scripts print from done() ("bench-script: ...")
+        # and barrage's per-name rows ("Requests by name")
+        m = re.search(r"^bench-script: request\(\) calls (\d+)", out, re.M)
+        self.calls = int(m.group(1)) if m else None
+        self.statuses = {int(a): int(b) for a, b in
+                         re.findall(r"^bench-script: status (\d+) responses (\d+)", out, re.M)}
+        m = re.search(r"^bench-script: steps sent (\d+) (\d+) (\d+)", out, re.M)
+        self.steps = [int(x) for x in m.groups()] if m else None
+        self.named = {a: (int(b), int(c)) for a, b, c in
+                      re.findall(r"^\s+(step\d)\s+(\d+)\s+(\d+)\s", out, re.M)}
+        self.problem = None  # set by a case's check of the hooks' output
 
     @property
     def ok(self):
@@ -203,6 +241,8 @@ class Run:
                                         for c, v in sorted(self.extra["others"].items()))
         if self.errors or self.non2xx:
             s += f"  errors {self.errors} non2xx {self.non2xx}"
+        if self.problem:
+            s += f"  CHECK FAILED: {self.problem}"
         return s
 
 
@@ -218,9 +258,10 @@ def raise_nofile():
     return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
-def client_cmd(args, tool, url, conns, secs):
+def client_cmd(args, tool, url, conns, secs, script=None):
     binary = args.barrage if tool == "barrage" else args.wrk
-    return [binary, "-t1", f"-c{conns}", f"-d{secs}s", url + PATH]
+    lua = ["-s", os.path.relpath(script, ROOT)] if script else []
+    return [binary, "-t1", f"-c{conns}", f"-d{secs}s"] + lua + [url + PATH]
 
 
 def pinned(cmd):
@@ -267,7 +308,7 @@ def run_client(tool, inner, secs, sampler=None, strace_out=None):
 def _run(tool, cmd, secs, sampler, tpath):
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT)
         extra = {}
         th = None
         if sampler:
@@ -434,6 +475,389 @@ def loadavg():
         return "?"
 
 
+# ---------------------------------------------------------------- scripted cases
+
+def _common_problem(r):
+    if not r.ok:
+        return "run failed"
+    if r.errors:
+        return f"{r.errors} socket errors"
+    if r.non2xx:
+        return f"{r.non2xx} non-2xx responses"
+    return None
+
+
+def check_calls(r):
+    """request_path.lua: request() ran once per request sent (the ones still
+    in flight at the end make the count a little higher than the responses)."""
+    if r.calls is None:
+        return "no `request() calls` line: request() or done() did not run"
+    if not r.requests <= r.calls <= r.requests * 1.01 + 2 * CONNECTIONS:
+        return f"request() ran {r.calls} times for {r.requests} responses"
+    return None
+
+
+def check_statuses(r):
+    """response_status.lua: response() saw every response, all 200."""
+    if not r.statuses:
+        return "no status counts: response() or done() did not run"
+    total = sum(r.statuses.values())
+    if set(r.statuses) != {200} or total != r.requests:
+        return f"response() counted {r.statuses} for {r.requests} responses"
+    return None
+
+
+def check_named(r):
+    """workflow_user.lua in barrage: the three named steps, balanced, adding
+    up to the responses, no failures."""
+    counts = [r.named.get(f"step{i}", (0, 0)) for i in (1, 2, 3)]
+    n = [c for c, _ in counts]
+    if min(n) == 0:
+        return f"per-name rows step1..3 missing or empty: {r.named}"
+    if max(n) - min(n) > CONNECTIONS:
+        return f"steps unbalanced: {n}"
+    if sum(n) != r.requests:
+        return f"per-name counts add up to {sum(n)}, not {r.requests}"
+    if any(f for _, f in counts):
+        return f"per-name failures: {[f for _, f in counts]}"
+    return None
+
+
+def check_steps(r):
+    """workflow_wrk.lua: the state machine went round (a third per step)."""
+    if r.steps is None:
+        return "no `steps sent` line: request() or done() did not run"
+    if max(r.steps) - min(r.steps) > 0.01 * sum(r.steps) + CONNECTIONS:
+        return f"steps unbalanced: {r.steps}"
+    return None
+
+
+class Case:
+    """One scripted benchmark: the script each tool runs (paths relative to
+    tests/bench/lua), what their output must show, the rows it reports."""
+
+    def __init__(self, key, title, scripts, checks, cpu_target, strace):
+        self.key, self.title, self.cpu_target, self.strace = key, title, cpu_target, strace
+        self.scripts = {t: os.path.join(LUA, f) for t, f in scripts.items()}
+        self.checks = checks
+
+    def check(self, r):
+        r.problem = _common_problem(r) or self.checks[r.tool](r)
+        return r.problem
+
+
+CASES = (
+    Case("request", "request() new path", {"barrage": "request_path.lua", "wrk": "request_path.lua"},
+         {"barrage": check_calls, "wrk": check_calls}, cpu_target=True, strace=True),
+    Case("response", "response() status count", {"barrage": "response_status.lua", "wrk": "response_status.lua"},
+         {"barrage": check_statuses, "wrk": check_statuses}, cpu_target=True, strace=False),
+    Case("workflow", "3-step workflow", {"barrage": "workflow_user.lua", "wrk": "workflow_wrk.lua"},
+         {"barrage": check_named, "wrk": check_steps}, cpu_target=False, strace=False),
+)
+
+
+# ---------------------------------------------------------------- wire check
+
+class RecordingServer:
+    """A small HTTP/1.1 keep-alive server on 127.0.0.1 (a thread per
+    connection) that records (connection number, request target) of every
+    request. /health (any query) gets 200 "ok", anything else 404, so a
+    wrong path also shows as a non-2xx response in the tool's report."""
+
+    def __enter__(self):
+        records = self.records = []
+        conn_ids = itertools.count(1)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                self.conn_id = next(conn_ids)
+
+            def do_GET(self):
+                records.append((self.conn_id, self.path))  # list.append is atomic
+                ok = urllib.parse.urlsplit(self.path).path == PATH
+                body = b"ok\n" if ok else b"not found\n"
+                self.send_response(200 if ok else 404)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+        return self
+
+    def take(self):
+        """The records so far, and forget them."""
+        out, self.records[:] = list(self.records), []
+        return out
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def wire_request_path(recs):
+    ids = []
+    for _, p in recs:
+        m = re.match(r"^/health\?i=(\d+)$", p)
+        if not m:
+            return f"unexpected request target {p!r}", None
+        ids.append(int(m.group(1)))
+    if len(set(ids)) != len(ids):
+        return f"{len(ids) - len(set(ids))} repeated paths among {len(ids)}", None
+    return None, f"{len(ids)} requests, every one a new path /health?i=N (N = {min(ids)}..{max(ids)})"
+
+
+def wire_static(recs):
+    bad = [p for _, p in recs if p != PATH]
+    if bad:
+        return f"{len(bad)} requests not to {PATH}, e.g. {bad[0]!r}", None
+    return None, f"{len(recs)} requests, all to {PATH}"
+
+
+def _step(p):
+    m = re.match(r"^/health\?step=([123])$", p)
+    return int(m.group(1)) if m else None
+
+
+def wire_user(recs):
+    """workflow_user.lua: every connection goes 1, 2, 3, 1, 2, 3, ... in order."""
+    per = {}
+    for c, p in recs:
+        s = _step(p)
+        if s is None:
+            return f"unexpected request target {p!r}", None
+        per.setdefault(c, []).append(s)
+    for c, seq in per.items():
+        for k, s in enumerate(seq):
+            if s != k % 3 + 1:
+                return f"connection {c}: steps out of order {seq[max(0, k - 3):k + 3]} at request {k + 1}", None
+    cycles = sum(len(seq) // 3 for seq in per.values())
+    return None, f"{len(recs)} requests on {len(per)} connections, each in order step=1,2,3,1,... ({cycles} full cycles)"
+
+
+def wire_machine(recs):
+    """workflow_wrk.lua: only the three steps, about a third each (the order is
+    per thread, not per connection, so it is not checked per connection)."""
+    n = [0, 0, 0]
+    for _, p in recs:
+        s = _step(p)
+        if s is None:
+            return f"unexpected request target {p!r}", None
+        n[s - 1] += 1
+    if min(n) == 0 or max(n) - min(n) > 0.05 * sum(n) + 8:
+        return f"steps unbalanced: {n}", None
+    return None, f"{sum(n)} requests, steps 1/2/3 sent {n[0]}/{n[1]}/{n[2]} times"
+
+
+WIRE_CHECKS = (  # (tool, script, check of the recorded requests)
+    ("barrage", "request_path.lua", wire_request_path),
+    ("wrk", "request_path.lua", wire_request_path),
+    ("barrage", "response_status.lua", wire_static),
+    ("wrk", "response_status.lua", wire_static),
+    ("barrage", "workflow_user.lua", wire_user),
+    ("barrage", "workflow_wrk.lua", wire_machine),  # barrage runs wrk's script too
+    ("wrk", "workflow_wrk.lua", wire_machine),
+)
+WIRE_CONNECTIONS = 4
+WIRE_SECONDS = 1
+
+
+def wire_check(args):
+    """Run every script briefly against the recording server: {tool: [problems]}."""
+    log(f"== scripts on the wire: each script -t1 -c{WIRE_CONNECTIONS} -d{WIRE_SECONDS}s against a recording "
+        "HTTP server (this process; /health?... -> 200, other paths 404)")
+    problems = {"barrage": [], "wrk": []}
+    with RecordingServer() as srv:
+        for tool, script, check in WIRE_CHECKS:
+            cmd = client_cmd(args, tool, srv.url, WIRE_CONNECTIONS, WIRE_SECONDS, os.path.join(LUA, script))
+            srv.take()
+            r = run_client(tool, cmd, WIRE_SECONDS)
+            time.sleep(0.1)  # let the last requests land
+            recs = srv.take()
+            problem, summary = (_common_problem(r), None)
+            if not problem:
+                if not recs:
+                    problem = "the server saw no request"
+                else:
+                    problem, summary = check(recs)
+            if problem:
+                problems[tool].append(f"{script}: {problem}")
+            log(f"  {tool:<8} {script:<20} " + (f"ok: {summary}" if not problem else
+                                                 f"FAILED: {problem}  [{show(cmd)}] {r.describe()}"))
+    log("")
+    return problems
+
+
+# ---------------------------------------------------------------- suites
+
+def timed_runs(args, target, url, scripts, check=None):
+    """BENCH_RUNS alternating runs (b, w, b, w, ...): {tool: [Run]}.
+    scripts: {tool: script path or None}."""
+    tools = ("barrage", "wrk")
+    runs = {t: [] for t in tools}
+    for t in tools:
+        log("  " + show(pinned(timed(client_cmd(args, t, url, CONNECTIONS, args.duration, scripts[t]), "FILE"))))
+    for i in range(args.runs):
+        for t in tools:
+            cmd = client_cmd(args, t, url, CONNECTIONS, args.duration, scripts[t])
+            s0, b0 = server_cpu_seconds(target), cpu_busy_seconds()
+            r = run_client(t, cmd, args.duration, affinity_sampler(min(1.0, args.duration / 2)))
+            r.extra["server_cpu"] = server_cpu_seconds(target) - s0
+            b1 = cpu_busy_seconds()
+            if r.cpu is not None and SERVER_CPU in b1 and CLIENT_CPU in b1:
+                # busy time on our two CPUs not spent by the server or the client
+                r.extra["others"] = {
+                    SERVER_CPU: max(0.0, b1[SERVER_CPU] - b0[SERVER_CPU] - r.extra["server_cpu"]),
+                    CLIENT_CPU: max(0.0, b1[CLIENT_CPU] - b0[CLIENT_CPU] - r.cpu)}
+            if check:
+                check(r)
+            runs[t].append(r)
+            cpus = r.extra.get("cpus", set())
+            warn = "" if cpus <= {str(CLIENT_CPU)} else f"  WARNING: threads allowed on CPUs {sorted(cpus)}"
+            log(f"  run {i + 1} {t:<8} {r.describe()}{hook_summary(r)}{warn}")
+    return runs
+
+
+def hook_summary(r):
+    if r.calls is not None:
+        return f"  request() x{r.calls}"
+    if r.statuses:
+        return "  response(): " + " ".join(f"{k}x{v}" for k, v in sorted(r.statuses.items()))
+    if r.steps:
+        return "  steps sent " + "/".join(str(x) for x in r.steps)
+    if r.named:
+        return "  named " + "/".join(str(r.named[k][0]) for k in sorted(r.named))
+    return ""
+
+
+def strace_run(args, url, tool, script=None):
+    """Syscalls per request of a short run under `strace -c -f`, or None."""
+    with tempfile.NamedTemporaryFile(prefix=f"bench-strace-{tool}-", suffix=".txt", delete=False) as f:
+        spath = f.name
+    try:
+        inner = client_cmd(args, tool, url, CONNECTIONS, args.strace_duration, script)
+        log("  " + show(pinned(["strace", "-c", "-f", "-o", "FILE"] + inner)))
+        r = run_client(tool, inner, args.strace_duration, strace_out=spath)
+        total, per = parse_strace(spath) if os.path.getsize(spath) else (None, {})
+    finally:
+        os.unlink(spath)
+    per_req = total / r.requests if (r.ok and total) else None
+    top = sorted(per.items(), key=lambda kv: -kv[1])[:5]
+    detail = ", ".join(f"{k} {v / r.requests:.2f}" for k, v in top) if r.ok else ""
+    log(f"  {tool:<8} {r.requests or 0} requests, {total or 0} syscalls = {fmt(per_req, '.2f')}/request"
+        f"{'  (' + detail + ')' if detail else ''}"
+        f"{'' if r.ok else '  FAILED: ' + r.describe()}")
+    return per_req
+
+
+def rps_cpu_rows(title, runs, cpu_target):
+    tools = ("barrage", "wrk")
+    rps = {t: [r.rps if r.ok else None for r in runs[t]] for t in tools}
+    cpm = {t: [r.cpu_per_mreq for r in runs[t]] for t in tools}
+    r_rps = ratio(med(rps["barrage"]), med(rps["wrk"]))
+    r_cpm = ratio(med(cpm["barrage"]), med(cpm["wrk"]))
+    return [
+        (f"{title}requests/s", spread(rps["barrage"], ",.0f"), spread(rps["wrk"], ",.0f"),
+         fmt(r_rps, ".2f"), ">= 1.0x wrk", verdict(None if r_rps is None else r_rps >= 1.0)),
+        (f"{title}client CPU s per 1M requests", spread(cpm["barrage"], ".2f"), spread(cpm["wrk"], ".2f"),
+         fmt(r_cpm, ".2f"), "<= 0.8x wrk" if cpu_target else "-",
+         verdict(None if r_cpm is None else r_cpm <= 0.8) if cpu_target else "info"),
+    ]
+
+
+def run_notes(label, runs):
+    """Per-pair ratio and the CPU split, for the notes under the tables."""
+    notes = []
+    pairs = [b.rps / w.rps for b, w in zip(runs["barrage"], runs["wrk"]) if b.ok and w.ok]
+    if pairs:
+        notes.append(f"{label}paired requests/s ratio (run i of barrage / run i of wrk): median {med(pairs):.2f} "
+                     f"[{min(pairs):.2f}..{max(pairs):.2f}]")
+    for t in ("barrage", "wrk"):
+        sp = [r.split_per_mreq for r in runs[t] if r.split_per_mreq]
+        if sp:
+            notes.append(f"{label}{t} CPU s per 1M requests split: user {med([u for u, _ in sp]):.2f} + "
+                         f"sys {med([k for _, k in sp]):.2f} (medians)")
+    return notes
+
+
+def core_suite(args, target, url, all_runs):
+    log(f"== core: throughput, {args.runs} x {args.duration}s per tool, alternating")
+    runs = timed_runs(args, target, url, {"barrage": None, "wrk": None})
+    all_runs.extend(runs["barrage"] + runs["wrk"])
+
+    log("")
+    log(f"== core: syscalls, strace -c -f on a {args.strace_duration}s run per tool")
+    strace = {t: strace_run(args, url, t) for t in ("barrage", "wrk")}
+
+    log("")
+    how = "ru_maxrss via GNU time %M" if GNU_TIME else "VmHWM sampled (no /usr/bin/time)"
+    log(f"== core: memory, -t1 -c{args.rss_connections} -d{args.rss_duration}s per tool, {how}")
+    rss = {}
+    for t in ("barrage", "wrk"):
+        cmd = client_cmd(args, t, url, args.rss_connections, args.rss_duration)
+        log("  " + show(pinned(timed(cmd, "FILE"))))
+        r = run_client(t, cmd, args.rss_duration, established_sampler(target.port, args.rss_duration))
+        rss[t] = r
+        hwm = r.extra.get("vmhwm_kib")
+        log(f"  {t:<8} {r.describe()}  established (max sampled) {r.extra.get('established', 0)}"
+            f"  VmHWM (sampled) {fmt(hwm / 1024 if hwm else None, '.1f')} MB")
+        time.sleep(0.5)  # let the closed connections drain out of nginx
+    log("")
+
+    mem = {t: rss[t].maxrss_mb if rss[t].ok else None for t in rss}
+    est = {t: rss[t].extra.get("established", 0) for t in rss}
+    r_sys, r_mem = ratio(strace["barrage"], strace["wrk"]), ratio(mem["barrage"], mem["wrk"])
+    want_est = int(args.rss_connections * 0.99)
+    rows = rps_cpu_rows("", runs, cpu_target=True) + [
+        ("syscalls per request", fmt(strace["barrage"], ".2f"), fmt(strace["wrk"], ".2f"),
+         fmt(r_sys, ".2f"), "<= 2.5", verdict(None if strace["barrage"] is None else strace["barrage"] <= 2.5)),
+        (f"peak RSS MB at {args.rss_connections:,} conns", fmt(mem["barrage"], ".1f"), fmt(mem["wrk"], ".1f"),
+         fmt(r_mem, ".2f"), "<= 0.5x wrk", verdict(None if r_mem is None else r_mem <= 0.5)),
+        ("  connections established", f"{est['barrage']:,}", f"{est['wrk']:,}", "",
+         f">= {want_est:,} each", verdict(min(est.values()) >= want_est)),
+    ]
+    return rows, run_notes("", runs)
+
+
+def script_suite(args, target, url, all_runs):
+    wire = wire_check(args)
+    rows = [("scripts on the wire (recording server)",
+             "ok" if not wire["barrage"] else "FAIL: " + "; ".join(wire["barrage"]),
+             "ok" if not wire["wrk"] else "FAIL: " + "; ".join(wire["wrk"]),
+             "", "paths/order as scripted", "PASS" if not (wire["barrage"] or wire["wrk"]) else "FAIL")]
+    notes = []
+    for case in CASES:
+        names = {t: os.path.basename(case.scripts[t]) for t in case.scripts}
+        log(f"== script: {case.title} (barrage -s {names['barrage']}, wrk -s {names['wrk']}), "
+            f"{args.runs} x {args.duration}s per tool, alternating")
+        runs = timed_runs(args, target, url, case.scripts, case.check)
+        all_runs.extend(runs["barrage"] + runs["wrk"])
+        rows += rps_cpu_rows(f"{case.title}: ", runs, case.cpu_target)
+        if case.strace:
+            log(f"  syscalls: strace -c -f on a {args.strace_duration}s run per tool")
+            st = {t: strace_run(args, url, t, case.scripts[t]) for t in ("barrage", "wrk")}
+            rows.append((f"{case.title}: syscalls per request", fmt(st["barrage"], ".2f"), fmt(st["wrk"], ".2f"),
+                         fmt(ratio(st["barrage"], st["wrk"]), ".2f"), "-", "info"))
+        bad = {t: [r for r in runs[t] if r.problem] for t in runs}
+        rows.append((f"{case.title}: checks (2xx only, hooks ran)",
+                     *(f"ok {len(runs[t])}/{len(runs[t])}" if not bad[t] else
+                       f"FAIL {len(bad[t])}/{len(runs[t])}: {bad[t][0].problem}" for t in ("barrage", "wrk")),
+                     "", "every run", "PASS" if not (bad["barrage"] or bad["wrk"]) else "FAIL"))
+        notes += run_notes(f"{case.title}: ", runs)
+        log("")
+    return rows, notes
+
+
 # ---------------------------------------------------------------- main
 
 def main():
@@ -451,7 +875,6 @@ def main():
         return 2
     nofile = raise_nofile()
     info = machine_info(args)
-    tools = ("barrage", "wrk")
     t_start = time.monotonic()
 
     log("barrage vs wrk benchmark")
@@ -464,13 +887,12 @@ def main():
     envs = " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in sorted(os.environ)
                     if k.startswith("BENCH_") or k in ("BARRAGE", "WRK"))
     log(f"  command:  {(envs + ' ') if envs else ''}{' '.join(shlex.quote(a) for a in [sys.argv[0]] + sys.argv[1:])}")
-    log(f"  settings: runs={args.runs} duration={args.duration}s strace={args.strace_duration}s "
+    log(f"  settings: suite={args.suite} runs={args.runs} duration={args.duration}s strace={args.strace_duration}s "
         f"rss={args.rss_connections} conns x {args.rss_duration}s, RLIMIT_NOFILE={nofile[0]}")
     log(f"  loadavg at start: {loadavg()}")
 
-    runs = {t: [] for t in tools}
-    strace = {}
-    rss = {}
+    results = []  # (suite, rows, notes)
+    all_runs = []
     try:
         target_cm = start_target(args)
         target = target_cm.__enter__()
@@ -481,101 +903,26 @@ def main():
         url = target.url
         log(f"  url:      {url}{PATH}")
         log("")
-        # 1. throughput and CPU, alternating b, w, b, w, ...
-        log(f"== throughput: {args.runs} x {args.duration}s per tool, alternating")
-        for t in tools:
-            log("  " + show(pinned(timed(client_cmd(args, t, url, CONNECTIONS, args.duration), "FILE"))))
-        for i in range(args.runs):
-            for t in tools:
-                cmd = client_cmd(args, t, url, CONNECTIONS, args.duration)
-                s0, b0 = server_cpu_seconds(target), cpu_busy_seconds()
-                r = run_client(t, cmd, args.duration, affinity_sampler(min(1.0, args.duration / 2)))
-                r.extra["server_cpu"] = server_cpu_seconds(target) - s0
-                b1 = cpu_busy_seconds()
-                if r.cpu is not None and SERVER_CPU in b1 and CLIENT_CPU in b1:
-                    # busy time on our two CPUs not spent by the server or the client
-                    r.extra["others"] = {
-                        SERVER_CPU: max(0.0, b1[SERVER_CPU] - b0[SERVER_CPU] - r.extra["server_cpu"]),
-                        CLIENT_CPU: max(0.0, b1[CLIENT_CPU] - b0[CLIENT_CPU] - r.cpu)}
-                runs[t].append(r)
-                cpus = r.extra.get("cpus", set())
-                warn = "" if cpus <= {str(CLIENT_CPU)} else f"  WARNING: threads allowed on CPUs {sorted(cpus)}"
-                log(f"  run {i + 1} {t:<8} {r.describe()}{warn}")
-
-        # 2. syscalls per request
-        log("")
-        log(f"== syscalls: strace -c -f on a {args.strace_duration}s run per tool")
-        for t in tools:
-            with tempfile.NamedTemporaryFile(prefix=f"bench-strace-{t}-", suffix=".txt", delete=False) as f:
-                spath = f.name
-            try:
-                inner = client_cmd(args, t, url, CONNECTIONS, args.strace_duration)
-                log("  " + show(pinned(["strace", "-c", "-f", "-o", "FILE"] + inner)))
-                r = run_client(t, inner, args.strace_duration, strace_out=spath)
-                total, per = parse_strace(spath) if os.path.getsize(spath) else (None, {})
-            finally:
-                os.unlink(spath)
-            per_req = total / r.requests if (r.ok and total) else None
-            strace[t] = per_req
-            top = sorted(per.items(), key=lambda kv: -kv[1])[:5]
-            detail = ", ".join(f"{k} {v / r.requests:.2f}" for k, v in top) if r.ok else ""
-            log(f"  {t:<8} {r.requests or 0} requests, {total or 0} syscalls = {fmt(per_req, '.2f')}/request"
-                f"{'  (' + detail + ')' if detail else ''}"
-                f"{'' if r.ok else '  FAILED: ' + r.describe()}")
-
-        # 3. peak RSS with many connections
-        log("")
-        how = "ru_maxrss via GNU time %M" if GNU_TIME else "VmHWM sampled (no /usr/bin/time)"
-        log(f"== memory: -t1 -c{args.rss_connections} -d{args.rss_duration}s per tool, {how}")
-        for t in tools:
-            cmd = client_cmd(args, t, url, args.rss_connections, args.rss_duration)
-            log("  " + show(pinned(timed(cmd, "FILE"))))
-            r = run_client(t, cmd, args.rss_duration, established_sampler(target.port, args.rss_duration))
-            rss[t] = r
-            hwm = r.extra.get("vmhwm_kib")
-            log(f"  {t:<8} {r.describe()}  established (max sampled) {r.extra.get('established', 0)}"
-                f"  VmHWM (sampled) {fmt(hwm / 1024 if hwm else None, '.1f')} MB")
-            time.sleep(0.5)  # let the closed connections drain out of nginx
+        if "core" in args.suites:
+            results.append(("core (static GET /health)", *core_suite(args, target, url, all_runs)))
+        if "script" in args.suites:
+            results.append(("script (Lua hooks, tests/bench/lua)", *script_suite(args, target, url, all_runs)))
     finally:
         target_cm.__exit__(None, None, None)
 
     # ------------------------------------------------------------ report
-    rps = {t: [r.rps if r.ok else None for r in runs[t]] for t in tools}
-    cpm = {t: [r.cpu_per_mreq for r in runs[t]] for t in tools}
-    m_rps = {t: med(rps[t]) for t in tools}
-    m_cpm = {t: med(cpm[t]) for t in tools}
-    mem = {t: rss[t].maxrss_mb if rss[t].ok else None for t in tools}
-    est = {t: rss[t].extra.get("established", 0) for t in tools}
-    r_rps, r_cpm, r_sys, r_mem = (ratio(m_rps["barrage"], m_rps["wrk"]), ratio(m_cpm["barrage"], m_cpm["wrk"]),
-                                  ratio(strace["barrage"], strace["wrk"]), ratio(mem["barrage"], mem["wrk"]))
-    want_est = int(args.rss_connections * 0.99)
-    rows = [
-        ("requests/s", spread(rps["barrage"], ",.0f"), spread(rps["wrk"], ",.0f"),
-         fmt(r_rps, ".2f"), ">= 1.0x wrk", verdict(None if r_rps is None else r_rps >= 1.0)),
-        ("client CPU s per 1M requests", spread(cpm["barrage"], ".2f"), spread(cpm["wrk"], ".2f"),
-         fmt(r_cpm, ".2f"), "<= 0.8x wrk", verdict(None if r_cpm is None else r_cpm <= 0.8)),
-        ("syscalls per request", fmt(strace["barrage"], ".2f"), fmt(strace["wrk"], ".2f"),
-         fmt(r_sys, ".2f"), "<= 2.5", verdict(None if strace["barrage"] is None else strace["barrage"] <= 2.5)),
-        (f"peak RSS MB at {args.rss_connections:,} conns", fmt(mem["barrage"], ".1f"), fmt(mem["wrk"], ".1f"),
-         fmt(r_mem, ".2f"), "<= 0.5x wrk", verdict(None if r_mem is None else r_mem <= 0.5)),
-        ("  connections established", f"{est['barrage']:,}", f"{est['wrk']:,}", "",
-         f">= {want_est:,} each", verdict(min(est.values()) >= want_est)),
-    ]
-    log("")
-    log(f"== results (requests/s and CPU: median [min..max] of {args.runs} runs x {args.duration}s; wall {time.monotonic() - t_start:.0f}s, "
-        f"loadavg at end {loadavg()})")
-    log(table(rows))
-    log("")
-    misses = [r[0].strip() for r in rows if r[5] != "PASS"]
-    pairs = [b.rps / w.rps for b, w in zip(runs["barrage"], runs["wrk"]) if b.ok and w.ok]
-    if pairs:
-        log(f"paired requests/s ratio (run i of barrage / run i of wrk): median {med(pairs):.2f} "
-            f"[{min(pairs):.2f}..{max(pairs):.2f}]")
-    for t in tools:
-        sp = [r.split_per_mreq for r in runs[t] if r.split_per_mreq]
-        if sp:
-            log(f"{t} CPU s per 1M requests split: user {med([u for u, _ in sp]):.2f} + sys {med([k for _, k in sp]):.2f} (medians)")
-    others = [v / r.wall for t in tools for r in runs[t] for v in r.extra.get("others", {}).values()]
+    log(f"== results (requests/s and CPU: median [min..max] of {args.runs} runs x {args.duration}s per tool; "
+        f"wall {time.monotonic() - t_start:.0f}s, loadavg at end {loadavg()})")
+    misses = []
+    for name, rows, notes in results:
+        log("")
+        log(f"{name}:")
+        log(table(rows))
+        log("")
+        for n in notes:
+            log(n)
+        misses += [r[0].strip() for r in rows if r[5] not in ("PASS", "info")]
+    others = [v / r.wall for r in all_runs for v in r.extra.get("others", {}).values()]
     if others:
         log(f"foreign load on the two benchmark CPUs during the runs: median {100 * med(others):.0f}%, "
             f"max {100 * max(others):.0f}% (high values make requests/s unreliable)")

@@ -8,7 +8,7 @@ TEST(http_format_get)
 {
     char *b; size_t n;
     const char *h[] = { "X-Test: 1" };
-    ASSERT(http_format(&b, &n, "GET", "/p?q=1", "h:8080", h, 1, NULL, 0) == 0);
+    ASSERT(http_format(&b, &n, "GET", "/p?q=1", "h:8080", h, 1, NULL, 0, 0) == 0);
     ASSERT_EQ_STR(b, "GET /p?q=1 HTTP/1.1\r\nHost: h:8080\r\nX-Test: 1\r\n\r\n");
     ASSERT_EQ_INT(n, strlen(b));
     free(b);
@@ -18,8 +18,8 @@ TEST(http_format_body_and_host_override)
 {
     char *b; size_t n;
     const char *h[] = { "host: other", "Content-Type: text/plain" };
-    ASSERT(http_format(&b, &n, "POST", "/", "h", h, 2, "abc", 3) == 0);
-    ASSERT_EQ_STR(b, "POST / HTTP/1.1\r\nhost: other\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nabc");
+    ASSERT(http_format(&b, &n, "POST", "/", "h", h, 2, "abc", 3, 1) == 0);
+    ASSERT_EQ_STR(b, "POST / HTTP/1.1\r\nhost: other\r\nContent-Type: text/plain\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc");
     free(b);
     char host[64];
     http_host_header(host, sizeof host, "::1", 1, "8080", 0);
