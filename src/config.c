@@ -43,6 +43,14 @@ const char *config_usage(void)
 "      --body STR        request body\n"
 "      --body-file FILE  request body read from FILE\n"
 "      --no-pin          do not pin worker threads to CPUs\n"
+"  -R, --rate N          constant rate: N requests/s in all (latency is measured from\n"
+"                        each request's intended send time: coordinated omission)\n"
+"      --stages LIST     ramp linearly through DURATION:TARGET stages, e.g.\n"
+"                        30s:50,1m:50,10s:0 (targets are connections, or rates with -R)\n"
+"      --threshold EXPR  pass/fail gate, e.g. 'p(95)<300ms', 'errors<0.1%%', 'rps>1000',\n"
+"                        'non2xx==0', 'login:p(99)<1s' (repeatable; exit code 99 if one fails)\n"
+"      --abort-on-fail   stop as soon as a threshold can no longer pass\n"
+"  -q, --quiet           no live progress line on stderr\n"
 "      --no-keepalive    one request per connection (sends Connection: close)\n"
 "  -k, --insecure        do not verify the server's TLS certificate\n"
 "      --cacert FILE     trust this CA (PEM) in addition to the system store\n"
@@ -245,7 +253,8 @@ enum opt_id {
     OPT_CONNECTIONS, OPT_DURATION, OPT_THREADS, OPT_HEADER, OPT_SCRIPT,
     OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
-    OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE,
+    OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
+    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET,
 };
 
 static const struct opt {
@@ -274,6 +283,11 @@ static const struct opt {
     { "key",         0,   1, OPT_KEY },
     { "no-tls-resume", 0, 0, OPT_NO_TLS_RESUME },
     { "no-keepalive", 0,  0, OPT_NO_KEEPALIVE },
+    { "rate",        'R', 1, OPT_RATE },
+    { "stages",      0,   1, OPT_STAGES },
+    { "threshold",   0,   1, OPT_THRESHOLD },
+    { "abort-on-fail", 0, 0, OPT_ABORT_ON_FAIL },
+    { "quiet",       'q', 0, OPT_QUIET },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -352,6 +366,22 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_KEY:       c->key = v; break;
     case OPT_NO_TLS_RESUME: c->tls_resume = 0; break;
     case OPT_NO_KEEPALIVE: c->keepalive = 0; break;
+    case OPT_RATE: {
+        char *end;
+        double r = strtod(v, &end);
+        if (end == v || r <= 0 || r > 1e8 || (*end && strcmp(end, "/s")))
+            return fail(err, errlen, "%s: '%s' is not a rate (requests per second, e.g. -R 1000)", name, v);
+        c->rate = r;
+        break;
+    }
+    case OPT_STAGES:
+        if (rate_stages_parse(v, &c->stages, err, errlen)) return -1;
+        break;
+    case OPT_THRESHOLD:
+        if (push(&c->thresholds, &c->nthresholds, v)) return fail(err, errlen, "out of memory");
+        break;
+    case OPT_ABORT_ON_FAIL: c->abort_on_fail = 1; break;
+    case OPT_QUIET: c->quiet = 1; break;
     }
     return 0;
 }
@@ -406,6 +436,18 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;
     if (config_parse_url(url, &c->url, err, errlen)) return -1;
+    if (c->stages.n) {
+        if (c->duration_set)
+            return fail(err, errlen, "--stages sets the duration: drop -d (or drop --stages)");
+        c->duration_ns = rate_stages_total(&c->stages);
+        c->duration_set = 1;
+        if (!c->rate) { /* stages ramp connections: -c is their maximum */
+            double m = rate_stages_max(&c->stages);
+            if (m < 1) return fail(err, errlen, "--stages: every target is 0 connections");
+            c->connections = (uint64_t)(m + 0.5);
+            if (c->connections < c->threads) c->threads = c->connections;
+        }
+    }
     if (c->connections < c->threads)
         return fail(err, errlen, "%llu connections cannot be spread over %llu threads: use at least as many connections as threads (-c >= -t)",
                     (unsigned long long)c->connections, (unsigned long long)c->threads);
@@ -418,5 +460,6 @@ void config_free(config_t *c)
     free(c->body);
     free(c->headers);
     free(c->script_args);
+    free(c->thresholds);
     memset(c, 0, sizeof *c);
 }

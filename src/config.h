@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rate.h"
+
 /* A parsed http(s) URL. Strings are owned by the struct (config_url_free). */
 typedef struct config_url {
     char *scheme;    /* "http" or "https" */
@@ -42,6 +44,12 @@ typedef struct config {
     const char *key;      /* --key FILE: its private key */
     int tls_resume;       /* resume TLS sessions on reconnect (default on) */
     int keepalive;        /* keep connections open (default on; --no-keepalive) */
+    double rate;          /* -R: total requests/s (0 = as fast as possible) */
+    rate_stages_t stages; /* --stages (stages.n == 0: none) */
+    const char **thresholds; /* --threshold expressions (borrowed); array owned */
+    size_t nthresholds;
+    int abort_on_fail;    /* stop as soon as a threshold is certainly broken */
+    int quiet;            /* no live progress line */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

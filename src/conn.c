@@ -58,7 +58,7 @@ void conn_init(conn_t *c, conn_ctx_t *ctx)
 void conn_close(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    x->issued -= c->inflight;
+    x->issued -= c->inflight; /* a held request stays held across a reconnect */
     c->inflight = 0;
     c->writing = 0;
     tq_remove(x, c);
@@ -114,7 +114,7 @@ static int is_fatal(int err)
 void conn_start(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    if (x->stopping || x->fatal) return;
+    if (x->stopping || x->fatal || c->index >= x->active_limit) return;
     if (x->quota && x->issued >= x->quota) return; /* nothing left to send */
     int fd = net_connect(x->addr);
     if (fd < 0) {
@@ -211,26 +211,43 @@ static int do_write(conn_t *c)
     return 0;
 }
 
-/* Start the next request if the run and the quota allow. 0, or -1 if c was
- * closed or the run must end. */
+/* Start the next request if the run, the quota and the rate allow. 0, or
+ * -1 if c was closed or the run must end. */
 static int send_next(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    if (x->stopping || x->fatal || (x->quota && x->issued >= x->quota)) return 0;
-    uint32_t n = 1;
-    if (x->hooks && x->hooks->next) {
-        int rc = x->hooks->next(c, &c->wbuf, &c->wlen);
-        if (rc < 0) { x->fatal = rc; return -1; }
-        if (rc == CONN_NEXT_WAIT) return 0;
-        n = x->pipeline;
-    } else {
-        c->wbuf = x->req;
-        c->wlen = x->req_len;
+    if (x->stopping || x->fatal) return 0;
+    if (c->index >= x->active_limit) { /* ramping down: this one retires */
+        if (c->held) x->issued -= c->held_n;
+        c->held = 0;
+        conn_close(c);
+        return -1;
     }
-    x->issued += n;
-    c->inflight = n;
+    if (!c->held) {
+        if (x->quota && x->issued >= x->quota) return 0;
+        uint32_t n = 1;
+        if (x->hooks && x->hooks->next) {
+            int rc = x->hooks->next(c, &c->wbuf, &c->wlen);
+            if (rc < 0) { x->fatal = rc; return -1; }
+            if (rc == CONN_NEXT_WAIT) return 0;
+            n = x->pipeline;
+        } else {
+            c->wbuf = x->req;
+            c->wlen = x->req_len;
+        }
+        c->held_n = n;
+        x->issued += n; /* reserved while held, so the quota is never exceeded */
+    }
+    uint64_t intended = x->now;
+    if (x->gate && !x->gate(c, &intended)) {
+        c->held = 1;
+        return 0;
+    }
+    c->held = 0;
+    c->inflight = c->held_n;
     c->woff = 0;
-    c->sent_at = x->now;
+    c->sent_at = intended;
+    c->actual_at = x->now;
     c->deadline = x->now + x->timeout_ns;
     c->resp.expect_head = x->req_is_head;
     tq_append(x, c);
@@ -244,6 +261,8 @@ static int on_response(conn_t *c)
     stats_t *s = x->stats;
     uint64_t us = (x->now - c->sent_at) / 1000;
     hist_record(&s->latency, us);
+    hist_record(&s->second, us);
+    if (x->gate) hist_record(&s->service, (x->now - c->actual_at) / 1000);
     s->requests++;
     if (c->resp.status >= 400) s->errors.status++;
     if (c->inflight) c->inflight--;

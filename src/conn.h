@@ -72,6 +72,11 @@ typedef struct conn_ctx {
     uint8_t capture;         /* collect response headers and bodies */
     uint8_t close_each;      /* --no-keepalive: close after every response */
     tls_ctx_t *tls;          /* https: the shared TLS context, else NULL */
+    /* Rate limiting (-R): 1 = send now, *intended is the slot's intended
+     * time; 0 = hold the request, the gate calls conn_resume() later. */
+    int (*gate)(conn_t *c, uint64_t *intended);
+    void *owner;             /* the worker (for the gate) */
+    uint32_t active_limit;   /* connections with index >= this retire (stages) */
     char *pbuf;              /* the thread's plaintext buffer (TLS only) */
     size_t pbuf_size;
 } conn_ctx_t;
@@ -107,6 +112,10 @@ struct conn {
     uint32_t index;          /* 0-based number of the connection in its thread */
     tls_sess_t *tls;         /* owned TLS session (kept across reconnects to resume) */
     uint64_t opened_at;      /* when connect() / the handshake started, ns */
+    uint64_t actual_at;      /* when the pending request really started, ns */
+    uint32_t held_n;         /* requests in the held request string */
+    uint8_t held;            /* a request string waits for the rate gate */
+    uint8_t gated;           /* queued at the gate (the worker's idle list) */
 };
 
 /* Bind c to ctx; no socket yet. */

@@ -90,19 +90,31 @@ void loop_wake(loop_t *l)
     errno = saved;
 }
 
+/* epoll_pwait2 (Linux 5.11, glibc 2.35) takes a nanosecond timeout, which a
+ * constant-rate schedule needs; epoll_wait rounds to milliseconds. */
+static int wait_ns(loop_t *l, uint64_t ns, int forever)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    static int no_pwait2;
+    if (!no_pwait2) {
+        struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
+        int n = epoll_pwait2(l->epfd, l->events, l->max_events, forever ? NULL : &ts, NULL);
+        if (n >= 0 || errno != ENOSYS) return n;
+        no_pwait2 = 1;
+    }
+#endif
+    int ms = forever ? -1 : (int)((ns + 999999) / 1000000); /* round up: never spin */
+    return epoll_wait(l->epfd, l->events, l->max_events, ms);
+}
+
 int loop_run_once(loop_t *l, uint64_t deadline)
 {
     uint64_t now = loop_heap_run(&l->timers);
     uint64_t next = loop_heap_next(&l->timers);
     if (deadline < next) next = deadline;
-    int timeout;
-    if (next == UINT64_MAX) timeout = -1;
-    else if (next <= now) timeout = 0;
-    else {
-        uint64_t ms = (next - now + 999999) / 1000000; /* round up: never spin */
-        timeout = ms > 60000 ? 60000 : (int)ms;
-    }
-    int n = epoll_wait(l->epfd, l->events, l->max_events, timeout);
+    uint64_t wait = next == UINT64_MAX || next <= now ? 0 : next - now;
+    if (wait > 60000000000u) wait = 60000000000u;
+    int n = wait_ns(l, wait, next == UINT64_MAX);
     if (n < 0) return errno == EINTR ? 0 : -errno;
     int dispatched = 0;
     l->ready = n;

@@ -13,11 +13,13 @@
 #include "config.h"
 #include "http.h"
 #include "loop.h"
+#include "monitor.h"
 #include "net.h"
 #include "report.h"
 #include "script.h"
 #include "serve.h"
 #include "stats.h"
+#include "threshold.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -25,7 +27,7 @@
 #define BARRAGE_VERSION "dev"
 #endif
 
-enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = THRESHOLD_EXIT_FAILED };
 
 static int notify_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_signal;
@@ -57,6 +59,12 @@ static int allowed_cpus(int *out, int max)
 #endif
     (void)out; (void)max;
     return n;
+}
+
+/* The live progress line goes to stderr when it is a terminal. */
+static FILE *progress_stream(const config_t *cfg)
+{
+    return !cfg->quiet && isatty(STDERR_FILENO) ? stderr : NULL;
 }
 
 static const char *fatal_hint(int err)
@@ -109,18 +117,31 @@ static int resolve_target(const config_t *cfg, script_t *script, script_thread_t
     return -1;
 }
 
-/* Wait for the duration, a signal, or every worker finishing. */
-static void wait_for_end(const config_t *cfg, worker_t *ws, size_t n, uint64_t start)
+/* Wait for the duration, a signal, or every worker finishing; meanwhile
+ * the monitor collects the per-second series every 100 ms. */
+static int broken(const threshold_t *th, size_t nth, monitor_t *mon)
+{
+    for (size_t i = 0; mon && i < nth; i++)
+        if (threshold_certainly_broken(&th[i], monitor_totals(mon))) return 1;
+    return 0;
+}
+
+/* Returns 1 when --abort-on-fail ended the run. */
+static int wait_for_end(const config_t *cfg, worker_t *ws, size_t n, uint64_t start, monitor_t *mon,
+                        const threshold_t *th, size_t nth)
 {
     int limited = cfg->duration_set || !cfg->requests;
     uint64_t end = start + cfg->duration_ns;
     size_t finished = 0;
     while (!got_signal && finished < n) {
-        int timeout = -1;
+        uint64_t now = loop_now();
+        if (mon) monitor_poll(mon, now);
+        if (cfg->abort_on_fail && broken(th, nth, mon)) return 1;
+        int timeout = 100;
         if (limited) {
-            uint64_t now = loop_now();
             if (now >= end) break;
-            timeout = (int)((end - now + 999999) / 1000000);
+            uint64_t left = (end - now + 999999) / 1000000;
+            if (left < 100) timeout = (int)left;
         }
         struct pollfd p = { .fd = notify_pipe[0], .events = POLLIN };
         if (poll(&p, 1, timeout) > 0) {
@@ -130,10 +151,11 @@ static void wait_for_end(const config_t *cfg, worker_t *ws, size_t n, uint64_t s
             finished = 0;
             for (size_t i = 0; i < n; i++) {
                 if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE)) finished++;
-                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE) && ws[i].error) return;
+                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE) && ws[i].error) return 0;
             }
         }
     }
+    return 0;
 }
 
 static int run(config_t *cfg)
@@ -152,11 +174,20 @@ static int run(config_t *cfg)
     script_t *script = NULL;
     char *req = NULL;
     size_t req_len = 0, started = 0;
+    monitor_t *mon = NULL;
     int exit_code = EXIT_OK, run_error = 0;
     net_addr_t addr;
     stats_t total;
     memset(&total, 0, sizeof total);
-    if (!ws || !threads) { exit_code = usage_error("out of memory"); goto done; }
+    threshold_t *th = calloc(cfg->nthresholds + 1, sizeof *th);
+    threshold_result_t *verdicts = calloc(cfg->nthresholds + 1, sizeof *verdicts);
+    if (!ws || !threads || !th || !verdicts) { exit_code = usage_error("out of memory"); goto done; }
+    for (size_t i = 0; i < cfg->nthresholds; i++) {
+        if (threshold_parse(cfg->thresholds[i], &th[i], err, sizeof err)) {
+            exit_code = usage_error(err);
+            goto done;
+        }
+    }
 
     if (cfg->script && !(script = script_load(cfg->script, cfg, err, sizeof err))) {
         exit_code = usage_error(err);
@@ -207,16 +238,24 @@ static int run(config_t *cfg)
         w->thread = threads[i];
         w->tls = tls;
         w->close_each = !cfg->keepalive;
+        w->t0 = start;
+        w->nthreads = (int)nw;
+        w->rate = cfg->rate / (double)nw;
+        w->stages = cfg->stages.n ? &cfg->stages : NULL;
+        w->stages_rate = cfg->stages.n && cfg->rate > 0;
         if (threads[i]) script_thread_bind(threads[i], &w->stop);
         if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
         int rc = worker_start(w);
         if (rc) { run_error = rc; break; }
         started++;
     }
-    if (!run_error) wait_for_end(cfg, ws, started, start);
+    mon = monitor_new(cfg, ws, started, start, progress_stream(cfg));
+    int aborted = 0;
+    if (!run_error) aborted = wait_for_end(cfg, ws, started, start, mon, th, cfg->nthresholds);
     for (size_t i = 0; i < started; i++) worker_stop(&ws[i]);
     for (size_t i = 0; i < started; i++) worker_join(&ws[i]);
     uint64_t stop = loop_now();
+    if (mon) monitor_finish(mon);
 
     if (stats_init(&total)) { exit_code = usage_error("out of memory"); goto done; }
     const char *script_err = NULL;
@@ -244,8 +283,17 @@ static int run(config_t *cfg)
         fprintf(stderr, "barrage: script error: %s\n", script_error(script));
         exit_code = EXIT_USAGE;
     }
+    int failed = 0;
+    for (size_t i = 0; i < cfg->nthresholds; i++) {
+        threshold_eval(&th[i], &total, (double)(last - start) / 1e9, &verdicts[i]);
+        failed += !verdicts[i].pass;
+    }
+    report_thresholds(stdout, th, verdicts, cfg->nthresholds);
+    if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
+    if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
 done:
     stats_free(&total);
+    monitor_free(mon);
     for (size_t i = 0; i < started; i++) {
         script_free(ws[i].script);
         worker_free(&ws[i]);
@@ -253,6 +301,9 @@ done:
     if (threads) for (size_t i = 0; i < nw; i++) script_thread_free(threads[i]);
     script_free(script);
     tls_ctx_free(tls);
+    for (size_t i = 0; th && i < cfg->nthresholds; i++) threshold_free(&th[i]);
+    free(th);
+    free(verdicts);
     free(threads);
     free(ws);
     free(req);

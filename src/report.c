@@ -83,15 +83,36 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
     char a[32], b[32], d[32];
     fprintf(f, "  Thread Stats%6s%11s%8s%12s\n", "Avg", "Stdev", "Max", "+/- Stdev");
     stats_row(f, "Latency", &s->latency, report_time_us);
+    if (c->rate) stats_row(f, "Service", &s->service, report_time_us);
     stats_row(f, "Req/Sec", &s->rate, report_metric);
     if (c->latency) {
         static const double pct[] = { 50, 75, 90, 99, 99.9, 99.99 };
-        fprintf(f, "  Latency Distribution\n");
+        fprintf(f, c->rate ? "  Latency Distribution (corrected)     (uncorrected service time)\n"
+                           : "  Latency Distribution\n");
         for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
             fprintf(f, "%7g%%", pct[i]);
             units(f, report_time_us(a, sizeof a, (double)hist_percentile(&s->latency, pct[i])), 10);
+            if (c->rate) {
+                fprintf(f, "%21s", "");
+                units(f, report_time_us(a, sizeof a, (double)hist_percentile(&s->service, pct[i])), 10);
+            }
             fprintf(f, "\n");
         }
+    }
+    if (c->rate) {
+        double secs_ = (double)elapsed_ns / 1e9, got = secs_ > 0 ? (double)s->requests / secs_ : 0;
+        if (!c->stages.n) {
+            fprintf(f, "  Rate      %.2f/s asked, %.2f/s achieved\n", c->rate, got);
+            if (got < c->rate * 0.99)
+                fprintf(f, "  Target rate not reached: %.1f%% of %.2f/s (more connections? a slower server?)\n",
+                        100.0 * got / c->rate, c->rate);
+        }
+        fprintf(f, "  Latency is measured from each request's intended send time (corrected for\n"
+                   "  coordinated omission); Service is measured from the actual send.\n");
+        fprintf(f, "  Schedule  send delay behind the timeline p50 %s, p99 %s, max %s\n",
+                report_time_us(a, sizeof a, (double)hist_percentile(&s->jitter, 50)),
+                report_time_us(b, sizeof b, (double)hist_percentile(&s->jitter, 99)),
+                report_time_us(d, sizeof d, (double)s->jitter.max));
     }
     int tls = !strcmp(c->url.scheme, "https");
     if (tls || !c->keepalive || c->latency) {
@@ -148,4 +169,40 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
     fprintf(f, "Requests/sec: %9.2f\n", secs > 0 ? (double)s->requests / secs : 0.0);
     fprintf(f, "Transfer/sec: %10sB\n",
             report_binary(a, sizeof a, secs > 0 ? (double)s->bytes / secs : 0.0));
+}
+
+void report_progress(FILE *f, const config_t *c, uint64_t elapsed_ns, const stats_point_t *last,
+                     const stats_t *totals)
+{
+    char el[32], tot[32], p50[32], p99[32], stage[32] = "";
+    snprintf(el, sizeof el, "%.0fs", (double)elapsed_ns / 1e9);
+    if (c->duration_set || !c->requests) report_duration(tot, sizeof tot, c->duration_ns);
+    else snprintf(tot, sizeof tot, "%" PRIu64 " req", c->requests);
+    if (c->stages.n && last) snprintf(stage, sizeof stage, " stage %u/%zu", last->stage + 1, c->stages.n);
+    fprintf(f, "\r\033[K[%s/%s]%s", el, tot, stage);
+    if (last) {
+        fprintf(f, " conns %u, %" PRIu64 " req/s, p50 %s, p99 %s", last->active, last->requests,
+                report_time_us(p50, sizeof p50, (double)last->p50),
+                report_time_us(p99, sizeof p99, (double)last->p99));
+    }
+    fprintf(f, ", errors %" PRIu64, stats_error_total(&totals->errors) + totals->errors.status);
+    fflush(f);
+}
+
+void report_progress_clear(FILE *f)
+{
+    fprintf(f, "\r\033[K");
+    fflush(f);
+}
+
+void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *r, size_t n)
+{
+    if (!n) return;
+    fprintf(f, "Thresholds\n");
+    for (size_t i = 0; i < n; i++) {
+        char v[64];
+        fprintf(f, "  %s %-32s %12s%s%s\n", r[i].pass ? "\u2713" : "\u2717", t[i].expr,
+                threshold_format_value(&t[i], r[i].measured, v, sizeof v),
+                r[i].note ? "  " : "", r[i].note ? r[i].note : "");
+    }
 }

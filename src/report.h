@@ -8,11 +8,22 @@
 
 #include "config.h"
 #include "stats.h"
+#include "threshold.h"
 
 /* "Running 10s test @ URL" and the threads/connections line. */
 void report_header(FILE *f, const config_t *c);
 /* The wrk-style report of merged statistics over elapsed_ns. */
 void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns);
+
+/* The thresholds' verdicts: expression, measured value, pass or fail. */
+void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *r, size_t n);
+
+/* The live progress line (stderr, a TTY): elapsed/total, stage,
+ * connections, req/s, p50/p99 and errors of the last complete second. */
+void report_progress(FILE *f, const config_t *c, uint64_t elapsed_ns, const stats_point_t *last,
+                     const stats_t *totals);
+/* Erase the progress line. */
+void report_progress_clear(FILE *f);
 
 /* Unit formatting as wrk does it, into buf: times in microseconds
  * ("635.91us", "12.92ms", "1.50s", "2.00m"), metric counts ("56.20k"), and

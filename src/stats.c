@@ -215,6 +215,9 @@ int stats_init(stats_t *s)
     memset(s, 0, sizeof *s);
     int r = hist_init(&s->latency);
     if (r == 0) r = hist_init(&s->rate);
+    if (r == 0) r = hist_init(&s->service);
+    if (r == 0) r = hist_init(&s->jitter);
+    if (r == 0) r = hist_init(&s->second);
     if (r == 0) r = hist_init(&s->connect_time);
     if (r == 0) r = hist_init(&s->tls_time);
     if (r < 0) stats_free(s);
@@ -225,6 +228,9 @@ void stats_free(stats_t *s)
 {
     hist_free(&s->latency);
     hist_free(&s->rate);
+    hist_free(&s->service);
+    hist_free(&s->jitter);
+    hist_free(&s->second);
     hist_free(&s->connect_time);
     hist_free(&s->tls_time);
     for (size_t i = 0; i < s->nnamed; i++) {
@@ -280,6 +286,8 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->errors.parse += src->errors.parse;
     hist_merge(&dst->latency, &src->latency);
     hist_merge(&dst->rate, &src->rate);
+    hist_merge(&dst->service, &src->service);
+    hist_merge(&dst->jitter, &src->jitter);
     hist_merge(&dst->connect_time, &src->connect_time);
     hist_merge(&dst->tls_time, &src->tls_time);
     dst->tls_resumed += src->tls_resumed;
@@ -303,4 +311,78 @@ void stats_merge(stats_t *dst, const stats_t *src)
 uint64_t stats_error_total(const stats_errors_t *e)
 {
     return e->connect + e->read + e->write + e->timeout + e->parse;
+}
+
+stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, uint32_t active)
+{
+    const hist_t *h = &s->second;
+    uint32_t n = 0;
+    for (size_t i = 0; i < h->ncounts; i++) n += h->counts[i] != 0;
+    stats_second_t *sec = malloc(sizeof *sec + n * sizeof sec->bucket[0]);
+    if (!sec) return NULL;
+    sec->second = second;
+    sec->active = active;
+    sec->requests = s->requests - prev->requests;
+    sec->errors.connect = s->errors.connect - prev->errors.connect;
+    sec->errors.read = s->errors.read - prev->errors.read;
+    sec->errors.write = s->errors.write - prev->errors.write;
+    sec->errors.timeout = s->errors.timeout - prev->errors.timeout;
+    sec->errors.status = s->errors.status - prev->errors.status;
+    sec->errors.parse = s->errors.parse - prev->errors.parse;
+    prev->requests = s->requests;
+    prev->errors = s->errors;
+    sec->nbuckets = 0;
+    for (size_t i = 0; i < h->ncounts; i++) {
+        if (!h->counts[i]) continue;
+        sec->bucket[sec->nbuckets].index = (uint32_t)i;
+        sec->bucket[sec->nbuckets].count = (uint32_t)h->counts[i];
+        sec->nbuckets++;
+    }
+    hist_reset(&s->second);
+    return sec;
+}
+
+int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scratch)
+{
+    if (sec->second >= ser->cap) {
+        uint32_t cap = ser->cap ? ser->cap : 64;
+        while (cap <= sec->second) cap *= 2;
+        stats_point_t *p = realloc(ser->pts, cap * sizeof *p);
+        if (!p) return -ENOMEM;
+        memset(p + ser->cap, 0, (cap - ser->cap) * sizeof *p);
+        ser->pts = p;
+        ser->cap = cap;
+    }
+    if (sec->second >= ser->n) ser->n = sec->second + 1;
+    stats_point_t *pt = &ser->pts[sec->second];
+    pt->requests += sec->requests;
+    pt->errors.connect += sec->errors.connect;
+    pt->errors.read += sec->errors.read;
+    pt->errors.write += sec->errors.write;
+    pt->errors.timeout += sec->errors.timeout;
+    pt->errors.status += sec->errors.status;
+    pt->errors.parse += sec->errors.parse;
+    pt->active += sec->active;
+    for (uint32_t i = 0; i < sec->nbuckets; i++) {
+        uint32_t k = sec->bucket[i].index;
+        uint64_t v = hist_highest(k);
+        hist_record_n(scratch, v, sec->bucket[i].count);
+    }
+    return 0;
+}
+
+void stats_series_finish(stats_series_t *ser, uint32_t second, const hist_t *merged)
+{
+    if (second >= ser->n) return;
+    stats_point_t *pt = &ser->pts[second];
+    pt->p50 = hist_percentile(merged, 50);
+    pt->p90 = hist_percentile(merged, 90);
+    pt->p99 = hist_percentile(merged, 99);
+    pt->max = merged->total ? merged->max : 0;
+}
+
+void stats_series_free(stats_series_t *ser)
+{
+    free(ser->pts);
+    memset(ser, 0, sizeof *ser);
 }

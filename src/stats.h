@@ -88,8 +88,12 @@ typedef struct stats {
     uint64_t bytes;      /* bytes read from the server */
     uint64_t connects;   /* connections established */
     stats_errors_t errors;
-    hist_t latency;      /* response latency, microseconds */
+    hist_t latency;      /* response latency, microseconds; with -R measured from
+                            the intended send time (coordinated omission) */
     hist_t rate;         /* per-thread requests/s, sampled every 100 ms */
+    hist_t service;      /* -R: latency from the actual send (uncorrected), us */
+    hist_t jitter;       /* -R: actual minus intended send time, us */
+    hist_t second;       /* latency of the current second (per-second series) */
     hist_t connect_time; /* TCP connect, microseconds (each connection opened) */
     hist_t tls_time;     /* TLS handshake after connect, microseconds */
     uint64_t tls_resumed;/* handshakes that resumed a session */
@@ -99,6 +103,44 @@ typedef struct stats {
     stats_check_t *checks;/* checks, in order of first use (owned) */
     size_t nchecks;
 } stats_t;
+
+/* One thread's second of the run, handed to the main thread (sparse
+ * latency histogram: only the non-empty buckets). */
+typedef struct stats_second {
+    uint32_t second;       /* 0-based second since the run started */
+    uint32_t active;       /* connections open at its end */
+    uint64_t requests;     /* responses completed during it */
+    stats_errors_t errors; /* errors during it */
+    uint32_t nbuckets;     /* entries in bucket[] */
+    struct { uint32_t index; uint32_t count; } bucket[]; /* latency hist */
+} stats_second_t;
+
+/* The whole run's per-second series, all threads merged. */
+typedef struct stats_point {
+    uint64_t requests;
+    stats_errors_t errors;
+    uint32_t active;       /* connections open */
+    uint32_t stage;        /* 0-based stage (with --stages) */
+    uint64_t p50, p90, p99, max; /* latency of that second, us */
+} stats_point_t;
+
+typedef struct stats_series {
+    stats_point_t *pts;    /* owned; pts[i] is second i */
+    uint32_t n;            /* seconds with data */
+    uint32_t cap;
+} stats_series_t;
+
+/* Snapshot and reset s->second plus the deltas since *prev (a copy of the
+ * counters at the previous snapshot, updated). Allocates (once a second).
+ * NULL on allocation failure. */
+stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, uint32_t active);
+/* Add one thread's second into the series, merging its latency into
+ * `scratch` (a histogram per second the caller keeps until complete).
+ * Returns 0 or -ENOMEM. */
+int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scratch);
+/* Compute a second's percentiles from its merged histogram. */
+void stats_series_finish(stats_series_t *ser, uint32_t second, const hist_t *merged);
+void stats_series_free(stats_series_t *ser);
 
 int stats_init(stats_t *s);
 void stats_free(stats_t *s);

@@ -4,12 +4,17 @@
 
 #include <errno.h>
 #include <sched.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #define RBUF_SIZE (128 * 1024)
 #define SAMPLE_NS UINT64_C(100000000) /* Req/Sec sample: every 100 ms, like wrk */
+
+static void apply_stages(worker_t *w, uint64_t now);
 
 static void on_sample(loop_timer_t *t)
 {
@@ -20,7 +25,108 @@ static void on_sample(loop_timer_t *t)
     if (dt) hist_record(&w->stats.rate, (uint64_t)((double)n * 1e9 / (double)dt + 0.5));
     w->sample_last_ns = now;
     w->sample_last_requests = w->stats.requests;
+    apply_stages(w, now);
     loop_timer_start(w->loop, t, now + SAMPLE_NS);
+}
+
+/* ---- rate gate: connections wait here for their slot on the schedule */
+
+static int gate(conn_t *c, uint64_t *intended)
+{
+    worker_t *w = c->ctx->owner;
+    if (rate_sched_take(&w->sched, c->ctx->now, intended)) {
+        hist_record(&w->stats.jitter, (c->ctx->now - *intended) / 1000);
+        return 1;
+    }
+    if (!c->gated) {
+        c->gated = 1;
+        w->idle[w->nidle++] = c;
+    }
+    uint64_t at = rate_sched_next_at(&w->sched);
+    if (at != UINT64_MAX && (w->rate_timer.slot < 0 || w->rate_timer.when > at))
+        loop_timer_start(w->loop, &w->rate_timer, at);
+    return 0;
+}
+
+static void on_rate_timer(loop_timer_t *t)
+{
+    worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, rate_timer));
+    uint64_t now = loop_now();
+    /* oldest waiter first: FIFO keeps every connection busy in turn */
+    size_t i = 0;
+    while (i < w->nidle && rate_sched_next_at(&w->sched) <= now) {
+        conn_t *c = w->idle[i++];
+        c->gated = 0;
+        conn_resume(c);
+    }
+    memmove(w->idle, w->idle + i, (w->nidle - i) * sizeof *w->idle);
+    w->nidle -= i;
+    uint64_t at = rate_sched_next_at(&w->sched);
+    if (w->nidle && at != UINT64_MAX) loop_timer_start(w->loop, t, at > now ? at : now);
+}
+
+/* ---- per-second series */
+
+static uint32_t open_conns(const worker_t *w)
+{
+    uint32_t n = 0;
+    for (uint64_t i = 0; i < w->connections; i++) n += w->conns[i].state == CONN_OPEN;
+    return n;
+}
+
+static void push_second(worker_t *w)
+{
+    stats_second_t *sec = stats_second_take(&w->stats, &w->prev, w->second, open_conns(w));
+    if (!sec) return;
+    unsigned head = w->ring_head, tail = __atomic_load_n(&w->ring_tail, __ATOMIC_ACQUIRE);
+    if (head - tail >= WORKER_RING) { free(sec); return; } /* main thread stalled: drop */
+    w->ring[head % WORKER_RING] = sec;
+    __atomic_store_n(&w->ring_head, head + 1, __ATOMIC_RELEASE);
+}
+
+stats_second_t *worker_pop_second(worker_t *w)
+{
+    unsigned tail = w->ring_tail, head = __atomic_load_n(&w->ring_head, __ATOMIC_ACQUIRE);
+    if (tail == head) return NULL;
+    stats_second_t *sec = w->ring[tail % WORKER_RING];
+    __atomic_store_n(&w->ring_tail, tail + 1, __ATOMIC_RELEASE);
+    return sec;
+}
+
+/* ---- connection stages: how many of this thread's connections are active */
+
+static void apply_stages(worker_t *w, uint64_t now)
+{
+    if (!w->stages || w->stages_rate) return;
+    uint64_t t = now > w->t0 ? now - w->t0 : 0;
+    uint64_t total = (uint64_t)(rate_stages_value(w->stages, t) + 0.5);
+    uint64_t n = (uint64_t)w->nthreads;
+    uint32_t limit = (uint32_t)(total / n + ((uint64_t)w->index < total % n));
+    conn_ctx_t *x = &w->ctx;
+    uint32_t old = x->active_limit;
+    x->active_limit = limit;
+    if (limit > old) {
+        for (uint64_t i = old; i < limit && i < w->connections; i++)
+            if (w->conns[i].state == CONN_IDLE) conn_start(&w->conns[i]);
+    } else if (limit < old) {
+        /* idle ones go now; busy ones after their response (conn.c) */
+        for (uint64_t i = limit; i < old && i < w->connections; i++) {
+            conn_t *c = &w->conns[i];
+            if (!c->inflight && c->state != CONN_IDLE) {
+                if (c->held) x->issued -= c->held_n;
+                c->held = 0;
+                conn_close(c);
+            }
+        }
+    }
+}
+
+static void on_second(loop_timer_t *t)
+{
+    worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, second_timer));
+    push_second(w);
+    w->second++;
+    loop_timer_start(w->loop, t, w->t0 + (uint64_t)(w->second + 1) * 1000000000u);
 }
 
 static void pin(int cpu)
@@ -86,7 +192,25 @@ static void *run(void *arg)
         x->pbuf_size = RBUF_SIZE;
         if (!(x->pbuf = malloc(x->pbuf_size))) { err = -ENOMEM; goto out; }
     }
+    x->owner = w;
+    x->active_limit = UINT32_MAX;
     if (w->thread && (err = load_script(w, x))) goto out;
+    if (stats_init(&w->prev)) { err = -ENOMEM; goto out; }
+    if (w->rate > 0 || (w->stages && w->stages_rate)) {
+        if (!(w->idle = calloc(w->connections, sizeof *w->idle))) { err = -ENOMEM; goto out; }
+        if (w->stages_rate)
+            rate_sched_init_stages(&w->sched, w->stages, 1.0 / w->nthreads, w->t0);
+        else
+            rate_sched_init(&w->sched, w->rate, w->t0);
+        x->gate = gate;
+        loop_timer_init(&w->rate_timer, on_rate_timer);
+#ifdef PR_SET_TIMERSLACK
+        prctl(PR_SET_TIMERSLACK, 1000UL); /* wake within 1 us of a slot, not 50 us */
+#endif
+    }
+    if (w->stages && !w->stages_rate) x->active_limit = 0; /* ramps up from 0 */
+    loop_timer_init(&w->second_timer, on_second);
+    loop_timer_start(w->loop, &w->second_timer, w->t0 + 1000000000u);
     w->start_ns = loop_now();
     w->sample_last_ns = w->start_ns;
     loop_timer_init(&w->sample_timer, on_sample);
@@ -97,6 +221,7 @@ static void *run(void *arg)
     }
     if (w->script && x->hooks && (err = script_attach(w->script, w->conns, w->connections, loop, &w->stats)))
         goto out;
+    apply_stages(w, loop_now());
     for (uint64_t i = 0; i < w->connections; i++) conn_start(&w->conns[i]);
     uint64_t next_deadline = UINT64_MAX;
     while (!done(w)) {
@@ -106,6 +231,7 @@ static void *run(void *arg)
     }
     if (!err) err = x->fatal;
     x->stopping = 1;
+    push_second(w); /* the last, partial second */
     for (uint64_t i = 0; i < w->connections; i++) conn_close(&w->conns[i]);
 out:
     if (w->conns)
@@ -142,6 +268,8 @@ void worker_join(worker_t *w)
 
 void worker_free(worker_t *w)
 {
+    stats_second_t *sec;
+    while ((sec = worker_pop_second(w))) free(sec);
     free(w->own_req);
     w->own_req = NULL;
     free(w->conns);

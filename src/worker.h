@@ -12,8 +12,11 @@
 #include "conn.h"
 #include "loop.h"
 #include "net.h"
+#include "rate.h"
 #include "script.h"
 #include "stats.h"
+
+#define WORKER_RING 256 /* seconds the main thread may lag behind */
 
 typedef struct worker {
     /* Set by the caller before worker_start: */
@@ -31,6 +34,11 @@ typedef struct worker {
     script_thread_t *thread;   /* the script's thread object, NULL without -s */
     tls_ctx_t *tls;            /* https: the shared TLS context */
     int close_each;            /* --no-keepalive */
+    uint64_t t0;               /* the run's start (shared by all threads), ns */
+    double rate;               /* -R: this thread's requests/s (0 = as fast as possible) */
+    const rate_stages_t *stages; /* --stages, or NULL */
+    int stages_rate;           /* stages ramp the rate (-R) rather than connections */
+    int nthreads;              /* threads in the run (for a thread's share of stages) */
 
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */
@@ -48,7 +56,20 @@ typedef struct worker {
     int stop;                  /* set by worker_stop; with `loop`, the only shared words */
     int started;
     char *own_req;             /* the script's static request (owned) */
+    rate_sched_t sched;        /* -R schedule */
+    conn_t **idle;             /* connections waiting at the rate gate (owned) */
+    size_t nidle;
+    loop_timer_t rate_timer, second_timer;
+    uint32_t second;           /* the current second of the series */
+    stats_t prev;              /* counters at the last per-second snapshot */
+    stats_second_t *ring[WORKER_RING]; /* seconds for the main thread (SPSC) */
+    unsigned ring_head;        /* written by the worker */
+    unsigned ring_tail;        /* written by the main thread */
 } worker_t;
+
+/* Main thread: take the next finished second of w's series, or NULL. The
+ * caller frees it. */
+stats_second_t *worker_pop_second(worker_t *w);
 
 /* Create the thread (which allocates its own state). 0 or -errno. */
 int worker_start(worker_t *w);

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 
+SANITIZED = bool(os.environ.get("BARRAGE_SANITIZED"))
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BARRAGE = os.path.abspath(os.environ.get("BARRAGE", os.path.join(ROOT, "barrage")))
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -60,9 +61,16 @@ class Result:
         self.non2xx = self._int(r"Non-2xx or 3xx responses: (\d+)") or 0
         m = re.search(r"Requests/sec:\s+([\d.]+)", out)
         self.rps = float(m.group(1)) if m else None
-        self.percentiles = {}
-        for p, v, u in re.findall(r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M):
-            self.percentiles[float(p)] = float(v) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[u]
+        # percentile table: seconds; with -R a second column holds the uncorrected service time
+        unit = {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
+        self.percentiles, self.service_percentiles = {}, {}
+        for p, v, u, v2, u2 in re.findall(
+                r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s|m|h)(?:\s+([\d.]+)(us|ms|s|m|h))?\s*$", out, re.M):
+            self.percentiles[float(p)] = float(v) * unit[u]
+            if v2:
+                self.service_percentiles[float(p)] = float(v2) * unit[u2]
+        m = re.search(r"Rate\s+([\d.]+)/s asked, ([\d.]+)/s achieved", out)
+        self.rate_asked, self.rate_achieved = (float(m.group(1)), float(m.group(2))) if m else (None, None)
 
     def _int(self, pat):
         m = re.search(pat, self.out, re.M)

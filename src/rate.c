@@ -1,0 +1,164 @@
+/* rate.c - schedules and stages (see rate.h). */
+#include "rate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+
+int rate_stages_parse(const char *s, rate_stages_t *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    char buf[1024];
+    if (strlen(s) >= sizeof buf) { snprintf(err, errlen, "--stages: too long"); return -1; }
+    strcpy(buf, s);
+    char *save = NULL;
+    for (char *part = strtok_r(buf, ",", &save); part; part = strtok_r(NULL, ",", &save)) {
+        if (st->n == RATE_MAX_STAGES) {
+            snprintf(err, errlen, "--stages: more than %d stages", RATE_MAX_STAGES);
+            return -1;
+        }
+        char *colon = strchr(part, ':');
+        if (!colon) {
+            snprintf(err, errlen, "--stages: '%s' is not DURATION:TARGET (e.g. 30s:50)", part);
+            return -1;
+        }
+        *colon = 0;
+        uint64_t ns;
+        if (config_parse_duration(part, &ns) || ns == 0) {
+            snprintf(err, errlen, "--stages: cannot read '%s' as a duration (use e.g. 30s, 1m)", part);
+            return -1;
+        }
+        char *end;
+        double v = strtod(colon + 1, &end);
+        if (end == colon + 1 || *end || v < 0 || !isfinite(v) || v > 1e9) {
+            snprintf(err, errlen, "--stages: cannot read '%s' as a target (a number >= 0)", colon + 1);
+            return -1;
+        }
+        st->dur_ns[st->n] = ns;
+        st->target[st->n] = v;
+        st->n++;
+    }
+    if (!st->n) { snprintf(err, errlen, "--stages: no stages given (e.g. 30s:50,1m:50,10s:0)"); return -1; }
+    return 0;
+}
+
+uint64_t rate_stages_total(const rate_stages_t *st)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < st->n; i++) t += st->dur_ns[i];
+    return t;
+}
+
+double rate_stages_value(const rate_stages_t *st, uint64_t t)
+{
+    double prev = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        if (t < st->dur_ns[i])
+            return prev + (st->target[i] - prev) * ((double)t / (double)st->dur_ns[i]);
+        t -= st->dur_ns[i];
+        prev = st->target[i];
+    }
+    return prev;
+}
+
+size_t rate_stages_index(const rate_stages_t *st, uint64_t t)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        if (t < st->dur_ns[i]) return i;
+        t -= st->dur_ns[i];
+    }
+    return st->n ? st->n - 1 : 0;
+}
+
+double rate_stages_max(const rate_stages_t *st)
+{
+    double m = 0;
+    for (size_t i = 0; i < st->n; i++) if (st->target[i] > m) m = st->target[i];
+    return m;
+}
+
+double rate_sched_count(const rate_sched_t *r, uint64_t t)
+{
+    if (!r->stages) return r->per_sec * (double)t / 1e9;
+    /* integral of a piecewise-linear rate, in slots */
+    const rate_stages_t *st = r->stages;
+    double n = 0, prev = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        double d = (double)st->dur_ns[i] / 1e9, a = prev * r->share, b = st->target[i] * r->share;
+        if (t < st->dur_ns[i]) {
+            double x = (double)t / 1e9;
+            return n + a * x + (b - a) * x * x / (2 * d);
+        }
+        n += (a + b) / 2 * d;
+        t -= st->dur_ns[i];
+        prev = st->target[i];
+    }
+    return n + prev * r->share * (double)t / 1e9;
+}
+
+/* The time (ns since start) at which the count reaches k, or UINT64_MAX. */
+static uint64_t time_of(const rate_sched_t *r, double k)
+{
+    if (!r->stages) return r->per_sec > 0 ? (uint64_t)(k / r->per_sec * 1e9) : UINT64_MAX;
+    const rate_stages_t *st = r->stages;
+    double n = 0, prev = 0, base = 0;
+    for (size_t i = 0; i < st->n; i++) {
+        double d = (double)st->dur_ns[i] / 1e9, a = prev * r->share, b = st->target[i] * r->share;
+        double seg = (a + b) / 2 * d;
+        if (n + seg >= k && seg > 0) {
+            /* solve a x + (b-a) x^2 / (2d) = k - n for x in [0, d] */
+            double need = k - n, x;
+            double c2 = (b - a) / (2 * d);
+            if (fabs(c2) < 1e-12) x = need / a;
+            else {
+                double disc = a * a + 4 * c2 * need;
+                x = (-a + sqrt(disc > 0 ? disc : 0)) / (2 * c2);
+            }
+            if (x < 0) x = 0;
+            if (x > d) x = d;
+            return (uint64_t)((base + x) * 1e9);
+        }
+        n += seg;
+        base += d;
+        prev = st->target[i];
+    }
+    double last = prev * r->share;
+    if (last <= 0) return UINT64_MAX;
+    return (uint64_t)((base + (k - n) / last) * 1e9);
+}
+
+static void advance(rate_sched_t *r)
+{
+    uint64_t t = time_of(r, (double)r->next);
+    r->next_at = t == UINT64_MAX ? UINT64_MAX : r->start_ns + t;
+}
+
+void rate_sched_init(rate_sched_t *r, double per_sec, uint64_t start_ns)
+{
+    memset(r, 0, sizeof *r);
+    r->per_sec = per_sec;
+    r->start_ns = start_ns;
+    advance(r);
+}
+
+void rate_sched_init_stages(rate_sched_t *r, const rate_stages_t *st, double share,
+                            uint64_t start_ns)
+{
+    memset(r, 0, sizeof *r);
+    r->stages = st;
+    r->share = share;
+    r->start_ns = start_ns;
+    advance(r);
+}
+
+int rate_sched_take(rate_sched_t *r, uint64_t now, uint64_t *intended)
+{
+    if (r->next_at > now) return 0;
+    *intended = r->next_at;
+    r->next++;
+    advance(r);
+    return 1;
+}

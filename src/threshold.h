@@ -1,0 +1,104 @@
+/* threshold.h - k6-style pass/fail conditions on a run's statistics
+ * (`--threshold EXPR`, repeatable), checked at the end of a run and, for
+ * --abort-on-fail, while it runs.
+ *
+ * Grammar (whitespace is allowed around every token):
+ *     [NAME ':'] METRIC OP VALUE
+ *   NAME    everything before the LAST ':' of the expression, trimmed. It may
+ *           hold spaces and even ':' ("GET /a:b:p(95)<1s" names "GET /a:b"),
+ *           since no METRIC, OP or VALUE contains ':'. It selects the request
+ *           name given in scripts (stats_t.named), or for `checks` the check
+ *           of that name (stats_t.checks). Absent: the whole run.
+ *   METRIC  latency: p(N) with 0 < N <= 100 (e.g. p(99.9)), med (= p(50)),
+ *           mean (alias avg), min, max, stdev;
+ *           errors    socket/protocol errors (stats_error_total); per NAME its
+ *                     failures (statuses >= 400 and failed attempts);
+ *           non2xx    responses with status >= 400 (errors.status); whole run only;
+ *           requests  complete responses; per NAME its requests (attempts);
+ *           rps       requests / duration of the run;
+ *           checks    percentage of passed checks; per NAME that check's.
+ *   OP      <  <=  >  >=  ==  != (two values within 1e-9 relative are equal)
+ *   VALUE   latency: a number with unit us, ms, s or m; a bare number is ms (as in k6).
+ *           errors, non2xx: a count, or a percentage "0.1%" of
+ *             errors / (requests + errors) for errors, (per NAME: failures / requests),
+ *             errors.status / requests for non2xx.
+ *           requests: a count.  rps: a number.  Counts and rps take k/M/G (10k = 10000).
+ *           checks: a percentage ("99%").  Percentages are 0% to 100%.
+ * Examples: p(95)<300ms  p(99.9)<1s  mean<50  errors<0.1%  rps>1000  non2xx==0
+ *           login:p(95)<500ms  list items:errors<1%  has token:checks>=99.5%
+ */
+#ifndef BARRAGE_THRESHOLD_H
+#define BARRAGE_THRESHOLD_H
+
+#include <stddef.h>
+
+#include "stats.h"
+
+/* Exit code when the run finished but a threshold failed (k6's), distinct
+ * from 1 (run failed) and 2 (usage errors, including a bad expression). */
+#define THRESHOLD_EXIT_FAILED 99
+
+typedef enum threshold_metric {
+    THRESHOLD_PERCENTILE,   /* p(N) and med; latency */
+    THRESHOLD_MEAN,         /* mean, avg; latency */
+    THRESHOLD_MIN,          /* latency */
+    THRESHOLD_MAX,          /* latency */
+    THRESHOLD_STDEV,        /* latency */
+    THRESHOLD_ERRORS,       /* count or percentage */
+    THRESHOLD_NON2XX,       /* count or percentage */
+    THRESHOLD_REQUESTS,     /* count */
+    THRESHOLD_RPS,          /* requests per second */
+    THRESHOLD_CHECKS        /* percentage */
+} threshold_metric_t;
+
+typedef enum threshold_op {
+    THRESHOLD_LT, THRESHOLD_LE, THRESHOLD_GT, THRESHOLD_GE, THRESHOLD_EQ, THRESHOLD_NE
+} threshold_op_t;
+
+/* One parsed expression. Owns its strings (threshold_free). */
+typedef struct threshold {
+    char *expr;                /* the expression as given, trimmed (for the report) */
+    char *name;                /* NAME before ':', trimmed; NULL for the whole run */
+    threshold_metric_t metric; /* what is measured */
+    double p;                  /* the percentile for THRESHOLD_PERCENTILE (0 < p <= 100) */
+    threshold_op_t op;         /* how measured compares with value */
+    double value;              /* in the metric's unit: microseconds for latency,
+                                * percent when `percent`, else a count or requests/s */
+    int percent;               /* 1 when value is a percentage (always for checks) */
+} threshold_t;
+
+/* Parse expr into out (which then owns copies of its strings). 0, or -1 with
+ * err holding one line that quotes the expression and the offending token,
+ * e.g. "--threshold 'p(95)<30xs': cannot read '30xs' as a duration (use e.g.
+ * 300ms, 1s)"; out then holds nothing to free. */
+int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen);
+/* Free the strings; the struct may be parsed into again. NULL-safe. */
+void threshold_free(threshold_t *t);
+
+/* A verdict at the end of a run. */
+typedef struct threshold_result {
+    double measured;  /* in the unit of threshold_t.value (0 when there was no data) */
+    int pass;         /* 1 if `measured OP value` holds; 0 when there was no data */
+    const char *note; /* static text saying why there was no data, else NULL */
+} threshold_result_t;
+
+/* Evaluate t against the merged statistics of a run of duration_s seconds.
+ * No data fails with a note: a NAME that never occurred ("no requests with
+ * this name", "no check with this name"), latency with no responses, a
+ * percentage of nothing, rps over a zero duration. Plain counts always have
+ * data (0 is a measurement). */
+void threshold_eval(const threshold_t *t, const stats_t *total, double duration_s,
+                    threshold_result_t *r);
+
+/* 1 if t can no longer pass whatever the rest of the run does, else 0. Only
+ * quantities that move one way qualify: max with < <= ==, min with > >= ==,
+ * and the counts (errors, non2xx, requests, not percentages) with < <= ==.
+ * Never for percentiles, mean, stdev, rps, percentages or checks. */
+int threshold_certainly_broken(const threshold_t *t, const stats_t *so_far);
+
+/* Format v (a measured value or t->value) with t's unit into buf and return
+ * buf: "312.40ms" / "1.50s" (latency as the report prints it), "0.12%",
+ * "1234.5/s", "17". */
+char *threshold_format_value(const threshold_t *t, double v, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,89 @@
+"""Constant rate (-R) with coordinated-omission correction, and stages."""
+from harness import SANITIZED, Nginx, Serve, barrage, check, eq
+
+
+def expected_stall_percentile(p, stall, period):
+    """Latency at percentile p when every response is held during the first
+    `stall` seconds of each `period` and requests are intended uniformly:
+    a request intended at phase x < stall waits stall - x, so the fraction
+    of latencies above L is (stall - L) / period."""
+    return stall - period * (100 - p) / 100
+
+
+def test_stall_corrected_latency_matches_the_analytic_value():
+    stall, period = 0.100, 1.0
+    with Serve("--stall", f"{int(stall * 1000)}ms:{int(period * 1000)}ms") as s:
+        # 5 whole periods; 4 connections cannot cover the 100 requests due during a stall
+        r = barrage("-t", "1", "-c", "4", "-R", "1000", "-d", "5s", "--latency", s.url)
+    eq(r.rc, 0, f"{r}")
+    check(abs(r.rate_achieved - 1000) / 1000 < 0.02, f"achieved rate {r.rate_achieved}")
+    for p in (99, 99.9, 99.99):
+        want = expected_stall_percentile(p, stall, period)
+        got = r.percentiles[p]
+        check(abs(got - want) <= 0.05 * want,
+              f"corrected p{p}: {got * 1000:.2f} ms, expected {want * 1000:.2f} ms within 5%")
+    # the uncorrected service time hides the stall: only the few requests in flight when it began waited
+    check(r.service_percentiles[99] < r.percentiles[99] / 5,
+          f"uncorrected p99 {r.service_percentiles[99] * 1000:.2f} ms vs corrected {r.percentiles[99] * 1000:.2f} ms")
+    check("corrected for" in r.out and "Service" in r.out, "both are labelled in the report")
+
+
+def rate_accuracy(rate, seconds, threads, conns):
+    with Nginx(access_log=False) as n:
+        r = barrage("-t", threads, "-c", conns, "-R", rate, "-d", f"{seconds}s", f"{n.url}/health",
+                    timeout=seconds + 20)
+    eq(r.rc, 0, f"{r}")
+    check(abs(r.rate_achieved - rate) / rate < 0.01, f"achieved {r.rate_achieved}/s for {rate}/s asked: {r.out}")
+    eq(r.non2xx + r.read + r.timeout, 0, "no errors")
+    return r
+
+
+def test_rate_1000_within_1_percent():
+    rate_accuracy(1000, 3 if SANITIZED else 10, 2, 20)
+
+
+def test_rate_20000_within_1_percent():
+    if SANITIZED:
+        rate_accuracy(2000, 3, 2, 20)  # the sanitizer build is several times slower
+    else:
+        rate_accuracy(20000, 10, 2, 100)
+
+
+def test_rate_not_reached_is_reported():
+    with Serve("--delay", "50ms") as s:
+        # 2 connections x 20 responses/s cannot make 200/s
+        r = barrage("-t", "1", "-c", "2", "-R", "200", "-d", "2s", s.url)
+    eq(r.rc, 0, f"{r}")
+    check("Target rate not reached" in r.out, r.out)
+    check(r.rate_achieved < 50, f"achieved {r.rate_achieved}")
+
+
+def test_rate_stages_ramp_to_the_integral():
+    with Serve() as s:
+        # 0 -> 200/s over 2 s (200 requests), then 200/s for 2 s (400)
+        r = barrage("-t", "2", "-c", "10", "-R", "1", "--stages", "2s:200,2s:200", s.url, timeout=20)
+        c = s.stop()
+    eq(r.rc, 0, f"{r}")
+    check(3.9 < r.elapsed < 6, f"stages last 4 s: {r.elapsed:.2f}")
+    check(abs(r.requests - 600) <= 12, f"requests {r.requests}, expected 600 (the rate's integral)")
+    check(c["requests"] - r.requests <= 10, "nothing much in flight at the end")
+
+
+def test_connection_stages_open_and_close_connections():
+    with Serve() as s:
+        r = barrage("-t", "2", "--stages", "1s:10,1s:10,1s:0", s.url, timeout=20)
+        c = s.stop()
+    eq(r.rc, 0, f"{r}")
+    check(2.9 < r.elapsed < 5, f"stages last 3 s: {r.elapsed:.2f}")
+    eq(c["connections"], 10 + 1, "10 connections at the peak (and the probe)")
+    check("2 threads and 10 connections" in r.out, r.out)
+
+
+def test_stages_usage_errors():
+    with Serve() as s:
+        for args, needle in ((("--stages", "10s"), "DURATION:TARGET"), (("--stages", "xs:5"), "'xs'"),
+                             (("--stages", "1s:-3"), "'-3'"), (("--stages", "1s:5", "-d", "5s"), "drop -d"),
+                             (("-R", "fast"), "'fast'")):
+            r = barrage(*args, s.url)
+            eq(r.rc, 2, f"{args}: {r}")
+            check(needle in r.err and r.err.count("\n") == 1, f"{args}: {r.err!r}")
