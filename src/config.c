@@ -51,6 +51,10 @@ const char *config_usage(void)
 "                        'non2xx==0', 'login:p(99)<1s' (repeatable; exit code 99 if one fails)\n"
 "      --abort-on-fail   stop as soon as a threshold can no longer pass\n"
 "  -q, --quiet           no live progress line on stderr\n"
+"      --json FILE       write the full result as JSON (- for stdout; the text report\n"
+"                        then goes to stderr)\n"
+"      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
+"      --html FILE       write a self-contained HTML report with charts\n"
 "      --no-keepalive    one request per connection (sends Connection: close)\n"
 "  -k, --insecure        do not verify the server's TLS certificate\n"
 "      --cacert FILE     trust this CA (PEM) in addition to the system store\n"
@@ -254,7 +258,7 @@ enum opt_id {
     OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
-    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET,
+    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML,
 };
 
 static const struct opt {
@@ -288,6 +292,9 @@ static const struct opt {
     { "threshold",   0,   1, OPT_THRESHOLD },
     { "abort-on-fail", 0, 0, OPT_ABORT_ON_FAIL },
     { "quiet",       'q', 0, OPT_QUIET },
+    { "json",        0,   1, OPT_JSON },
+    { "csv",         0,   1, OPT_CSV },
+    { "html",        0,   1, OPT_HTML },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -382,6 +389,9 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         break;
     case OPT_ABORT_ON_FAIL: c->abort_on_fail = 1; break;
     case OPT_QUIET: c->quiet = 1; break;
+    case OPT_JSON: c->json_path = v; break;
+    case OPT_CSV: c->csv_prefix = v; break;
+    case OPT_HTML: c->html_path = v; break;
     }
     return 0;
 }

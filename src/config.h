@@ -50,6 +50,9 @@ typedef struct config {
     size_t nthresholds;
     int abort_on_fail;    /* stop as soon as a threshold is certainly broken */
     int quiet;            /* no live progress line */
+    const char *json_path;/* --json FILE ("-" = stdout), or NULL */
+    const char *csv_prefix;/* --csv PREFIX, or NULL */
+    const char *html_path;/* --html FILE, or NULL */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

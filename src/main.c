@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -59,6 +60,35 @@ static int allowed_cpus(int *out, int max)
 #endif
     (void)out; (void)max;
     return n;
+}
+
+/* --json, --csv, --html. Returns -1 if one could not be written (said why). */
+static int write_outputs(const config_t *cfg, const report_run_t *rr)
+{
+    int bad = 0;
+    if (cfg->json_path) {
+        int to_stdout = !strcmp(cfg->json_path, "-");
+        FILE *f = to_stdout ? stdout : fopen(cfg->json_path, "w");
+        if (!f || report_json(f, rr) || (to_stdout ? fflush(f) : fclose(f))) {
+            fprintf(stderr, "barrage: --json: cannot write '%s': %s\n", cfg->json_path, strerror(errno));
+            bad = -1;
+        }
+    }
+    if (cfg->csv_prefix) {
+        char err[512];
+        if (report_csv(cfg->csv_prefix, rr, err, sizeof err)) {
+            fprintf(stderr, "barrage: --csv: %s\n", err);
+            bad = -1;
+        }
+    }
+    if (cfg->html_path) {
+        FILE *f = fopen(cfg->html_path, "w");
+        if (!f || report_html(f, rr) || fclose(f)) {
+            fprintf(stderr, "barrage: --html: cannot write '%s': %s\n", cfg->html_path, strerror(errno));
+            bad = -1;
+        }
+    }
+    return bad;
 }
 
 /* The live progress line goes to stderr when it is a terminal. */
@@ -219,8 +249,12 @@ static int run(config_t *cfg)
 
     int cpus[1024];
     int ncpus = cfg->pin ? allowed_cpus(cpus, 1024) : 0;
-    report_header(stdout, cfg);
-    fflush(stdout);
+    /* with --json -, stdout is the JSON's: the text report goes to stderr */
+    FILE *out = cfg->json_path && !strcmp(cfg->json_path, "-") ? stderr : stdout;
+    report_header(out, cfg);
+    fflush(out);
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
     uint64_t start = loop_now();
     for (size_t i = 0; i < nw; i++) {
         worker_t *w = &ws[i];
@@ -267,8 +301,8 @@ static int run(config_t *cfg)
     uint64_t last = start;
     for (size_t i = 0; i < started; i++) if (ws[i].stop_ns > last) last = ws[i].stop_ns;
     if (last > stop) last = stop;
-    report_print(stdout, cfg, &total, last - start);
-    fflush(stdout);
+    report_print(out, cfg, &total, last - start);
+    fflush(out);
 
     if (run_error == SCRIPT_EFAIL) {
         fprintf(stderr, "barrage: script error: %s\n", script_err ? script_err : "unknown");
@@ -288,9 +322,16 @@ static int run(config_t *cfg)
         threshold_eval(&th[i], &total, (double)(last - start) / 1e9, &verdicts[i]);
         failed += !verdicts[i].pass;
     }
-    report_thresholds(stdout, th, verdicts, cfg->nthresholds);
+    report_thresholds(out, th, verdicts, cfg->nthresholds);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
+    report_run_t rr = {
+        .cfg = cfg, .total = &total, .series = mon ? monitor_series(mon) : NULL,
+        .elapsed_ns = last - start, .start_unix_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000,
+        .th = th, .verdicts = verdicts, .nth = cfg->nthresholds,
+        .interrupted = got_signal != 0, .exit_code = exit_code,
+    };
+    if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
 done:
     stats_free(&total);
     monitor_free(mon);

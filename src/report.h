@@ -10,6 +10,30 @@
 #include "stats.h"
 #include "threshold.h"
 
+/* Everything a finished run produced, for the file outputs. */
+typedef struct report_run {
+    const config_t *cfg;
+    const stats_t *total;           /* merged statistics */
+    const stats_series_t *series;   /* per-second series (may be empty) */
+    uint64_t elapsed_ns;            /* measured duration */
+    int64_t start_unix_ms;          /* wall-clock start */
+    const threshold_t *th;          /* thresholds and their verdicts */
+    const threshold_result_t *verdicts;
+    size_t nth;
+    int interrupted;                /* SIGINT/SIGTERM ended it */
+    int exit_code;                  /* what barrage exits with */
+} report_run_t;
+
+#define REPORT_SCHEMA "barrage.result/1"
+
+/* The JSON result (schema in docs/result.schema.json). 0 or -errno. */
+int report_json(FILE *f, const report_run_t *run);
+/* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
+ * PREFIX_failures.csv. 0, or -1 with err naming the file. */
+int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);
+/* One self-contained HTML page with inline SVG charts. 0 or -errno. */
+int report_html(FILE *f, const report_run_t *run);
+
 /* "Running 10s test @ URL" and the threads/connections line. */
 void report_header(FILE *f, const config_t *c);
 /* The wrk-style report of merged statistics over elapsed_ns. */

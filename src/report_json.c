@@ -1,0 +1,230 @@
+/* report_json.c - the versioned JSON result (schema: docs/result.schema.json).
+ * Histograms are written losslessly: the bucket layout, the non-empty
+ * buckets as [index, count] pairs, and the exact min, max, sum and sum of
+ * squares, so `barrage merge` can add runs exactly. */
+#include "report.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+static void str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void num(FILE *f, double v)
+{
+    if (!isfinite(v)) fputs("null", f);
+    else if (v == floor(v) && fabs(v) < 9e15) fprintf(f, "%.0f", v);
+    else fprintf(f, "%.6g", v);
+}
+
+static void errors(FILE *f, const stats_errors_t *e)
+{
+    fprintf(f, "{\"connect\": %" PRIu64 ", \"read\": %" PRIu64 ", \"write\": %" PRIu64
+               ", \"timeout\": %" PRIu64 ", \"status\": %" PRIu64 ", \"parse\": %" PRIu64 "}",
+            e->connect, e->read, e->write, e->timeout, e->status, e->parse);
+}
+
+/* A latency (or rate) distribution: summary, percentiles, lossless histogram. */
+static void dist(FILE *f, const hist_t *h, const char *unit)
+{
+    static const double pct[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+    fprintf(f, "{\"unit\": \"%s\", \"count\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64
+               ", \"mean\": ", unit, h->total, h->total ? h->min : 0, h->max);
+    num(f, hist_mean(h));
+    fputs(", \"stdev\": ", f);
+    num(f, hist_stdev(h));
+    fputs(", \"percentiles\": {", f);
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
+        fprintf(f, "%s\"%g\": %" PRIu64, i ? ", " : "", pct[i], hist_percentile(h, pct[i]));
+    fprintf(f, "}, \"histogram\": {\"layout\": \"loglinear-%d-%d\", \"sum\": ", HIST_SUB_BITS, HIST_MAX_BITS);
+    num(f, h->sum);
+    fputs(", \"sumsq\": ", f);
+    num(f, h->sumsq);
+    fputs(", \"buckets\": [", f);
+    int first = 1;
+    for (size_t i = 0; i < h->ncounts; i++) {
+        if (!h->counts[i]) continue;
+        fprintf(f, "%s[%zu, %" PRIu64 "]", first ? "" : ", ", i, h->counts[i]);
+        first = 0;
+    }
+    fputs("]}}", f);
+}
+
+static void host(FILE *f)
+{
+    char model[256] = "unknown";
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    if (ci) {
+        char line[512];
+        while (fgets(line, sizeof line, ci)) {
+            if (!strncmp(line, "model name", 10)) {
+                char *c = strchr(line, ':');
+                if (c) {
+                    c++;
+                    while (*c == ' ') c++;
+                    c[strcspn(c, "\n")] = 0;
+                    snprintf(model, sizeof model, "%s", c);
+                }
+                break;
+            }
+        }
+        fclose(ci);
+    }
+    struct utsname u;
+    char kernel[300] = "unknown", name[256] = "";
+    if (uname(&u) == 0) snprintf(kernel, sizeof kernel, "%s %s %s", u.sysname, u.release, u.machine);
+    gethostname(name, sizeof name - 1);
+    fputs("{\"cpu_model\": ", f);
+    str(f, model);
+    fprintf(f, ", \"cores\": %ld, \"kernel\": ", sysconf(_SC_NPROCESSORS_ONLN));
+    str(f, kernel);
+    fputs(", \"hostname\": ", f);
+    str(f, name);
+    fputc('}', f);
+}
+
+static void config(FILE *f, const config_t *c)
+{
+    fputs("{\"url\": ", f);
+    str(f, c->url_text);
+    fputs(", \"method\": ", f);
+    str(f, c->method);
+    fprintf(f, ", \"threads\": %" PRIu64 ", \"connections\": %" PRIu64 ", \"duration_s\": ",
+            c->threads, c->connections);
+    if (c->duration_set || !c->requests) num(f, (double)c->duration_ns / 1e9);
+    else fputs("null", f);
+    fprintf(f, ", \"requests\": %" PRIu64 ", \"timeout_s\": ", c->requests);
+    num(f, (double)c->timeout_ns / 1e9);
+    fputs(", \"rate\": ", f);
+    num(f, c->rate);
+    fputs(", \"stages\": [", f);
+    for (size_t i = 0; i < c->stages.n; i++) {
+        fprintf(f, "%s{\"duration_s\": ", i ? ", " : "");
+        num(f, (double)c->stages.dur_ns[i] / 1e9);
+        fputs(", \"target\": ", f);
+        num(f, c->stages.target[i]);
+        fputc('}', f);
+    }
+    fputs("], \"headers\": [", f);
+    for (size_t i = 0; i < c->nheaders; i++) {
+        if (i) fputs(", ", f);
+        str(f, c->headers[i]);
+    }
+    fprintf(f, "], \"body_bytes\": %zu, \"script\": ", c->body_len);
+    if (c->script) str(f, c->script);
+    else fputs("null", f);
+    fprintf(f, ", \"keepalive\": %s, \"pin\": %s, \"tls_verify\": %s, \"tls_resume\": %s}",
+            c->keepalive ? "true" : "false", c->pin ? "true" : "false",
+            c->insecure ? "false" : "true", c->tls_resume ? "true" : "false");
+}
+
+int report_json(FILE *f, const report_run_t *run)
+{
+    const stats_t *s = run->total;
+    const config_t *c = run->cfg;
+    double secs = (double)run->elapsed_ns / 1e9;
+    char when[64];
+    time_t t = (time_t)(run->start_unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(run->start_unix_ms % 1000));
+
+    fprintf(f, "{\n  \"schema\": \"%s\",\n  \"tool\": {\"name\": \"barrage\", \"version\": ", REPORT_SCHEMA);
+    str(f, BARRAGE_VERSION);
+    fputs("},\n  \"host\": ", f);
+    host(f);
+    fputs(",\n  \"config\": ", f);
+    config(f, c);
+    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"duration_s\": ", when,
+            run->start_unix_ms);
+    num(f, secs);
+    fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", run->interrupted ? "true" : "false",
+            run->exit_code);
+    fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
+               ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
+    num(f, secs > 0 ? (double)s->requests / secs : 0);
+    fputs(", \"bytes_per_s\": ", f);
+    num(f, secs > 0 ? (double)s->bytes / secs : 0);
+    fputs(", \"errors\": ", f);
+    errors(f, &s->errors);
+    fputs("},\n  \"latency\": ", f);
+    dist(f, &s->latency, "us");
+    fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", c->rate ? "true" : "false");
+    if (c->rate) dist(f, &s->service, "us");
+    else fputs("null", f);
+    fputs(",\n  \"schedule_delay\": ", f);
+    if (c->rate) dist(f, &s->jitter, "us");
+    else fputs("null", f);
+    fputs(",\n  \"thread_rps\": ", f);
+    dist(f, &s->rate, "1/s");
+    fputs(",\n  \"connect\": ", f);
+    dist(f, &s->connect_time, "us");
+    fputs(",\n  \"tls\": ", f);
+    if (!strcmp(c->url.scheme, "https")) {
+        fputs("{\"info\": ", f);
+        str(f, s->tls_info);
+        fprintf(f, ", \"resumed\": %" PRIu64 ", \"handshake\": ", s->tls_resumed);
+        dist(f, &s->tls_time, "us");
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\n  \"names\": [", f);
+    for (size_t i = 0; i < s->nnamed; i++) {
+        const stats_named_t *n = &s->named[i];
+        fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+        str(f, n->name);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", n->requests, n->failures);
+        num(f, secs > 0 ? (double)n->requests / secs : 0);
+        fputs(", \"latency\": ", f);
+        dist(f, &n->latency, "us");
+        fputc('}', f);
+    }
+    fputs("],\n  \"checks\": [", f);
+    for (size_t i = 0; i < s->nchecks; i++) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+        str(f, s->checks[i].name);
+        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
+    }
+    fputs("],\n  \"thresholds\": [", f);
+    for (size_t i = 0; i < run->nth; i++) {
+        fputs(i ? ", {\"expr\": " : "{\"expr\": ", f);
+        str(f, run->th[i].expr);
+        fputs(", \"measured\": ", f);
+        num(f, run->verdicts[i].measured);
+        fprintf(f, ", \"pass\": %s, \"note\": ", run->verdicts[i].pass ? "true" : "false");
+        if (run->verdicts[i].note) str(f, run->verdicts[i].note);
+        else fputs("null", f);
+        fputc('}', f);
+    }
+    fputs("],\n  \"series\": [", f);
+    const stats_series_t *ser = run->series;
+    for (uint32_t i = 0; ser && i < ser->n; i++) {
+        const stats_point_t *p = &ser->pts[i];
+        fprintf(f, "%s\n    {\"t\": %u, \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
+                i ? "," : "", i, run->start_unix_ms + (int64_t)i * 1000, p->requests);
+        errors(f, &p->errors);
+        fprintf(f, ", \"active\": %u, \"stage\": %u, \"p50\": %" PRIu64 ", \"p90\": %" PRIu64 ", \"p99\": %" PRIu64
+                   ", \"max\": %" PRIu64 "}", p->active, p->stage, p->p50, p->p90, p->p99, p->max);
+    }
+    fputs("]\n}\n", f);
+    return ferror(f) ? -EIO : 0;
+}
