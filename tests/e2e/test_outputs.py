@@ -79,7 +79,7 @@ def test_json_with_rate_stages_names_checks_thresholds():
         m = re.match(r"\s+(.+?)\s+(\d+)\s+(\d+)\s", line)
         eq((names[m.group(1)]["requests"], names[m.group(1)]["failures"]), (int(m.group(2)), int(m.group(3))),
            f"per-name counts of {m.group(1)}")
-    report_checks = {m[1]: (int(m[2]), int(m[3])) for m in
+    report_checks = {m[0]: (int(m[1]), int(m[2])) for m in
                      re.findall(r"^\s+(?:ok  |FAIL) (.+?)\s+(\d+) passed\s+(\d+) failed", r.out, re.M)}
     eq({c["name"]: (c["pass"], c["fail"]) for c in d["checks"]}, report_checks, "checks equal the report's")
     check("logged in" in report_checks, f"checks ran: {report_checks}")
