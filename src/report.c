@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 static char *scaled(char *buf, size_t size, double n, const double *scale,
@@ -55,6 +56,23 @@ static void units(FILE *f, const char *msg, int width)
     fprintf(f, "%*.*s%.*s", width, width, msg, pad, "  ");
 }
 
+/* A bar for a percentile row: its length grows with log(value) from the
+ * run's minimum (empty) to its maximum (full width), so the tail stands out. */
+static void bar(FILE *f, const hist_t *h, double v)
+{
+    static const char *const eighths[] = { "", "\u258f", "\u258e", "\u258d", "\u258c", "\u258b",
+                                           "\u258a", "\u2589" };
+    enum { WIDTH = 24 };
+    if (!h->total) return;
+    double lo = h->min > 0 ? (double)h->min : 1, hi = (double)h->max;
+    double frac = hi > lo && v > lo ? log(v / lo) / log(hi / lo) : 0;
+    if (frac > 1) frac = 1;
+    int units8 = (int)(frac * WIDTH * 8 + 0.5);
+    fputs("  ", f);
+    for (int i = 0; i < units8 / 8; i++) fputs("\u2588", f);
+    fputs(eighths[units8 % 8], f);
+}
+
 typedef char *(*fmt_fn)(char *, size_t, double);
 
 static void stats_row(FILE *f, const char *name, const hist_t *h, fmt_fn fmt)
@@ -96,6 +114,7 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
                 fprintf(f, "%21s", "");
                 units(f, report_time_us(a, sizeof a, (double)hist_percentile(&s->service, pct[i])), 10);
             }
+            bar(f, &s->latency, (double)hist_percentile(&s->latency, pct[i]));
             fprintf(f, "\n");
         }
     }

@@ -65,7 +65,8 @@ class Result:
         unit = {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
         self.percentiles, self.service_percentiles = {}, {}
         for p, v, u, v2, u2 in re.findall(
-                r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s|m|h)(?:\s+([\d.]+)(us|ms|s|m|h))?\s*$", out, re.M):
+                r"^\s+([\d.]+)%\s+([\d.]+)(us|ms|s|m|h)(?:\s+([\d.]+)(us|ms|s|m|h))?(?:\s+[\u2580-\u259f]*)?\s*$",
+                out, re.M):
             self.percentiles[float(p)] = float(v) * unit[u]
             if v2:
                 self.service_percentiles[float(p)] = float(v2) * unit[u2]
