@@ -306,7 +306,8 @@ static int run(config_t *cfg)
 
     if (run_error == SCRIPT_EFAIL) {
         fprintf(stderr, "barrage: script error: %s\n", script_err ? script_err : "unknown");
-        exit_code = EXIT_USAGE;
+        /* a script stopped by Ctrl-C is an interruption, not a script bug */
+        exit_code = got_signal ? 128 + got_signal : EXIT_USAGE;
     } else if (run_error) {
         fprintf(stderr, "barrage: run ended early: %s\n", fatal_hint(run_error));
         exit_code = EXIT_RUN_FAILED;

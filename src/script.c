@@ -11,6 +11,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <luajit.h>
 #include <lualib.h>
 
 #include "barrage_lua.h"
@@ -56,6 +57,8 @@ struct script_thread {
     script_t *main;           /* the main state's script */
     script_t *worker;         /* the worker's state, once created */
     int *stop;                /* the worker's stop flag */
+    lua_State *busy;          /* the worker's state while it runs init(), else NULL */
+    int interrupted;          /* script_thread_interrupt() was called */
     char error[ERR_MAX];      /* why the worker's script failed */
 };
 
@@ -663,6 +666,25 @@ int script_setup(script_t *main, script_thread_t *t)
 
 const net_addr_t *script_thread_addr(const script_thread_t *t) { return &t->addr; }
 void script_thread_bind(script_thread_t *t, int *stop_flag) { t->stop = stop_flag; }
+/* Count hook: raise an error inside the running Lua code. */
+static void on_interrupt(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    luaL_where(L, 0); /* level 0 in a hook: the code that was running */
+    lua_pushliteral(L, "stopped: the run ended (duration or signal) while this code was still running");
+    lua_concat(L, 2);
+    lua_error(L);
+}
+
+void script_thread_interrupt(script_thread_t *t)
+{
+    if (!t) return;
+    __atomic_store_n(&t->interrupted, 1, __ATOMIC_SEQ_CST);
+    lua_State *L = __atomic_load_n(&t->busy, __ATOMIC_SEQ_CST);
+    /* lua_sethook only stores the hook and its mask: safe from another thread */
+    if (L) lua_sethook(L, on_interrupt, LUA_MASKCOUNT, 1000);
+}
+
 void script_thread_free(script_thread_t *t)
 {
     if (!t) return;
@@ -724,7 +746,15 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
         lua_pushstring(L, cfg->script_args[i]);
         lua_rawseti(L, -2, (int)i + 1);
     }
+    /* init() may loop forever: run it interpreted (compiled loops never look
+     * at hooks) and interruptible by script_thread_interrupt() */
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    __atomic_store_n(&t->busy, L, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&t->interrupted, __ATOMIC_SEQ_CST)) lua_sethook(L, on_interrupt, LUA_MASKCOUNT, 1000);
     int rc = pcall(s, 1, 0, "init()");
+    __atomic_store_n(&t->busy, NULL, __ATOMIC_SEQ_CST);
+    lua_sethook(L, NULL, 0, 0);
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
     lua_pop(L, 1);
     if (rc) return s;
 

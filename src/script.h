@@ -51,6 +51,10 @@ const net_addr_t *script_thread_addr(const script_thread_t *t);
 void script_thread_bind(script_thread_t *t, int *stop_flag);
 /* Free a thread object (after its worker's state is freed). */
 void script_thread_free(script_thread_t *t);
+/* From any thread: make the worker's Lua code stop at its next hook check
+ * with an error (ends an endless loop in init()). Safe before the state
+ * exists and after it is gone. */
+void script_thread_interrupt(script_thread_t *t);
 /* The error that ended the worker's script, or NULL. */
 const char *script_thread_error(const script_thread_t *t);
 

@@ -2,7 +2,7 @@
 # Runs every suite (unit and end-to-end, on the normal and the sanitizer
 # build) and ends with the total line `N passed, N failed`.
 cd "$(dirname "$0")/.." || exit 2
-ulimit -n 65536 2>/dev/null || true
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 logdir=${TMPDIR:-/tmp}/barrage-tests.$$
 mkdir -p "$logdir"
 total_p=0 total_f=0 status=0

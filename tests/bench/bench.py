@@ -524,10 +524,12 @@ def check_named(r):
 
 
 def check_steps(r):
-    """workflow_wrk.lua: the state machine went round (a third per step)."""
+    """workflow_wrk.lua: the state machine went round (about a third per step;
+    not exactly: a batch of responses moves the shared step on before the
+    connections write their next requests)."""
     if r.steps is None:
         return "no `steps sent` line: request() or done() did not run"
-    if max(r.steps) - min(r.steps) > 0.01 * sum(r.steps) + CONNECTIONS:
+    if max(r.steps) - min(r.steps) > 0.05 * sum(r.steps) + CONNECTIONS:
         return f"steps unbalanced: {r.steps}"
     return None
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # barrage vs wrk benchmark (see tests/bench/RESULTS.md). Builds nothing:
 # expects ./barrage (run `make` first) or BARRAGE=/path/to/barrage.
-# Settings: BENCH_RUNS (5), BENCH_DURATION (5 s), BENCH_TARGET (nginx|serve).
+# Settings: BENCH_SUITE (core|script|all, default all), BENCH_RUNS (5),
+# BENCH_DURATION (5 s), BENCH_TARGET (nginx|serve).
 cd "$(dirname "$0")/../.." || exit 2
 exec python3 tests/bench/bench.py "$@"
