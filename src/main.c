@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "config.h"
 #include "http.h"
 #include "loop.h"
@@ -355,6 +356,8 @@ done:
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "compare")) return compare_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "merge")) return compare_merge_main(argc - 1, argv + 1);
 
     signal(SIGPIPE, SIG_IGN);
     config_t cfg;

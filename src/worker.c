@@ -237,8 +237,13 @@ out:
     if (w->conns)
         for (uint64_t i = 0; i < w->connections; i++) conn_free(&w->conns[i]);
     w->error = err;
-    __atomic_store_n(&w->stop_ns, loop_now(), __ATOMIC_RELEASE); /* "finished" */
     free(rbuf);
+    free(w->ctx.pbuf);
+    w->ctx.pbuf = NULL;
+    free(w->idle);
+    w->idle = NULL;
+    stats_free(&w->prev);
+    __atomic_store_n(&w->stop_ns, loop_now(), __ATOMIC_RELEASE); /* "finished" */
     char one = 1;
     ssize_t r = write(w->notify_fd, &one, 1);
     (void)r;

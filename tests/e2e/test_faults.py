@@ -119,8 +119,9 @@ def test_delay_shows_in_latency_and_run_ends_on_time():
     check(1.9 < r.elapsed < 3.5, f"2 s run took {r.elapsed:.2f}s")
     p50 = r.percentiles[50]
     check(0.099 <= p50 < 0.150, f"p50 {p50 * 1000:.1f} ms for a 100 ms delay")
-    # 4 connections x 2 s / 100 ms = 80 responses, less the ones in flight at the end
-    check(70 <= r.requests <= 80, f"responses: {r.requests}")
+    # 4 connections x 2 s / 100 ms = 80 responses at most, less the ones in flight at the end;
+    # a loaded 2-core machine (or the sanitizer build) loses a few turns, a doubled delay would give 40
+    check(60 <= r.requests <= 80, f"responses: {r.requests}")
     expect_errors(r)
 
 

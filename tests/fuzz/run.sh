@@ -9,6 +9,8 @@
 #   FUZZ_SECONDS   time per target in seconds (default 60)
 #   FUZZ_TARGETS   targets to run (default: url options threshold response)
 #   FUZZ_CC        the compiler (default clang; it needs libFuzzer)
+#   FUZZ_SRC       barrage's sources (default src; e.g. a patched copy)
+#   FUZZ_OUT       where binaries, scratch corpora and logs go (default build-fuzz)
 #   LLHTTP_SRC     llhttp's C sources (default /usr/share/llhttp)
 #   LLHTTP_INC     llhttp.h's directory (default /usr/share/include/llhttp)
 #
@@ -19,7 +21,8 @@ cd "$(dirname "$0")/../.." || exit 2
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 FUZZ_TARGETS=${FUZZ_TARGETS:-url options threshold response}
 CC=${FUZZ_CC:-clang}
-OUT=build-fuzz
+SRC=${FUZZ_SRC:-src}
+OUT=${FUZZ_OUT:-build-fuzz}
 FLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 OBJ_FLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined"
 
@@ -90,7 +93,7 @@ compile() { # compile NAME  ->  $OUT/obj/NAME.o
             "$CC" $OBJ_FLAGS -w -I"$LLHTTP_INC" -c -o "$o" "$LLHTTP_SRC/${1#llhttp/}.c" ;;
         *)
             mkdir -p "$OUT/obj"
-            "$CC" $OBJ_FLAGS -std=gnu11 -Wall -Wextra -Isrc -I"$LLHTTP_INC" -c -o "$o" "src/$1.c" ;;
+            "$CC" $OBJ_FLAGS -std=gnu11 -Wall -Wextra -I"$SRC" -I"$LLHTTP_INC" -c -o "$o" "$SRC/$1.c" ;;
     esac
 }
 
@@ -112,7 +115,7 @@ for t in $FUZZ_TARGETS; do
     bin=$OUT/fuzz_$t
     if [ $ok = 1 ]; then
         # shellcheck disable=SC2086
-        "$CC" $FLAGS -std=gnu11 -Wall -Wextra -Isrc -I"$LLHTTP_INC" -o "$bin" \
+        "$CC" $FLAGS -std=gnu11 -Wall -Wextra -I"$SRC" -I"$LLHTTP_INC" -o "$bin" \
             "tests/fuzz/fuzz_$t.c" $objs -lm || ok=0
     fi
     if [ $ok = 0 ]; then

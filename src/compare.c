@@ -1,0 +1,1384 @@
+/* compare.c - `barrage compare` and `barrage merge` over JSON results.
+ *
+ * Loading: each file is parsed (json.c) and checked against the parts of
+ * docs/result.schema.json this code uses; every distribution is rebuilt into
+ * a hist_t from its buckets, each [index, count] pair recorded as `count`
+ * values at hist_highest(index) (the value every bucket reports), after which
+ * the exact count/min/max/sum/sumsq of the file replace the summary the
+ * bucket values would give. A result then lives in a stats_t, so merging is
+ * stats_merge (exact: counts add bucket by bucket) and every percentile is
+ * hist_percentile, the same code and rank rule as a single run.
+ *
+ * Noise: one run's requests are not independent samples (a GC pause or a
+ * noisy neighbour moves thousands of them together), so testing the raw
+ * latencies of two runs would call almost any difference significant. The
+ * per-second series gives one value per second instead, and runs differ
+ * beyond their run-to-run noise when those values do: a two-sided
+ * Mann-Whitney U test (rank-based, so no normality is assumed and a few
+ * outlier seconds cannot dominate), normal approximation with tie-corrected
+ * variance and continuity correction, alpha 0.05. The first and last seconds
+ * are partial (start-up, and the cut at the end) and are left out. */
+#define _GNU_SOURCE
+#include "compare.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "report.h"
+#include "stats.h"
+#include "threshold.h"
+
+#ifndef BARRAGE_VERSION
+#define BARRAGE_VERSION "dev"
+#endif
+
+#define ALPHA 0.05
+#define EXIT_USAGE 2
+#define EXIT_WRITE 1
+
+/* ---------------------------------------------------------------------------
+ * Loading a result */
+
+typedef struct point {
+    int64_t unix_ms;
+    uint64_t requests;
+    stats_errors_t errors;
+    uint64_t active, stage, p50, p90, p99, max;
+} point_t;
+
+typedef struct result {
+    const char *path;
+    json_doc_t *doc;
+    const json_value_t *config, *host;  /* inside doc */
+    stats_t st;                  /* counters and every distribution, exact */
+    int st_ready;
+    int has_service, has_schedule, has_tls;
+    int latency_corrected, interrupted;
+    int exit_code;
+    int64_t start_ms;
+    double duration_s;
+    point_t *pts;                /* the series (owned) */
+    size_t npts;
+    size_t nthresholds;
+    uint64_t merged_from;        /* runs this result holds (config.merged_from, else 1) */
+} result_t;
+
+typedef struct loader {
+    const char *path;
+    char *err;
+    size_t errlen;
+    hist_t tmp;                  /* scratch for per-name distributions */
+} loader_t;
+
+/* "FILE: WHERE: message". Returns -1. */
+static int bad(const loader_t *L, const char *where, const char *fmt, ...)
+{
+    int n = snprintf(L->err, L->errlen, "%s: %s%s", L->path, where, where[0] ? ": " : "");
+    if (n >= 0 && (size_t)n < L->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(L->err + n, L->errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static void join(char *buf, size_t size, const char *where, const char *key)
+{
+    snprintf(buf, size, "%s%s%s", where, where[0] ? "." : "", key);
+}
+
+/* obj[key] of the given type, or NULL after saying what is wrong. */
+static const json_value_t *need(const loader_t *L, const json_value_t *obj, const char *where, const char *key,
+                                json_type_t type)
+{
+    char w[256];
+    join(w, sizeof w, where, key);
+    const json_value_t *v = json_get(obj, key);
+    if (!v) { bad(L, w, "missing"); return NULL; }
+    int ok = v->type == type || (type == JSON_TRUE && v->type == JSON_FALSE);
+    if (!ok) {
+        static const char *const names[] = { "null", "a boolean", "a boolean", "a number", "a string",
+                                             "an array", "an object" };
+        bad(L, w, "expected %s, got %s", names[type], json_type_name(v));
+        return NULL;
+    }
+    return v;
+}
+
+static int need_u64(const loader_t *L, const json_value_t *obj, const char *where, const char *key, uint64_t *out)
+{
+    const json_value_t *v = need(L, obj, where, key, JSON_NUMBER);
+    if (!v) return -1;
+    if (json_u64(v, out)) {
+        char w[256];
+        join(w, sizeof w, where, key);
+        return bad(L, w, "expected a non-negative integer, got %g", v->num);
+    }
+    return 0;
+}
+
+static int need_num(const loader_t *L, const json_value_t *obj, const char *where, const char *key, double *out)
+{
+    const json_value_t *v = need(L, obj, where, key, JSON_NUMBER);
+    return v ? json_num(v, out) : -1;
+}
+
+static int need_bool(const loader_t *L, const json_value_t *obj, const char *where, const char *key, int *out)
+{
+    const json_value_t *v = need(L, obj, where, key, JSON_TRUE);
+    return v ? json_bool(v, out) : -1;
+}
+
+static int load_errors(const loader_t *L, const json_value_t *obj, const char *where, const char *key,
+                       stats_errors_t *e)
+{
+    char w[256];
+    join(w, sizeof w, where, key);
+    const json_value_t *v = need(L, obj, where, key, JSON_OBJECT);
+    if (!v) return -1;
+    return need_u64(L, v, w, "connect", &e->connect) || need_u64(L, v, w, "read", &e->read) ||
+           need_u64(L, v, w, "write", &e->write) || need_u64(L, v, w, "timeout", &e->timeout) ||
+           need_u64(L, v, w, "status", &e->status) || need_u64(L, v, w, "parse", &e->parse) ? -1 : 0;
+}
+
+/* A distribution (schema $defs/distribution) into the empty histogram h. */
+static int load_hist(const loader_t *L, const json_value_t *d, const char *where, hist_t *h)
+{
+    char w[256], layout[32];
+    if (!json_is(d, JSON_OBJECT)) return bad(L, where, "expected an object, got %s", json_type_name(d));
+    uint64_t count, min, max;
+    double sum, sumsq;
+    if (need_u64(L, d, where, "count", &count) || need_u64(L, d, where, "min", &min) ||
+        need_u64(L, d, where, "max", &max))
+        return -1;
+    const json_value_t *hv = need(L, d, where, "histogram", JSON_OBJECT);
+    if (!hv) return -1;
+    join(w, sizeof w, where, "histogram");
+    const json_value_t *lv = need(L, hv, w, "layout", JSON_STRING);
+    if (!lv) return -1;
+    snprintf(layout, sizeof layout, "loglinear-%d-%d", HIST_SUB_BITS, HIST_MAX_BITS);
+    if (strcmp(lv->str, layout)) {
+        char w2[300];
+        join(w2, sizeof w2, w, "layout");
+        return bad(L, w2, "unknown histogram layout '%s' (this barrage reads '%s')", lv->str, layout);
+    }
+    if (need_num(L, hv, w, "sum", &sum) || need_num(L, hv, w, "sumsq", &sumsq)) return -1;
+    const json_value_t *bv = need(L, hv, w, "buckets", JSON_ARRAY);
+    if (!bv) return -1;
+    uint64_t total = 0;
+    size_t lo = SIZE_MAX, hi = 0;
+    for (size_t i = 0; i < bv->len; i++) {
+        const json_value_t *pair = bv->items[i];
+        uint64_t index, c;
+        char wb[300];
+        snprintf(wb, sizeof wb, "%s.buckets[%zu]", w, i);
+        if (!json_is(pair, JSON_ARRAY) || pair->len != 2 || json_u64(pair->items[0], &index) ||
+            json_u64(pair->items[1], &c))
+            return bad(L, wb, "expected [index, count] (two non-negative integers)");
+        if (index >= h->ncounts)
+            return bad(L, wb, "bucket index %" PRIu64 " out of range (at most %zu)", index, h->ncounts - 1);
+        if (c > UINT64_MAX - total) return bad(L, wb, "counts overflow");
+        total += c;
+        if (!c) continue;
+        hist_record_n(h, hist_highest((size_t)index), c);
+        if (index < lo) lo = (size_t)index;
+        if (index > hi) hi = (size_t)index;
+    }
+    if (total != count)
+        return bad(L, where, "the buckets hold %" PRIu64 " values but count is %" PRIu64, total, count);
+    if (!count) {
+        hist_reset(h);
+        return 0;
+    }
+    /* hist_merge and hist_percentile scan [index(min), index(max)]: both
+     * must name the outermost non-empty buckets. */
+    if (min > max || max > HIST_MAX_VALUE || hist_index(min) != lo || hist_index(max) != hi)
+        return bad(L, where, "min %" PRIu64 " and max %" PRIu64 " disagree with the buckets", min, max);
+    h->min = min;
+    h->max = max;
+    h->sum = sum;
+    h->sumsq = sumsq;
+    return 0;
+}
+
+/* A distribution or null; *present says which. */
+static int load_opt_hist(const loader_t *L, const json_value_t *root, const char *key, hist_t *h, int *present)
+{
+    const json_value_t *v = json_get(root, key);
+    if (!v) return bad(L, key, "missing");
+    *present = !json_is(v, JSON_NULL);
+    return *present ? load_hist(L, v, key, h) : 0;
+}
+
+static int load_names(const loader_t *L, const json_value_t *root, stats_t *st)
+{
+    const json_value_t *a = need(L, root, "", "names", JSON_ARRAY);
+    if (!a) return -1;
+    for (size_t i = 0; i < a->len; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "names[%zu]", i);
+        const json_value_t *n = a->items[i], *nv;
+        uint64_t req, fail;
+        if (!json_is(n, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(n));
+        if (!(nv = need(L, n, w, "name", JSON_STRING)) || need_u64(L, n, w, "requests", &req) ||
+            need_u64(L, n, w, "failures", &fail))
+            return -1;
+        char wl[80];
+        join(wl, sizeof wl, w, "latency");
+        hist_t *tmp = (hist_t *)&L->tmp;
+        hist_reset(tmp);
+        if (load_hist(L, json_get(n, "latency"), wl, tmp)) return -1;
+        int k = stats_named_index(st, nv->str);
+        if (k < 0) return bad(L, w, "out of memory");
+        st->named[k].requests += req;
+        st->named[k].failures += fail;
+        hist_merge(&st->named[k].latency, tmp);
+    }
+    a = need(L, root, "", "checks", JSON_ARRAY);
+    if (!a) return -1;
+    for (size_t i = 0; i < a->len; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "checks[%zu]", i);
+        const json_value_t *c = a->items[i], *nv;
+        uint64_t pass, fail;
+        if (!json_is(c, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(c));
+        if (!(nv = need(L, c, w, "name", JSON_STRING)) || need_u64(L, c, w, "pass", &pass) ||
+            need_u64(L, c, w, "fail", &fail))
+            return -1;
+        int k = stats_check_index(st, nv->str);
+        if (k < 0) return bad(L, w, "out of memory");
+        st->checks[k].pass += pass;
+        st->checks[k].fail += fail;
+    }
+    return 0;
+}
+
+static int load_series(const loader_t *L, const json_value_t *root, result_t *r)
+{
+    const json_value_t *a = need(L, root, "", "series", JSON_ARRAY);
+    if (!a) return -1;
+    r->pts = a->len ? calloc(a->len, sizeof *r->pts) : NULL;
+    if (a->len && !r->pts) return bad(L, "series", "out of memory");
+    for (size_t i = 0; i < a->len; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "series[%zu]", i);
+        const json_value_t *p = a->items[i];
+        point_t *pt = &r->pts[i];
+        uint64_t ms;
+        if (!json_is(p, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(p));
+        if (need_u64(L, p, w, "unix_ms", &ms) || need_u64(L, p, w, "requests", &pt->requests) ||
+            load_errors(L, p, w, "errors", &pt->errors) || need_u64(L, p, w, "active", &pt->active) ||
+            need_u64(L, p, w, "stage", &pt->stage) || need_u64(L, p, w, "p50", &pt->p50) ||
+            need_u64(L, p, w, "p90", &pt->p90) || need_u64(L, p, w, "p99", &pt->p99) ||
+            need_u64(L, p, w, "max", &pt->max))
+            return -1;
+        if (ms > INT64_MAX / 2) return bad(L, w, "unix_ms out of range");
+        pt->unix_ms = (int64_t)ms;
+        r->npts++;
+    }
+    return 0;
+}
+
+static void result_free(result_t *r)
+{
+    if (r->st_ready) stats_free(&r->st);
+    json_free(r->doc);
+    free(r->pts);
+    memset(r, 0, sizeof *r);
+}
+
+/* Read and check one result. 0, or -1 with err "FILE: problem". */
+static int result_load(result_t *r, const char *path, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    loader_t L = { .path = path, .err = err, .errlen = errlen };
+    char jerr[256];
+    int rc = json_parse_file(&r->doc, path, 0, jerr, sizeof jerr);
+    if (rc == -EINVAL) { snprintf(err, errlen, "%s:%s", path, jerr); return -1; }
+    if (rc) { snprintf(err, errlen, "%s: %s", path, jerr); return -1; }
+    const json_value_t *root = json_root(r->doc);
+    if (!json_is(root, JSON_OBJECT))
+        return bad(&L, "", "not a barrage result (a JSON %s, not an object)", json_type_name(root));
+    const json_value_t *schema = json_get(root, "schema");
+    if (!schema) return bad(&L, "", "not a barrage result (no \"schema\")");
+    if (!json_str(schema) || strcmp(schema->str, REPORT_SCHEMA))
+        return bad(&L, "", "unsupported schema %s%s%s (this barrage reads \"%s\")", json_str(schema) ? "\"" : "",
+                   json_str(schema) ? schema->str : json_type_name(schema), json_str(schema) ? "\"" : "",
+                   REPORT_SCHEMA);
+    if (stats_init(&r->st)) return bad(&L, "", "out of memory");
+    r->st_ready = 1;
+    if (hist_init(&L.tmp)) return bad(&L, "", "out of memory");
+
+    rc = -1;
+    uint64_t start, u;
+    double d;
+    const json_value_t *sum, *tls, *th;
+    if (!(r->config = need(&L, root, "", "config", JSON_OBJECT)) ||
+        !(r->host = need(&L, root, "", "host", JSON_OBJECT)) ||
+        need_u64(&L, root, "", "start_unix_ms", &start) || need_num(&L, root, "", "duration_s", &r->duration_s) ||
+        need_bool(&L, root, "", "interrupted", &r->interrupted) || need_num(&L, root, "", "exit_code", &d) ||
+        need_bool(&L, root, "", "latency_corrected", &r->latency_corrected))
+        goto out;
+    if (start > INT64_MAX / 2) { bad(&L, "start_unix_ms", "out of range"); goto out; }
+    if (!(r->duration_s >= 0) || r->duration_s > 1e12) { bad(&L, "duration_s", "out of range"); goto out; }
+    r->start_ms = (int64_t)start;
+    r->exit_code = d >= 0 && d <= 255 ? (int)d : 1;
+    r->merged_from = 1;
+    const json_value_t *mf = json_get(r->config, "merged_from");
+    if (mf && (json_u64(mf, &r->merged_from) || !r->merged_from)) {
+        bad(&L, "config.merged_from", "expected a positive integer");
+        goto out;
+    }
+    if (!(sum = need(&L, root, "", "summary", JSON_OBJECT)) ||
+        need_u64(&L, sum, "summary", "requests", &r->st.requests) ||
+        need_u64(&L, sum, "summary", "sent", &r->st.sent) || need_u64(&L, sum, "summary", "bytes", &r->st.bytes) ||
+        need_u64(&L, sum, "summary", "connects", &r->st.connects) ||
+        load_errors(&L, sum, "summary", "errors", &r->st.errors))
+        goto out;
+    if (load_hist(&L, json_get(root, "latency"), "latency", &r->st.latency) ||
+        load_opt_hist(&L, root, "service", &r->st.service, &r->has_service) ||
+        load_opt_hist(&L, root, "schedule_delay", &r->st.jitter, &r->has_schedule) ||
+        load_hist(&L, json_get(root, "thread_rps"), "thread_rps", &r->st.rate) ||
+        load_hist(&L, json_get(root, "connect"), "connect", &r->st.connect_time))
+        goto out;
+    if (!(tls = json_get(root, "tls"))) { bad(&L, "tls", "missing"); goto out; }
+    if (!json_is(tls, JSON_NULL)) {
+        const json_value_t *info;
+        if (!json_is(tls, JSON_OBJECT)) { bad(&L, "tls", "expected an object or null"); goto out; }
+        if (!(info = need(&L, tls, "tls", "info", JSON_STRING)) || need_u64(&L, tls, "tls", "resumed", &u) ||
+            load_hist(&L, json_get(tls, "handshake"), "tls.handshake", &r->st.tls_time))
+            goto out;
+        snprintf(r->st.tls_info, sizeof r->st.tls_info, "%s", info->str);
+        r->st.tls_resumed = u;
+        r->has_tls = 1;
+    }
+    if (load_names(&L, root, &r->st)) goto out;
+    if (!(th = need(&L, root, "", "thresholds", JSON_ARRAY))) goto out;
+    r->nthresholds = th->len;
+    if (load_series(&L, root, r)) goto out;
+    rc = 0;
+out:
+    hist_free(&L.tmp);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * Writing JSON (the same layout and number format as report_json.c) */
+
+static void jstr_n(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void jstr(FILE *f, const char *s)
+{
+    jstr_n(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+static void jnum(FILE *f, double v)
+{
+    if (!isfinite(v)) fputs("null", f);
+    else if (v == floor(v) && fabs(v) < 9e15) fprintf(f, "%.0f", v);
+    else fprintf(f, "%.6g", v);
+}
+
+/* Sums must survive a round trip: the shortest exact form. */
+static void jexact(FILE *f, double v)
+{
+    if (!isfinite(v)) fputs("null", f);
+    else if (v == floor(v) && fabs(v) < 1e18) fprintf(f, "%.0f", v);
+    else fprintf(f, "%.17g", v);
+}
+
+/* Any parsed value, on one line. */
+static void jvalue(FILE *f, const json_value_t *v)
+{
+    switch (v->type) {
+    case JSON_NULL: fputs("null", f); break;
+    case JSON_TRUE: fputs("true", f); break;
+    case JSON_FALSE: fputs("false", f); break;
+    case JSON_NUMBER:
+        if (v->exact) fprintf(f, "%" PRIu64, v->u);
+        else fprintf(f, "%.17g", v->num);
+        break;
+    case JSON_STRING: jstr_n(f, v->str, v->len); break;
+    case JSON_ARRAY:
+        fputc('[', f);
+        for (size_t i = 0; i < v->len; i++) {
+            if (i) fputs(", ", f);
+            jvalue(f, v->items[i]);
+        }
+        fputc(']', f);
+        break;
+    case JSON_OBJECT:
+        fputc('{', f);
+        for (size_t i = 0; i < v->len; i++) {
+            if (i) fputs(", ", f);
+            jvalue(f, v->items[2 * i]);
+            fputs(": ", f);
+            jvalue(f, v->items[2 * i + 1]);
+        }
+        fputc('}', f);
+        break;
+    }
+}
+
+static void jerrors(FILE *f, const stats_errors_t *e)
+{
+    fprintf(f, "{\"connect\": %" PRIu64 ", \"read\": %" PRIu64 ", \"write\": %" PRIu64
+               ", \"timeout\": %" PRIu64 ", \"status\": %" PRIu64 ", \"parse\": %" PRIu64 "}",
+            e->connect, e->read, e->write, e->timeout, e->status, e->parse);
+}
+
+/* A distribution exactly as report_json.c writes one. */
+static void jdist(FILE *f, const hist_t *h, const char *unit)
+{
+    static const double pct[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+    fprintf(f, "{\"unit\": \"%s\", \"count\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64
+               ", \"mean\": ", unit, h->total, h->total ? h->min : 0, h->max);
+    jnum(f, hist_mean(h));
+    fputs(", \"stdev\": ", f);
+    jnum(f, hist_stdev(h));
+    fputs(", \"percentiles\": {", f);
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
+        fprintf(f, "%s\"%g\": %" PRIu64, i ? ", " : "", pct[i], hist_percentile(h, pct[i]));
+    fprintf(f, "}, \"histogram\": {\"layout\": \"loglinear-%d-%d\", \"sum\": ", HIST_SUB_BITS, HIST_MAX_BITS);
+    jexact(f, h->sum);
+    fputs(", \"sumsq\": ", f);
+    jexact(f, h->sumsq);
+    fputs(", \"buckets\": [", f);
+    int first = 1;
+    if (h->total) {
+        for (size_t i = hist_index(h->min), last = hist_index(h->max); i <= last; i++) {
+            if (!h->counts[i]) continue;
+            fprintf(f, "%s[%zu, %" PRIu64 "]", first ? "" : ", ", i, h->counts[i]);
+            first = 0;
+        }
+    }
+    fputs("]}}", f);
+}
+
+static void rfc3339(char *buf, size_t size, int64_t unix_ms)
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+             tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+}
+
+/* A value for a one-line message, shortened. */
+static void show_value(char *buf, size_t size, const json_value_t *v)
+{
+    if (!v) { snprintf(buf, size, "nothing"); return; }
+    char *s = NULL;
+    size_t n = 0;
+    FILE *m = open_memstream(&s, &n);
+    if (!m) { snprintf(buf, size, "?"); return; }
+    jvalue(m, v);
+    fclose(m);
+    if (n > 60) snprintf(buf, size, "%.57s...", s);
+    else snprintf(buf, size, "%s", s ? s : "");
+    for (char *c = buf; *c; c++)
+        if (iscntrl((unsigned char)*c)) *c = ' ';
+    free(s);
+}
+
+/* One stderr line per config key whose value differs from base's. */
+static void warn_config(const char *prog, const result_t *base, const result_t *other, const char *const *keys)
+{
+    for (size_t k = 0; keys[k]; k++) {
+        const json_value_t *a = json_get(base->config, keys[k]), *b = json_get(other->config, keys[k]);
+        if ((!a && !b) || json_equal(a, b)) continue;
+        char va[80], vb[80];
+        show_value(va, sizeof va, a);
+        show_value(vb, sizeof vb, b);
+        fprintf(stderr, "barrage %s: warning: config.%s differs: %s has %s, %s has %s\n", prog, keys[k], base->path,
+                va, other->path, vb);
+    }
+}
+
+static int load_all(const char *prog, char **paths, size_t n, result_t *rs)
+{
+    for (size_t i = 0; i < n; i++) {
+        char err[512];
+        if (result_load(&rs[i], paths[i], err, sizeof err)) {
+            for (char *c = err; *c; c++)
+                if (iscntrl((unsigned char)*c)) *c = ' ';
+            fprintf(stderr, "barrage %s: %s\n", prog, err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * merge */
+
+static const char merge_usage[] =
+"Usage: barrage merge [-o FILE] RESULT.json...\n"
+"\n"
+"Merges results of runs made in parallel (several load generators) into one\n"
+"result of the same schema, on stdout or in FILE: counters and errors summed,\n"
+"every histogram merged bucket by bucket (percentiles are those of one run over\n"
+"all the samples), per-name stats and checks merged by name, the per-second\n"
+"series merged by wall-clock second (per-second p50/p90/p99 are request-weighted\n"
+"means: approximations; max is exact). Thresholds are dropped (they were\n"
+"evaluated per run). Warns when the inputs' url, method, rate or script differ.\n"
+"Exit codes: 0 done, 1 output not written, 2 usage error or a bad input file.\n";
+
+typedef struct keyed_point {
+    int64_t sec;
+    const point_t *p;
+} keyed_point_t;
+
+static int by_second(const void *a, const void *b)
+{
+    int64_t x = ((const keyed_point_t *)a)->sec, y = ((const keyed_point_t *)b)->sec;
+    return (x > y) - (x < y);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static void errors_add(stats_errors_t *d, const stats_errors_t *s)
+{
+    d->connect += s->connect;
+    d->read += s->read;
+    d->write += s->write;
+    d->timeout += s->timeout;
+    d->status += s->status;
+    d->parse += s->parse;
+}
+
+/* The series of every input, merged by wall-clock second. */
+static int write_series(FILE *f, const result_t *rs, size_t n, int64_t start_ms)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += rs[i].npts;
+    keyed_point_t *kp = total ? malloc(total * sizeof *kp) : NULL;
+    if (total && !kp) return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < rs[i].npts; j++) {
+            kp[k].sec = floor_div(rs[i].pts[j].unix_ms, 1000);
+            kp[k].p = &rs[i].pts[j];
+            k++;
+        }
+    qsort(kp, total, sizeof *kp, by_second);
+    int64_t first_sec = floor_div(start_ms, 1000);
+    fputs("  \"series\": [", f);
+    for (size_t i = 0, out = 0; i < total; out++) {
+        size_t j = i;
+        point_t m;
+        memset(&m, 0, sizeof m);
+        double w50 = 0, w90 = 0, w99 = 0, u50 = 0, u90 = 0, u99 = 0;
+        for (; j < total && kp[j].sec == kp[i].sec; j++) {
+            const point_t *p = kp[j].p;
+            double w = (double)p->requests;
+            m.requests += p->requests;
+            errors_add(&m.errors, &p->errors);
+            m.active += p->active;
+            if (p->stage > m.stage) m.stage = p->stage;
+            if (p->max > m.max) m.max = p->max;
+            w50 += w * (double)p->p50; w90 += w * (double)p->p90; w99 += w * (double)p->p99;
+            u50 += (double)p->p50; u90 += (double)p->p90; u99 += (double)p->p99;
+        }
+        double cnt = (double)(j - i), req = (double)m.requests;
+        m.p50 = (uint64_t)llround(req > 0 ? w50 / req : u50 / cnt);
+        m.p90 = (uint64_t)llround(req > 0 ? w90 / req : u90 / cnt);
+        m.p99 = (uint64_t)llround(req > 0 ? w99 / req : u99 / cnt);
+        int64_t sec = kp[i].sec;
+        fprintf(f, "%s\n    {\"t\": %" PRId64 ", \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
+                out ? "," : "", sec - first_sec > 0 ? sec - first_sec : 0, sec * 1000, m.requests);
+        jerrors(f, &m.errors);
+        fprintf(f, ", \"active\": %" PRIu64 ", \"stage\": %" PRIu64 ", \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
+                   ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}",
+                m.active, m.stage, m.p50, m.p90, m.p99, m.max);
+        i = j;
+    }
+    fputs("]\n", f);
+    free(kp);
+    return 0;
+}
+
+/* host of the first input plus "hosts": every input's host name (or, for a
+ * merged input, its "hosts"), each once. */
+static void write_host(FILE *f, const result_t *rs, size_t n)
+{
+    const json_value_t *h = rs[0].host;
+    fputc('{', f);
+    size_t w = 0;
+    for (size_t i = 0; i < h->len; i++) {
+        if (!strcmp(h->items[2 * i]->str, "hosts")) continue;
+        fputs(w++ ? ", " : "", f);
+        jvalue(f, h->items[2 * i]);
+        fputs(": ", f);
+        jvalue(f, h->items[2 * i + 1]);
+    }
+    fprintf(f, "%s\"hosts\": [", w ? ", " : "");
+    size_t cap = 0, nseen = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_value_t *list = json_get(rs[i].host, "hosts");
+        cap += json_is(list, JSON_ARRAY) ? list->len : 1;
+    }
+    const json_value_t **seen = calloc(cap + 1, sizeof *seen);
+    for (size_t i = 0; i < n; i++) {
+        const json_value_t *list = json_get(rs[i].host, "hosts"), *one = json_get(rs[i].host, "hostname");
+        size_t m = json_is(list, JSON_ARRAY) ? list->len : 1;
+        for (size_t j = 0; j < m; j++) {
+            const json_value_t *name = json_is(list, JSON_ARRAY) ? list->items[j] : one;
+            int dup = 0;
+            for (size_t s = 0; seen && s < nseen && !dup; s++) dup = json_equal(seen[s], name);
+            if (!json_str(name) || dup) continue;
+            fputs(nseen ? ", " : "", f);
+            jvalue(f, name);
+            if (seen) seen[nseen] = name;   /* out of memory: names may repeat */
+            nseen++;
+        }
+    }
+    free(seen);
+    fputs("]}", f);
+}
+
+static void write_config(FILE *f, const result_t *rs, size_t n)
+{
+    const json_value_t *c = rs[0].config;
+    uint64_t runs = 0;
+    for (size_t i = 0; i < n; i++) runs += rs[i].merged_from;
+    fputc('{', f);
+    size_t w = 0;
+    for (size_t i = 0; i < c->len; i++) {
+        if (!strcmp(c->items[2 * i]->str, "merged_from")) continue;
+        fputs(w++ ? ", " : "", f);
+        jvalue(f, c->items[2 * i]);
+        fputs(": ", f);
+        jvalue(f, c->items[2 * i + 1]);
+    }
+    fprintf(f, "%s\"merged_from\": %" PRIu64 "}", w ? ", " : "", runs);
+}
+
+static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
+{
+    int64_t start = rs[0].start_ms;
+    double end = 0;
+    int interrupted = 0, exit_code = 0, service = 0, schedule = 0;
+    const result_t *tls = NULL;
+    size_t nth = 0;
+    for (size_t i = 0; i < n; i++) {
+        const result_t *r = &rs[i];
+        if (r->start_ms < start) start = r->start_ms;
+        double e = (double)r->start_ms + r->duration_s * 1000;
+        if (e > end) end = e;
+        interrupted |= r->interrupted;
+        /* 99 (a threshold failed) goes with the thresholds */
+        if (!exit_code && r->exit_code && r->exit_code != THRESHOLD_EXIT_FAILED) exit_code = r->exit_code;
+        service |= r->has_service;
+        schedule |= r->has_schedule;
+        if (r->has_tls && !tls) tls = r;
+        nth += r->nthresholds;
+    }
+    double secs = (end - (double)start) / 1000;
+    if (!(secs > 0)) secs = 0;
+    char when[64];
+    rfc3339(when, sizeof when, start);
+
+    fprintf(f, "{\n  \"schema\": \"%s\",\n  \"tool\": {\"name\": \"barrage\", \"version\": ", REPORT_SCHEMA);
+    jstr(f, BARRAGE_VERSION);
+    fputs("},\n  \"host\": ", f);
+    write_host(f, rs, n);
+    fputs(",\n  \"config\": ", f);
+    write_config(f, rs, n);
+    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"duration_s\": ", when, start);
+    jnum(f, secs);
+    fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", interrupted ? "true" : "false", exit_code);
+    fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
+               ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
+    jnum(f, secs > 0 ? (double)s->requests / secs : 0);
+    fputs(", \"bytes_per_s\": ", f);
+    jnum(f, secs > 0 ? (double)s->bytes / secs : 0);
+    fputs(", \"errors\": ", f);
+    jerrors(f, &s->errors);
+    fputs("},\n  \"latency\": ", f);
+    jdist(f, &s->latency, "us");
+    fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", rs[0].latency_corrected ? "true" : "false");
+    if (service) jdist(f, &s->service, "us");
+    else fputs("null", f);
+    fputs(",\n  \"schedule_delay\": ", f);
+    if (schedule) jdist(f, &s->jitter, "us");
+    else fputs("null", f);
+    fputs(",\n  \"thread_rps\": ", f);
+    jdist(f, &s->rate, "1/s");
+    fputs(",\n  \"connect\": ", f);
+    jdist(f, &s->connect_time, "us");
+    fputs(",\n  \"tls\": ", f);
+    if (tls) {
+        fputs("{\"info\": ", f);
+        jstr(f, s->tls_info);
+        fprintf(f, ", \"resumed\": %" PRIu64 ", \"handshake\": ", s->tls_resumed);
+        jdist(f, &s->tls_time, "us");
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\n  \"names\": [", f);
+    for (size_t i = 0; i < s->nnamed; i++) {
+        const stats_named_t *nm = &s->named[i];
+        fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+        jstr(f, nm->name);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", nm->requests, nm->failures);
+        jnum(f, secs > 0 ? (double)nm->requests / secs : 0);
+        fputs(", \"latency\": ", f);
+        jdist(f, &nm->latency, "us");
+        fputc('}', f);
+    }
+    fputs("],\n  \"checks\": [", f);
+    for (size_t i = 0; i < s->nchecks; i++) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+        jstr(f, s->checks[i].name);
+        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
+    }
+    fputs("],\n  \"thresholds\": [],\n", f);
+    if (nth)
+        fprintf(f, "  \"thresholds_note\": \"%zu threshold result%s dropped: thresholds are evaluated per run, "
+                   "not on a merge\",\n", nth, nth == 1 ? "" : "s");
+    if (write_series(f, rs, n, start)) return -ENOMEM;
+    fputs("}\n", f);
+    return ferror(f) ? -EIO : 0;
+}
+
+int compare_merge_main(int argc, char **argv)
+{
+    const char *out_path = NULL;
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t nfiles = 0;
+    int only_files = 0;
+    if (!files) { fprintf(stderr, "barrage merge: out of memory\n"); return EXIT_USAGE; }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_files || a[0] != '-' || !a[1]) { files[nfiles++] = argv[i]; continue; }
+        if (!strcmp(a, "--")) { only_files = 1; continue; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(merge_usage, stdout); free(files); return 0; }
+        if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "barrage merge: %s needs a FILE\n", a);
+                free(files);
+                return EXIT_USAGE;
+            }
+            out_path = argv[++i];
+            continue;
+        }
+        fprintf(stderr, "barrage merge: unknown option '%s' (see barrage merge --help)\n", a);
+        free(files);
+        return EXIT_USAGE;
+    }
+    if (!nfiles) {
+        fprintf(stderr, "barrage merge: no results to merge (barrage merge A.json B.json > total.json)\n");
+        free(files);
+        return EXIT_USAGE;
+    }
+    result_t *rs = calloc(nfiles, sizeof *rs);
+    stats_t total;
+    memset(&total, 0, sizeof total);
+    int rc = EXIT_USAGE, total_ready = 0;
+    if (!rs) { fprintf(stderr, "barrage merge: out of memory\n"); goto done; }
+    if (load_all("merge", files, nfiles, rs)) goto done;
+    static const char *const keys[] = { "url", "method", "rate", "script", NULL };
+    for (size_t i = 1; i < nfiles; i++) warn_config("merge", &rs[0], &rs[i], keys);
+    if (stats_init(&total)) { fprintf(stderr, "barrage merge: out of memory\n"); goto done; }
+    total_ready = 1;
+    for (size_t i = 0; i < nfiles; i++) stats_merge(&total, &rs[i].st);
+
+    int to_file = out_path && strcmp(out_path, "-");
+    FILE *f = to_file ? fopen(out_path, "w") : stdout;
+    int w = f ? write_merged(f, rs, nfiles, &total) : -errno;
+    if (f && (to_file ? fclose(f) : fflush(f)) && !w) w = -EIO;
+    if (w) {
+        fprintf(stderr, "barrage merge: cannot write '%s': %s\n", out_path ? out_path : "stdout", strerror(-w));
+        rc = EXIT_WRITE;
+    } else {
+        rc = 0;
+    }
+done:
+    if (total_ready) stats_free(&total);
+    for (size_t i = 0; rs && i < nfiles; i++) result_free(&rs[i]);
+    free(rs);
+    free(files);
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------
+ * The statistics */
+
+typedef struct ranked {
+    double v;
+    int side;   /* 0: x, 1: y */
+} ranked_t;
+
+static int by_value(const void *a, const void *b)
+{
+    double x = ((const ranked_t *)a)->v, y = ((const ranked_t *)b)->v;
+    return (x > y) - (x < y);
+}
+
+double compare_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, int *direction)
+{
+    *direction = 0;
+    if (!nx || !ny) return 1;
+    size_t n = nx + ny;
+    ranked_t *r = malloc(n * sizeof *r);
+    if (!r) return -1;
+    for (size_t i = 0; i < nx; i++) r[i] = (ranked_t){ x[i], 0 };
+    for (size_t i = 0; i < ny; i++) r[nx + i] = (ranked_t){ y[i], 1 };
+    qsort(r, n, sizeof *r, by_value);
+    /* Ranks 1..n, ties sharing their average rank; sum(t^3 - t) over the
+     * groups of ties shrinks the variance. */
+    double rank_x = 0, ties = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && r[j].v == r[i].v) j++;
+        double avg = (double)(i + 1 + j) / 2, t = (double)(j - i);
+        ties += t * t * t - t;
+        for (size_t k = i; k < j; k++)
+            if (!r[k].side) rank_x += avg;
+        i = j;
+    }
+    free(r);
+    double n1 = (double)nx, n2 = (double)ny, N = (double)n;
+    double u = rank_x - n1 * (n1 + 1) / 2;   /* pairs with x above y (ties count half) */
+    double mu = n1 * n2 / 2;
+    double var = n1 * n2 / 12 * ((N + 1) - ties / (N * (N - 1)));
+    if (!(var > 0)) return 1;                /* every value tied */
+    double d = u - mu;
+    double z = (fabs(d) - 0.5) / sqrt(var);
+    if (z < 0) z = 0;
+    *direction = d > 0 ? -1 : d < 0 ? 1 : 0;
+    return erfc(z / sqrt(2.0));
+}
+
+/* The smallest p-value samples of these sizes can give (complete separation,
+ * no ties): when it is not below ALPHA, the test cannot say anything. */
+static double min_p(size_t nx, size_t ny)
+{
+    if (!nx || !ny) return 1;
+    double n1 = (double)nx, n2 = (double)ny;
+    double sd = sqrt(n1 * n2 * (n1 + n2 + 1) / 12);
+    return erfc((n1 * n2 / 2 - 0.5) / sd / sqrt(2.0));
+}
+
+/* Per-second samples, the first and last seconds left out. */
+enum { S_NONE = -1, S_RPS, S_P50, S_P90, S_P99, S_MAX, S_ERRORS, S_NON2XX };
+
+static size_t samples(const result_t *r, int kind, double *out)
+{
+    size_t n = 0;
+    for (size_t i = 1; i + 1 < r->npts; i++) {
+        const point_t *p = &r->pts[i];
+        switch (kind) {
+        case S_RPS: out[n++] = (double)p->requests; break;
+        case S_ERRORS: out[n++] = (double)stats_error_total(&p->errors); break;
+        case S_NON2XX: out[n++] = (double)p->errors.status; break;
+        default:
+            if (!p->requests) break;   /* no latency that second */
+            out[n++] = (double)(kind == S_P50 ? p->p50 : kind == S_P90 ? p->p90 : kind == S_P99 ? p->p99 : p->max);
+        }
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------------------
+ * --fail-if gates */
+
+static int gate_fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
+{
+    int n = snprintf(err, errlen, "--fail-if '%s': ", expr);
+    if (n >= 0 && (size_t)n < errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    for (char *c = err; *c; c++)
+        if (iscntrl((unsigned char)*c)) *c = ' ';
+    return -1;
+}
+
+static char *trimmed(const char *s, const char *e)
+{
+    while (s < e && isspace((unsigned char)*s)) s++;
+    while (e > s && isspace((unsigned char)e[-1])) e--;
+    return strndup(s, (size_t)(e - s));
+}
+
+/* A plain decimal (digits[.digits] or .digits) filling [s, e); -1 otherwise. */
+static int plain_number(const char *s, const char *e, double *v)
+{
+    const char *p = s;
+    int digits = 0;
+    while (p < e && isdigit((unsigned char)*p)) { p++; digits++; }
+    if (p < e && *p == '.') {
+        p++;
+        while (p < e && isdigit((unsigned char)*p)) { p++; digits++; }
+    }
+    if (!digits || p != e || e - s > 40) return -1;
+    char buf[48];
+    memcpy(buf, s, (size_t)(e - s));
+    buf[e - s] = 0;
+    *v = strtod(buf, NULL);
+    return isfinite(*v) ? 0 : -1;
+}
+
+int compare_gate_parse(const char *expr, compare_gate_t *g, char *err, size_t errlen)
+{
+    memset(g, 0, sizeof *g);
+    char *x = trimmed(expr, expr + strlen(expr));
+    if (!x) return gate_fail(err, errlen, expr, "out of memory");
+    const char *end = x + strlen(x), *body = x;
+    const char *colon = strrchr(x, ':');
+    if (colon) {
+        g->name = trimmed(x, colon);
+        if (!g->name || !g->name[0]) {
+            gate_fail(err, errlen, x, "empty name before ':'");
+            goto bad;
+        }
+        body = colon + 1;
+    }
+    const char *op = body;
+    while (op < end && !strchr("<>=!", *op)) op++;
+    if (op == end) {
+        gate_fail(err, errlen, x, "no comparison: use METRIC OP CHANGE, e.g. 'p(99)>+5%%' or 'rps<-3%%'");
+        goto bad;
+    }
+    const char *m0 = body, *m1 = op;
+    while (m0 < m1 && isspace((unsigned char)*m0)) m0++;
+    while (m1 > m0 && isspace((unsigned char)m1[-1])) m1--;
+    size_t ml = (size_t)(m1 - m0);
+    if (!ml) {
+        gate_fail(err, errlen, x, "no metric before '%c' (use rps, p(N), mean, max or errors)", *op);
+        goto bad;
+    }
+    if ((ml == 3 && !memcmp(m0, "rps", 3)) || (ml == 5 && !memcmp(m0, "req/s", 5))) g->metric = COMPARE_M_RPS;
+    else if ((ml == 4 && !memcmp(m0, "mean", 4)) || (ml == 3 && !memcmp(m0, "avg", 3))) g->metric = COMPARE_M_MEAN;
+    else if (ml == 3 && !memcmp(m0, "max", 3)) g->metric = COMPARE_M_MAX;
+    else if (ml == 6 && !memcmp(m0, "errors", 6)) g->metric = COMPARE_M_ERRORS;
+    else if (ml == 3 && !memcmp(m0, "med", 3)) { g->metric = COMPARE_M_PCT; g->p = 50; }
+    else if (ml > 3 && m0[0] == 'p' && m0[1] == '(' && m1[-1] == ')') {
+        g->metric = COMPARE_M_PCT;
+        if (plain_number(m0 + 2, m1 - 1, &g->p) || !(g->p > 0) || g->p > 100) {
+            gate_fail(err, errlen, x, "cannot read '%.*s' as a percentile (use e.g. p(99) or p(99.9))", (int)ml, m0);
+            goto bad;
+        }
+    } else {
+        gate_fail(err, errlen, x, "unknown metric '%.*s' (use rps, p(N), mean, max or errors)", (int)ml, m0);
+        goto bad;
+    }
+    const char *o = op;
+    while (o < end && strchr("<>=!", *o)) o++;
+    size_t ol = (size_t)(o - op);
+    if (ol == 1 && *op == '<') g->op = COMPARE_OP_LT;
+    else if (ol == 1 && *op == '>') g->op = COMPARE_OP_GT;
+    else if (ol == 2 && !memcmp(op, "<=", 2)) g->op = COMPARE_OP_LE;
+    else if (ol == 2 && !memcmp(op, ">=", 2)) g->op = COMPARE_OP_GE;
+    else {
+        gate_fail(err, errlen, x, "unknown operator '%.*s' (use <, <=, > or >=)", (int)ol, op);
+        goto bad;
+    }
+    const char *v0 = o, *v1 = end;
+    while (v0 < v1 && isspace((unsigned char)*v0)) v0++;
+    double sign = 1, v;
+    const char *num = v0;
+    if (num < v1 && (*num == '+' || *num == '-')) { sign = *num == '-' ? -1 : 1; num++; }
+    if (v1 == v0 || v1[-1] != '%' || plain_number(num, v1 - 1, &v)) {
+        gate_fail(err, errlen, x, "cannot read '%.*s' as a relative change (use e.g. +5%% or -3%%)",
+                  (int)(v1 - v0), v0);
+        goto bad;
+    }
+    g->pct = sign * v;
+    g->expr = x;
+    return 0;
+bad:
+    free(x);
+    free(g->name);
+    g->name = NULL;
+    return -1;
+}
+
+void compare_gate_free(compare_gate_t *g)
+{
+    if (!g) return;
+    free(g->expr);
+    free(g->name);
+    g->expr = g->name = NULL;
+}
+
+int compare_gate_trips(const compare_gate_t *g, double d)
+{
+    switch (g->op) {
+    case COMPARE_OP_LT: return d < g->pct;
+    case COMPARE_OP_LE: return d <= g->pct;
+    case COMPARE_OP_GT: return d > g->pct;
+    case COMPARE_OP_GE: return d >= g->pct;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * compare */
+
+static const char compare_usage[] =
+"Usage: barrage compare [--fail-if EXPR]... [--no-color] BASE.json NEW.json [NEW2.json...]\n"
+"\n"
+"A side-by-side table of each NEW result against BASE: req/s, mean, p50, p90, p99,\n"
+"p99.9, max, errors and per-name rows, with absolute and relative deltas and a\n"
+"verdict per row: faster/slower (latency) or better/worse when the difference is\n"
+"larger than run-to-run noise, else noise. The verdict is a two-sided Mann-Whitney\n"
+"U test (alpha 0.05) on the per-second values of the runs' series (first and last\n"
+"seconds left out); n/a where a row has no per-second values (mean, p99.9,\n"
+"per-name rows) or the runs are too short (each needs 4 whole seconds).\n"
+"\n"
+"  --fail-if EXPR   CI gate, [NAME:]METRIC OP CHANGE%, e.g. 'p(99)>+5%' (fail if\n"
+"                   NEW's p99 is more than 5% above BASE's), 'rps<-3%' (fail if\n"
+"                   req/s dropped by more than 3%); METRIC: rps, p(N), med, mean,\n"
+"                   max, errors; OP: < <= > >=; repeatable\n"
+"  --no-color       no colors (they are used only when stdout is a terminal)\n"
+"\n"
+"Exit codes: 0 done, 99 a gate failed, 2 usage error, bad gate or bad file.\n";
+
+enum { U_TIME, U_RATE, U_COUNT };
+
+typedef struct row {
+    char label[96];
+    double base, cur;     /* NAN when absent */
+    int unit;             /* U_* */
+    int sample;           /* S_*, or S_NONE */
+} row_t;
+
+static char *fmt_value(char *buf, size_t size, double v, int unit)
+{
+    if (isnan(v)) snprintf(buf, size, "-");
+    else if (unit == U_TIME) report_time_us(buf, size, v);
+    else if (unit == U_RATE) report_metric(buf, size, v);
+    else snprintf(buf, size, "%.0f", v);
+    return buf;
+}
+
+static char *fmt_delta(char *buf, size_t size, double d, int unit)
+{
+    if (isnan(d)) { snprintf(buf, size, "-"); return buf; }
+    if (unit == U_COUNT) { snprintf(buf, size, "%+.0f", d); return buf; }
+    char v[40];
+    fmt_value(v, sizeof v, fabs(d), unit);
+    snprintf(buf, size, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", v);
+    return buf;
+}
+
+/* Relative change in percent: 0 when both are 0, +inf from 0 to more. */
+static double rel(double base, double cur)
+{
+    if (isnan(base) || isnan(cur)) return NAN;
+    if (base == 0) return cur == 0 ? 0 : cur > 0 ? INFINITY : -INFINITY;
+    return (cur - base) / base * 100;
+}
+
+static char *fmt_pct(char *buf, size_t size, double p)
+{
+    if (isnan(p)) snprintf(buf, size, "-");
+    else if (isinf(p)) snprintf(buf, size, "%sinf%%", p > 0 ? "+" : "-");
+    else snprintf(buf, size, "%+.2f%%", p);
+    return buf;
+}
+
+static double run_rps(const result_t *r, uint64_t requests)
+{
+    return r->duration_s > 0 ? (double)requests / r->duration_s : 0;
+}
+
+static void add_row(row_t *rows, size_t *n, const char *label, double b, double c, int unit, int sample)
+{
+    row_t *r = &rows[(*n)++];
+    snprintf(r->label, sizeof r->label, "%s", label);
+    r->base = b;
+    r->cur = c;
+    r->unit = unit;
+    r->sample = sample;
+}
+
+static const stats_named_t *find_name(const stats_t *s, const char *name)
+{
+    for (size_t i = 0; i < s->nnamed; i++)
+        if (!strcmp(s->named[i].name, name)) return &s->named[i];
+    return NULL;
+}
+
+/* Every row of one comparison; *nrows rows, caller frees. */
+static row_t *make_rows(const result_t *b, const result_t *c, size_t *nrows)
+{
+    const stats_t *sb = &b->st, *sc = &c->st;
+    size_t names = sb->nnamed + sc->nnamed, cap = 9 + 5 * names;
+    row_t *rows = calloc(cap, sizeof *rows);
+    if (!rows) return NULL;
+    size_t n = 0;
+    const hist_t *lb = &sb->latency, *lc = &sc->latency;
+    double nan = NAN;
+    add_row(rows, &n, "req/s", run_rps(b, sb->requests), run_rps(c, sc->requests), U_RATE, S_RPS);
+    add_row(rows, &n, "mean", lb->total ? hist_mean(lb) : nan, lc->total ? hist_mean(lc) : nan, U_TIME, S_NONE);
+    static const struct { const char *label; double p; int s; } pcts[] = {
+        { "p50", 50, S_P50 }, { "p90", 90, S_P90 }, { "p99", 99, S_P99 }, { "p99.9", 99.9, S_NONE },
+    };
+    for (size_t i = 0; i < 4; i++)
+        add_row(rows, &n, pcts[i].label, lb->total ? (double)hist_percentile(lb, pcts[i].p) : nan,
+                lc->total ? (double)hist_percentile(lc, pcts[i].p) : nan, U_TIME, pcts[i].s);
+    add_row(rows, &n, "max", lb->total ? (double)lb->max : nan, lc->total ? (double)lc->max : nan, U_TIME, S_MAX);
+    add_row(rows, &n, "errors", (double)stats_error_total(&sb->errors), (double)stats_error_total(&sc->errors),
+            U_COUNT, S_ERRORS);
+    if (sb->errors.status || sc->errors.status)
+        add_row(rows, &n, "non-2xx", (double)sb->errors.status, (double)sc->errors.status, U_COUNT, S_NON2XX);
+    /* per name: BASE's names in order, then NEW's new ones */
+    for (size_t pass = 0; pass < 2; pass++) {
+        const stats_t *s = pass ? sc : sb;
+        for (size_t i = 0; i < s->nnamed; i++) {
+            const char *name = s->named[i].name;
+            if (pass && find_name(sb, name)) continue;
+            const stats_named_t *nb = find_name(sb, name), *nc = find_name(sc, name);
+            const hist_t *hb = nb ? &nb->latency : NULL, *hc = nc ? &nc->latency : NULL;
+            char l[96];
+            snprintf(l, sizeof l, "%s: req/s", name);
+            add_row(rows, &n, l, nb ? run_rps(b, nb->requests) : nan, nc ? run_rps(c, nc->requests) : nan, U_RATE,
+                    S_NONE);
+            static const struct { const char *label; double p; } np[] = { { "p50", 50 }, { "p99", 99 }, { "max", 100 } };
+            for (size_t k = 0; k < 3; k++) {
+                snprintf(l, sizeof l, "%s: %s", name, np[k].label);
+                add_row(rows, &n, l, hb && hb->total ? (double)hist_percentile(hb, np[k].p) : nan,
+                        hc && hc->total ? (double)hist_percentile(hc, np[k].p) : nan, U_TIME, S_NONE);
+            }
+            snprintf(l, sizeof l, "%s: failures", name);
+            add_row(rows, &n, l, nb ? (double)nb->failures : nan, nc ? (double)nc->failures : nan, U_COUNT, S_NONE);
+        }
+    }
+    *nrows = n;
+    return rows;
+}
+
+/* The verdict of one row: its word, and +1 (good), -1 (bad) or 0. */
+static const char *verdict(const row_t *row, const result_t *b, const result_t *c, double *xb, double *xc,
+                           int *mood, int *too_few)
+{
+    *mood = 0;
+    if (row->sample == S_NONE || isnan(row->base) || isnan(row->cur)) return "n/a";
+    size_t nb = samples(b, row->sample, xb), nc = samples(c, row->sample, xc);
+    if (!(min_p(nb, nc) < ALPHA)) { *too_few = 1; return "n/a"; }
+    int dir;
+    double p = compare_mann_whitney(xb, nb, xc, nc, &dir);
+    if (p < 0 || !(p < ALPHA) || !dir) return "noise";
+    int higher_is_good = row->unit == U_RATE;
+    *mood = (dir > 0) == higher_is_good ? 1 : -1;
+    if (row->unit == U_TIME) return dir > 0 ? "slower" : "faster";
+    return *mood > 0 ? "better" : "worse";
+}
+
+/* A gate's measured value in one result; -1 with *why when there is none. */
+static int gate_value(const compare_gate_t *g, const result_t *r, double *out, const char **why)
+{
+    const stats_t *s = &r->st;
+    const hist_t *h = &s->latency;
+    uint64_t requests = s->requests, errors = stats_error_total(&s->errors);
+    if (g->name) {
+        const stats_named_t *nm = find_name(s, g->name);
+        if (!nm) { *why = "no requests with this name"; return -1; }
+        h = &nm->latency;
+        requests = nm->requests;
+        errors = nm->failures;
+    }
+    switch (g->metric) {
+    case COMPARE_M_RPS: *out = run_rps(r, requests); return 0;
+    case COMPARE_M_ERRORS: *out = (double)errors; return 0;
+    default: break;
+    }
+    if (!h->total) { *why = "no responses"; return -1; }
+    if (g->metric == COMPARE_M_MEAN) *out = hist_mean(h);
+    else if (g->metric == COMPARE_M_MAX) *out = (double)h->max;
+    else *out = (double)hist_percentile(h, g->p);
+    return 0;
+}
+
+static const char *op_text(int op)
+{
+    return op == COMPARE_OP_LT ? "<" : op == COMPARE_OP_LE ? "<=" : op == COMPARE_OP_GT ? ">" : ">=";
+}
+
+#define GREEN "\033[32m"
+#define RED "\033[31m"
+#define RESET "\033[0m"
+
+/* Gates of one comparison; the number that failed. */
+static int print_gates(FILE *f, const compare_gate_t *gates, size_t ngates, const result_t *b, const result_t *c,
+                       int color)
+{
+    int failed = 0;
+    for (size_t i = 0; i < ngates; i++) {
+        const compare_gate_t *g = &gates[i];
+        double vb, vc;
+        const char *why = NULL;
+        int unit = g->metric == COMPARE_M_RPS ? U_RATE : g->metric == COMPARE_M_ERRORS ? U_COUNT : U_TIME;
+        char sb[48], sc[48], sp[48], lim[48];
+        int have = !gate_value(g, b, &vb, &why) && !gate_value(g, c, &vc, &why);
+        snprintf(lim, sizeof lim, "%+g%%", g->pct);
+        int trips = 1;
+        if (have) {
+            double d = rel(vb, vc);
+            trips = compare_gate_trips(g, d);
+            fprintf(f, "  %s%s%s %s: %s -> %s, %s (fails when %s %s)\n", color ? (trips ? RED : GREEN) : "",
+                    trips ? "FAILED" : "ok    ", color ? RESET : "", g->expr, fmt_value(sb, sizeof sb, vb, unit),
+                    fmt_value(sc, sizeof sc, vc, unit), fmt_pct(sp, sizeof sp, d), op_text(g->op), lim);
+        } else {
+            fprintf(f, "  %sFAILED%s %s: %s (a gate with nothing to measure fails)\n", color ? RED : "",
+                    color ? RESET : "", g->expr, why);
+        }
+        failed += trips;
+    }
+    return failed;
+}
+
+static void print_side(FILE *f, const char *tag, const result_t *r)
+{
+    const char *hostname = json_str(json_get(r->host, "hostname"));
+    uint64_t cores = 0;
+    json_u64(json_get(r->host, "cores"), &cores);
+    char when[64], req[32], dur[32];
+    rfc3339(when, sizeof when, r->start_ms);
+    report_metric(req, sizeof req, (double)r->st.requests);
+    snprintf(dur, sizeof dur, "%.2fs", r->duration_s);
+    fprintf(f, "%-4s %s: %s (%" PRIu64 " cores), %s, %s, %s requests", tag, r->path, hostname ? hostname : "?",
+            cores, when, dur, req);
+    if (r->merged_from > 1) fprintf(f, ", %" PRIu64 " runs merged", r->merged_from);
+    fputc('\n', f);
+}
+
+/* One NEW against BASE: header, table, footnote, gates. Returns the failed gates. */
+static int print_block(FILE *f, const result_t *b, const result_t *c, const compare_gate_t *gates, size_t ngates,
+                       int color, int *oom)
+{
+    size_t nrows = 0;
+    row_t *rows = make_rows(b, c, &nrows);
+    size_t cap = (b->npts > c->npts ? b->npts : c->npts) + 1;
+    double *xb = malloc(cap * sizeof *xb), *xc = malloc(cap * sizeof *xc);
+    if (!rows || !xb || !xc) {
+        free(rows); free(xb); free(xc);
+        *oom = 1;
+        return 0;
+    }
+    print_side(f, "base", b);
+    print_side(f, "new", c);
+    int lw = 8;
+    for (size_t i = 0; i < nrows; i++) {
+        int l = (int)strlen(rows[i].label);
+        if (l > lw) lw = l;
+    }
+    if (lw > 40) lw = 40;
+    fprintf(f, "  %-*s %10s %10s %11s %10s  %s\n", lw, "metric", "base", "new", "delta", "delta %", "verdict");
+    int too_few = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const row_t *r = &rows[i];
+        char vb[48], vc[48], vd[48], vp[48];
+        int mood;
+        const char *word = verdict(r, b, c, xb, xc, &mood, &too_few);
+        const char *on = color && mood ? (mood > 0 ? GREEN : RED) : "", *off = color && mood ? RESET : "";
+        fprintf(f, "  %-*.*s %10s %10s %11s %s%10s%s  %s%s%s\n", lw, lw, r->label, fmt_value(vb, sizeof vb, r->base, r->unit),
+                fmt_value(vc, sizeof vc, r->cur, r->unit), fmt_delta(vd, sizeof vd, r->cur - r->base, r->unit), on,
+                fmt_pct(vp, sizeof vp, rel(r->base, r->cur)), off, on, word, off);
+    }
+    size_t nb = samples(b, S_RPS, xb), nc = samples(c, S_RPS, xc);
+    fprintf(f, "  verdict: two-sided Mann-Whitney U on per-second values (%zu s base, %zu s new; first and last "
+               "seconds left out), alpha %.2f\n", nb, nc, ALPHA);
+    if (too_few)
+        fprintf(f, "  n/a: too few whole seconds to tell a change from noise: runs need at least 4 each "
+                   "(about -d 6s)\n");
+    int failed = print_gates(f, gates, ngates, b, c, color);
+    free(rows);
+    free(xb);
+    free(xc);
+    return failed;
+}
+
+int compare_main(int argc, char **argv)
+{
+    char **files = calloc((size_t)argc + 1, sizeof *files);
+    compare_gate_t *gates = calloc((size_t)argc + 1, sizeof *gates);
+    result_t *rs = NULL;
+    size_t nfiles = 0, ngates = 0;
+    int no_color = 0, only_files = 0, rc = EXIT_USAGE;
+    if (!files || !gates) { fprintf(stderr, "barrage compare: out of memory\n"); goto done; }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *expr = NULL;
+        if (only_files || a[0] != '-' || !a[1]) { files[nfiles++] = argv[i]; continue; }
+        if (!strcmp(a, "--")) { only_files = 1; continue; }
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { fputs(compare_usage, stdout); rc = 0; goto done; }
+        if (!strcmp(a, "--no-color")) { no_color = 1; continue; }
+        if (!strncmp(a, "--fail-if=", 10)) expr = a + 10;
+        else if (!strcmp(a, "--fail-if")) {
+            if (i + 1 >= argc) { fprintf(stderr, "barrage compare: --fail-if needs an expression, e.g. 'p(99)>+5%%'\n"); goto done; }
+            expr = argv[++i];
+        } else {
+            fprintf(stderr, "barrage compare: unknown option '%s' (see barrage compare --help)\n", a);
+            goto done;
+        }
+        char err[512];
+        if (compare_gate_parse(expr, &gates[ngates], err, sizeof err)) {
+            fprintf(stderr, "barrage compare: %s\n", err);
+            goto done;
+        }
+        ngates++;
+    }
+    if (nfiles < 2) {
+        fprintf(stderr, "barrage compare: need a BASE and at least one NEW result "
+                        "(barrage compare BASE.json NEW.json)\n");
+        goto done;
+    }
+    rs = calloc(nfiles, sizeof *rs);
+    if (!rs) { fprintf(stderr, "barrage compare: out of memory\n"); goto done; }
+    if (load_all("compare", files, nfiles, rs)) goto done;
+    static const char *const keys[] = { "url", "method", "threads", "connections", "duration_s", "requests",
+                                        "rate", "stages", "headers", "body_bytes", "script", "keepalive",
+                                        "tls_resume", NULL };
+    for (size_t i = 1; i < nfiles; i++) warn_config("compare", &rs[0], &rs[i], keys);
+    int color = !no_color && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
+    int failed = 0, oom = 0;
+    for (size_t i = 1; i < nfiles && !oom; i++) {
+        if (i > 1) fputc('\n', stdout);
+        failed += print_block(stdout, &rs[0], &rs[i], gates, ngates, color, &oom);
+    }
+    fflush(stdout);
+    if (oom) { fprintf(stderr, "barrage compare: out of memory\n"); rc = EXIT_USAGE; goto done; }
+    if (failed) fprintf(stderr, "barrage compare: %d gate%s failed\n", failed, failed == 1 ? "" : "s");
+    rc = failed ? COMPARE_EXIT_GATE : 0;
+done:
+    for (size_t i = 0; rs && i < nfiles; i++) result_free(&rs[i]);
+    for (size_t i = 0; gates && i < ngates; i++) compare_gate_free(&gates[i]);
+    free(rs);
+    free(gates);
+    free(files);
+    return rc;
+}
