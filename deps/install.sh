@@ -21,6 +21,8 @@ check openssl          command -v openssl
 check strace           command -v strace
 check procps           command -v pkill
 check time             test -x /usr/bin/time
+check chromium         sh -c 'command -v chromium'
+check util-linux       command -v unshare
 [ -z "$need" ] && exit 0
 echo "deps: installing$need"
 SUDO=""

@@ -70,7 +70,10 @@ static int write_outputs(const config_t *cfg, const report_run_t *rr)
     if (cfg->json_path) {
         int to_stdout = !strcmp(cfg->json_path, "-");
         FILE *f = to_stdout ? stdout : fopen(cfg->json_path, "w");
-        if (!f || report_json(f, rr) || (to_stdout ? fflush(f) : fclose(f))) {
+        int rc = f ? report_json(f, rr) : -1;
+        if (f && !to_stdout && fclose(f)) rc = -1;
+        if (f && to_stdout && fflush(f)) rc = -1;
+        if (rc) {
             fprintf(stderr, "barrage: --json: cannot write '%s': %s\n", cfg->json_path, strerror(errno));
             bad = -1;
         }
@@ -84,7 +87,9 @@ static int write_outputs(const config_t *cfg, const report_run_t *rr)
     }
     if (cfg->html_path) {
         FILE *f = fopen(cfg->html_path, "w");
-        if (!f || report_html(f, rr) || fclose(f)) {
+        int rc = f ? report_html(f, rr) : -1;
+        if (f && fclose(f)) rc = -1;
+        if (rc) {
             fprintf(stderr, "barrage: --html: cannot write '%s': %s\n", cfg->html_path, strerror(errno));
             bad = -1;
         }

@@ -82,7 +82,8 @@ typedef struct axis {
     double p0, p1;   /* pixel positions of lo and hi */
 } axis_t;
 
-/* 1, 2 or 5 times a power of ten, at least raw. */
+/* 1, 2 or 5 times a power of ten: the least at or above raw (up), else the
+ * greatest at or below it. */
 static double nice_125(double raw, int up)
 {
     if (raw <= 0) return 1;
@@ -279,12 +280,14 @@ static void chart_dots(chart_t *c, const axis_t *ya, const double *xs, const dou
     char b[32];
     for (size_t i = 0; i < n; i++) {
         if (isnan(ys[i])) continue;
-        fprintf(c->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s, second %zu: %s%s</title></circle>\n",
-                ax(&c->x, xs[i]), ax(ya, ys[i]), color, label, i + 1, fmt(b, sizeof b, ys[i]), unit);
+        fprintf(c->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", ax(&c->x, xs[i]),
+                ax(ya, ys[i]), color);
+        esc(c->f, label);
+        fprintf(c->f, ", second %zu: %s%s</title></circle>\n", i + 1, fmt(b, sizeof b, ys[i]), unit);
     }
 }
 
-/* The same, closed down to the x axis and filled lightly. */
+/* The area under a series (down to the x axis), filled lightly. */
 static void chart_area(chart_t *c, const axis_t *ya, const double *xs, const double *ys, size_t n,
                        const char *color)
 {
@@ -292,12 +295,10 @@ static void chart_area(chart_t *c, const axis_t *ya, const double *xs, const dou
     while (i < n) {
         while (i < n && isnan(ys[i])) i++;
         if (i >= n) break;
-        size_t start = i;
         fprintf(c->f, "<polygon fill=\"%s\" fill-opacity=\"0.08\" stroke=\"none\" points=\"%.1f,%.1f", color,
                 ax(&c->x, xs[i]), c->b);
         for (; i < n && !isnan(ys[i]); i++) fprintf(c->f, " %.1f,%.1f", ax(&c->x, xs[i]), ax(ya, ys[i]));
         fprintf(c->f, " %.1f,%.1f\"/>\n", ax(&c->x, xs[i - 1]), c->b);
-        (void)start;
     }
 }
 
@@ -726,7 +727,8 @@ static void section_config(FILE *f, const report_run_t *run)
         kv(f, "Requests (-n)", "requests-limit", b);
     }
     if (c->duration_set || !c->requests) kv(f, "Duration", "duration", report_duration(b, sizeof b, c->duration_ns));
-    if (c->rate > 0) snprintf(b, sizeof b, "%g requests/s", c->rate);
+    if (c->rate > 0 && c->stages.n) snprintf(b, sizeof b, "by stages (-R)");
+    else if (c->rate > 0) snprintf(b, sizeof b, "%g requests/s", c->rate);
     else snprintf(b, sizeof b, "unthrottled");
     kv(f, "Rate", "rate", b);
     if (c->stages.n) {
@@ -905,7 +907,8 @@ static const char css[] =
     "svg .axis{stroke:#9ca3af;stroke-width:1}\n"
     "svg .tickmark{stroke:#9ca3af}\n"
     "svg .stage{stroke:#64748b;stroke-width:1.2;stroke-dasharray:5 4}\n"
-    "svg .stage-label{font-size:11.5px;fill:#475569}\n"
+    "svg .stage-label{font-size:11.5px;fill:#475569;paint-order:stroke;stroke:#fff;stroke-width:4px;"
+    "stroke-linejoin:round}\n"
     "svg .empty{font-size:15px;fill:#9ca3af}\n"
     "footer{color:var(--muted);font-size:12px;padding:0 0 24px}\n"
     "@media (max-width:900px){.cards{grid-template-columns:repeat(3,1fr)}.grid{grid-template-columns:1fr}}\n";
@@ -974,7 +977,8 @@ int report_html(FILE *f, const report_run_t *run)
         snprintf(sub, sizeof sub, "until %" PRIu64 " responses (-n)", c->requests);
     card(f, NULL, "Duration", "duration", fmt_us(v, sizeof v, (double)run->elapsed_ns / 1000), sub);
     snprintf(v, sizeof v, "%.2f", secs > 0 ? (double)s->requests / secs : 0.0);
-    if (c->rate > 0) snprintf(sub, sizeof sub, "target %g/s", c->rate);
+    if (c->rate > 0 && c->stages.n) snprintf(sub, sizeof sub, "target up to %g/s", rate_stages_max(&c->stages));
+    else if (c->rate > 0) snprintf(sub, sizeof sub, "target %g/s", c->rate);
     else snprintf(sub, sizeof sub, "requests per second");
     card(f, NULL, "Req/s", "rps", v, sub);
     snprintf(v, sizeof v, "%sB", report_binary(a, sizeof a, (double)s->bytes));
@@ -1018,7 +1022,10 @@ int report_html(FILE *f, const report_run_t *run)
     fputs("<section><h2>Throughput</h2>\n", f);
     chart_rps(f, &p);
     fputs("<p class=\"note\">Responses completed in each second of the run", f);
-    if (p.n && p.frac[p.n - 1] < 0.99) fputs("; the last, partial second is scaled to a rate", f);
+    if (p.n > 1 && p.frac[p.n - 1] < 0.2)
+        fprintf(f, "; the last %.0f ms are too short for a rate and left out", p.frac[p.n - 1] * 1000);
+    else if (p.n && p.frac[p.n - 1] < 0.99)
+        fprintf(f, "; the last, partial second (%.0f ms) is scaled to a rate", p.frac[p.n - 1] * 1000);
     fputs(". Dashed vertical lines mark stage changes.</p></section>\n", f);
     fputs("<section><h2>Latency over time</h2>\n", f);
     chart_latency(f, &p);

@@ -439,9 +439,10 @@ def test_chromium_lays_out_and_draws_the_charts():
     def near(px, rgb, tol=40):
         return sum(1 for p in px if abs(p[0] - rgb[0]) + abs(p[1] - rgb[1]) + abs(p[2] - rgb[2]) <= tol)
 
-    # each chart's region has ink, and its main line's colour
-    line_colour = {"rps-chart": (0x25, 0x63, 0xeb), "latency-chart": (0xa2, 0x1c, 0xaf),
-                   "dist-chart": (0x25, 0x63, 0xeb), "errors-chart": (0x16, 0xa3, 0x4a)}
+    # each chart's region has ink (axes, labels, lines), and its lines' colours
+    line_colours = {"rps-chart": [(0x25, 0x63, 0xeb)], "dist-chart": [(0x25, 0x63, 0xeb)],
+                    "latency-chart": [(0x0e, 0xa5, 0xe9), (0x63, 0x66, 0xf1), (0xa2, 0x1c, 0xaf), (0xef, 0x44, 0x44)],
+                    "errors-chart": [(0x16, 0xa3, 0x4a)]}
     for cid in CHARTS:
         y, bh = boxes[cid][1], boxes[cid][3]
         if y + bh > h:
@@ -449,7 +450,7 @@ def test_chromium_lays_out_and_draws_the_charts():
             continue
         px = region(cid)
         ink = sum(1 for p in px if p[0] + p[1] + p[2] < 600)
-        check(ink > 0.01 * len(px), f"{cid}: only {ink} of {len(px)} pixels drawn")
-        check(len(set(px)) > 30, f"{cid}: {len(set(px))} distinct colours")
-        got = near(px, line_colour[cid])
-        check(got > 300, f"{cid}: {got} pixels of its line colour {line_colour[cid]}")
+        check(ink > 2000, f"{cid}: only {ink} of {len(px)} pixels drawn")
+        check(len(set(px)) > 100, f"{cid}: {len(set(px))} distinct colours")
+        got = sum(near(px, c) for c in line_colours[cid])
+        check(got > 300, f"{cid}: {got} pixels of its lines' colours {line_colours[cid]}")
