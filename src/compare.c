@@ -220,7 +220,7 @@ static int load_opt_hist(const loader_t *L, const json_value_t *root, const char
     return *present ? load_hist(L, v, key, h) : 0;
 }
 
-static int load_names(const loader_t *L, const json_value_t *root, stats_t *st)
+static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, hist_t *tmp)
 {
     const json_value_t *a = need(L, root, "", "names", JSON_ARRAY);
     if (!a) return -1;
@@ -235,7 +235,6 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st)
             return -1;
         char wl[80];
         join(wl, sizeof wl, w, "latency");
-        hist_t *tmp = (hist_t *)&L->tmp;
         hist_reset(tmp);
         if (load_hist(L, json_get(n, "latency"), wl, tmp)) return -1;
         int k = stats_named_index(st, nv->str);
@@ -363,7 +362,7 @@ static int result_load(result_t *r, const char *path, char *err, size_t errlen)
         r->st.tls_resumed = u;
         r->has_tls = 1;
     }
-    if (load_names(&L, root, &r->st)) goto out;
+    if (load_names(&L, root, &r->st, &L.tmp)) goto out;
     if (!(th = need(&L, root, "", "thresholds", JSON_ARRAY))) goto out;
     r->nthresholds = th->len;
     if (load_series(&L, root, r)) goto out;
@@ -403,12 +402,23 @@ static void jnum(FILE *f, double v)
     else fprintf(f, "%.6g", v);
 }
 
-/* Sums must survive a round trip: the shortest exact form. */
+/* The shortest form that reads back as the same double. */
+static void jround(FILE *f, double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+/* Sums must survive a round trip (report_json.c's %.6g would round them). */
 static void jexact(FILE *f, double v)
 {
     if (!isfinite(v)) fputs("null", f);
     else if (v == floor(v) && fabs(v) < 1e18) fprintf(f, "%.0f", v);
-    else fprintf(f, "%.17g", v);
+    else jround(f, v);
 }
 
 /* Any parsed value, on one line. */
@@ -420,7 +430,7 @@ static void jvalue(FILE *f, const json_value_t *v)
     case JSON_FALSE: fputs("false", f); break;
     case JSON_NUMBER:
         if (v->exact) fprintf(f, "%" PRIu64, v->u);
-        else fprintf(f, "%.17g", v->num);
+        else jround(f, v->num);
         break;
     case JSON_STRING: jstr_n(f, v->str, v->len); break;
     case JSON_ARRAY:
@@ -701,7 +711,8 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
         if (r->has_tls && !tls) tls = r;
         nth += r->nthresholds;
     }
-    double secs = (end - (double)start) / 1000;
+    /* to the microsecond, written in full, so merging merges adds up */
+    double secs = round((end - (double)start) * 1000) / 1e6;
     if (!(secs > 0)) secs = 0;
     char when[64];
     rfc3339(when, sizeof when, start);
@@ -713,7 +724,7 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     fputs(",\n  \"config\": ", f);
     write_config(f, rs, n);
     fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"duration_s\": ", when, start);
-    jnum(f, secs);
+    jround(f, secs);
     fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", interrupted ? "true" : "false", exit_code);
     fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
                ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
@@ -1055,15 +1066,17 @@ static const char compare_usage[] =
 "p99.9, max, errors and per-name rows, with absolute and relative deltas and a\n"
 "verdict per row: faster/slower (latency) or better/worse when the difference is\n"
 "larger than run-to-run noise, else noise. The verdict is a two-sided Mann-Whitney\n"
-"U test (alpha 0.05) on the per-second values of the runs' series (first and last\n"
-"seconds left out); n/a where a row has no per-second values (mean, p99.9,\n"
-"per-name rows) or the runs are too short (each needs 4 whole seconds).\n"
+"U test (alpha 0.05) on the per-second values of the runs' series (req/s, p50,\n"
+"p90, p99, max and errors of each second; the first and last seconds left out);\n"
+"n/a where a row has no per-second values (mean, p99.9, per-name rows) or the\n"
+"runs are too short to tell (use runs of 6 s or more).\n"
 "\n"
 "  --fail-if EXPR   CI gate, [NAME:]METRIC OP CHANGE%, e.g. 'p(99)>+5%' (fail if\n"
 "                   NEW's p99 is more than 5% above BASE's), 'rps<-3%' (fail if\n"
 "                   req/s dropped by more than 3%); METRIC: rps, p(N), med, mean,\n"
 "                   max, errors; OP: < <= > >=; repeatable\n"
-"  --no-color       no colors (they are used only when stdout is a terminal)\n"
+"  --no-color       no colors (they are used only when stdout is a terminal and\n"
+"                   NO_COLOR is not set)\n"
 "\n"
 "Exit codes: 0 done, 99 a gate failed, 2 usage error, bad gate or bad file.\n";
 
@@ -1192,7 +1205,8 @@ static const char *verdict(const row_t *row, const result_t *b, const result_t *
     if (!(min_p(nb, nc) < ALPHA)) { *too_few = 1; return "n/a"; }
     int dir;
     double p = compare_mann_whitney(xb, nb, xc, nc, &dir);
-    if (p < 0 || !(p < ALPHA) || !dir) return "noise";
+    if (p < 0) return "n/a";   /* out of memory */
+    if (!(p < ALPHA) || !dir) return "noise";
     int higher_is_good = row->unit == U_RATE;
     *mood = (dir > 0) == higher_is_good ? 1 : -1;
     if (row->unit == U_TIME) return dir > 0 ? "slower" : "faster";
@@ -1314,8 +1328,8 @@ static int print_block(FILE *f, const result_t *b, const result_t *c, const comp
     fprintf(f, "  verdict: two-sided Mann-Whitney U on per-second values (%zu s base, %zu s new; first and last "
                "seconds left out), alpha %.2f\n", nb, nc, ALPHA);
     if (too_few)
-        fprintf(f, "  n/a: too few whole seconds to tell a change from noise: runs need at least 4 each "
-                   "(about -d 6s)\n");
+        fprintf(f, "  n/a: too few whole seconds (%zu base, %zu new) to tell a change from noise: "
+                   "use runs of 6 s or more\n", nb, nc);
     int failed = print_gates(f, gates, ngates, b, c, color);
     free(rows);
     free(xb);

@@ -29,6 +29,8 @@ const char *config_usage(void)
     return
 "Usage: barrage [options] <url>\n"
 "       barrage serve [--listen ADDR:PORT] [options]   (built-in target; see --help there)\n"
+"       barrage compare BASE.json NEW.json [...] [--fail-if 'p(99)>+5%%']\n"
+"       barrage merge [-o FILE] A.json B.json ...\n"
 "\n"
 "Options (wrk's, plus a few):\n"
 "  -c, --connections N   connections to keep open (default 10)\n"

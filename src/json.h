@@ -10,7 +10,8 @@
  * stack. Duplicate keys are kept; json_get answers the first.
  *
  * Every syntax error is one line, "LINE:COL: message" (1-based; COL counts
- * bytes), e.g. "3:14: invalid escape '\q' in a string".
+ * bytes, after the byte-order mark if any), e.g. "3:14: invalid escape '\q'
+ * in a string".
  *
  * Numbers are kept as the nearest double and, when the value is an integer
  * in [0, 2^64), also exactly as a uint64_t: 9007199254740993 (2^53 + 1) reads

@@ -31,7 +31,7 @@ static void num(FILE *f, double v)
 {
     if (!isfinite(v)) fputs("null", f);
     else if (v == floor(v) && fabs(v) < 9e15) fprintf(f, "%.0f", v);
-    else fprintf(f, "%.15g", v);
+    else fprintf(f, "%.17g", v); /* round-trips: sums stay exact for merge */
 }
 
 static void errors(FILE *f, const stats_errors_t *e)

@@ -164,7 +164,7 @@ with harness.Nginx(access_log=False, tls=True) as ng:
     case("TLS --cacert 5s", common + ["-d5s", "--cacert", f"{pki}/ca.crt", ng.tls_url + "/health"], 0)
     case("TLS -k --no-tls-resume --no-keepalive 5s",
          common + ["-d5s", "-k", "--no-tls-resume", "--no-keepalive", ng.tls_url + "/health"], 0)
-    case("TLS mTLS workflow", common + ["-d5s", "--cacert", f"{pki}/ca.crt", "--cert", f"{pki}/client.crt",
+    case("TLS mTLS + request() script", common + ["-d5s", "--cacert", f"{pki}/ca.crt", "--cert", f"{pki}/client.crt",
                                         "--key", f"{pki}/client.key", "-s", f"{ROOT}/scripts/counter.lua",
                                         ng.tls_url + "/mtls"], 0)
     case("TLS verification failure (exit 2)", common + ["-d2s", ng.tls_url + "/health"], 2)

@@ -94,6 +94,7 @@ def test_csv_locust_columns_and_values():
         r = barrage("-t", "1", "-c", "2", "-d", "2s", "--csv", prefix, "--json", prefix + ".json",
                     f"{n.url}/notfound")
         eq(r.rc, 0, f"{r}")
+        check(r.requests > 0 and r.non2xx == r.requests, f"every response is a 404: {r}")
         d = json.load(open(prefix + ".json"))
         rows = list(csv.DictReader(open(prefix + "_stats.csv")))
         hist = list(csv.DictReader(open(prefix + "_stats_history.csv")))

@@ -26,7 +26,10 @@
 #include "http.h"
 #include "threshold.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+/* A broken invariant: say which, then trap (libFuzzer saves the input). */
+#define CHECK(c) do { if (!(c)) { \
+    fprintf(stderr, "fuzz invariant failed: %s:%d: %s\n", __FILE__, __LINE__, #c); \
+    __builtin_trap(); } } while (0)
 #define MAX_WORDS 64
 
 static char body_file[512];

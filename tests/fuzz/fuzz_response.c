@@ -32,13 +32,17 @@
  * script.c walks), lengths within capacities, a body no longer than the
  * bytes seen; conn-model counters add up. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http.h"
 #include "stats.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+/* A broken invariant: say which, then trap (libFuzzer saves the input). */
+#define CHECK(c) do { if (!(c)) { \
+    fprintf(stderr, "fuzz invariant failed: %s:%d: %s\n", __FILE__, __LINE__, #c); \
+    __builtin_trap(); } } while (0)
 #define MAX_EVENTS 256
 
 typedef struct input {

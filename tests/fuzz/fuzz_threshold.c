@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +25,10 @@
 #include "stats.h"
 #include "threshold.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+/* A broken invariant: say which, then trap (libFuzzer saves the input). */
+#define CHECK(c) do { if (!(c)) { \
+    fprintf(stderr, "fuzz invariant failed: %s:%d: %s\n", __FILE__, __LINE__, #c); \
+    __builtin_trap(); } } while (0)
 
 /* Two runs to evaluate against: an empty one and one with data, including
  * the names and checks the seed corpus uses. Built once, never freed. */

@@ -10,13 +10,17 @@
  *     (http_count_requests == 1), so an accepted URL never produces bytes
  *     the target cannot parse. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "http.h"
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+/* A broken invariant: say which, then trap (libFuzzer saves the input). */
+#define CHECK(c) do { if (!(c)) { \
+    fprintf(stderr, "fuzz invariant failed: %s:%d: %s\n", __FILE__, __LINE__, #c); \
+    __builtin_trap(); } } while (0)
 
 static int is_port(const char *p)
 {

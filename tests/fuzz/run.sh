@@ -6,7 +6,7 @@
 # reproducer, then `N passed, N failed`; exits 1 if a target failed.
 #
 # Environment:
-#   FUZZ_SECONDS   time per target in seconds (default 60)
+#   FUZZ_SECONDS   time per target in seconds (default 60); 0 replays the seeds only
 #   FUZZ_TARGETS   targets to run (default: url options threshold response)
 #   FUZZ_CC        the compiler (default clang; it needs libFuzzer)
 #   FUZZ_SRC       barrage's sources (default src; e.g. a patched copy)
@@ -131,11 +131,13 @@ for t in $FUZZ_TARGETS; do
     [ -f "tests/fuzz/$t.dict" ] && dict="-dict=tests/fuzz/$t.dict"
     log=$OUT/fuzz_$t.log
     rm -f "$OUT/crash-$t-"* "$OUT/leak-$t-"* "$OUT/timeout-$t-"* "$OUT/oom-$t-"* \
-          "$OUT/slow-unit-$t-"* "$OUT/crash-$t.log"
+          "$OUT/slow-unit-$t-"*
+    limit="-max_total_time=$FUZZ_SECONDS"
+    [ "$FUZZ_SECONDS" = 0 ] && limit="-runs=0"
     # shellcheck disable=SC2086
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        "$bin" -max_total_time="$FUZZ_SECONDS" -timeout=5 -rss_limit_mb=2048 \
+        "$bin" $limit -timeout=5 -rss_limit_mb=2048 \
             -max_len="$(max_len "$t")" -print_final_stats=1 \
             -artifact_prefix="$OUT/" $dict "$corpus" >"$log" 2>&1
     rc=$?
@@ -153,7 +155,11 @@ for t in $FUZZ_TARGETS; do
         fi
         echo "FAIL fuzz/$t (exit $rc; log $log)"
         [ -n "$art" ] && echo "     reproducer: $art (run: $bin $art)"
-        grep -m 3 -E 'ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY:' "$log" \
+        for seed in tests/fuzz/corpus/"$t"/*; do
+            [ -n "$art" ] && [ -f "$art" ] && cmp -s "$seed" "$art" &&
+                echo "     (that is the regression seed $seed)"
+        done
+        grep -m 3 -E 'fuzz invariant failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY:' "$log" \
             | sed 's/^/     /'
         failed=$((failed + 1))
     fi
