@@ -102,8 +102,10 @@ asan:
 bench: all
 	@sh tests/bench/bench.sh
 
+# libFuzzer targets (clang): each runs FUZZ_SECONDS; `make fuzz FUZZ_SECONDS=5` for a quick pass.
+FUZZ_SECONDS ?= 60
 fuzz:
-	@sh tests/fuzz/run.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 clean:
 	rm -rf build build-asan barrage

@@ -23,6 +23,7 @@ check procps           command -v pkill
 check time             test -x /usr/bin/time
 check chromium         sh -c 'command -v chromium'
 check util-linux       command -v unshare
+check iproute2         command -v ip
 [ -z "$need" ] && exit 0
 echo "deps: installing$need"
 SUDO=""

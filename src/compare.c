@@ -1,7 +1,7 @@
 /* compare.c - `barrage compare` and `barrage merge` over JSON results.
  *
  * Loading: each file is parsed (json.c) and checked against the parts of
- * docs/result.schema.json this code uses; every distribution is rebuilt into
+ * src/result.schema.json this code uses; every distribution is rebuilt into
  * a hist_t from its buckets, each [index, count] pair recorded as `count`
  * values at hist_highest(index) (the value every bucket reports), after which
  * the exact count/min/max/sum/sumsq of the file replace the summary the
@@ -781,6 +781,46 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     return ferror(f) ? -EIO : 0;
 }
 
+/* Shards of one fleet run (--shard I/N): warn unless they are complete
+ * (every index of 0..N-1), distinct, of one N, and started together. */
+static void check_shards(const result_t *rs, size_t n)
+{
+    uint64_t count = 0;
+    int sharded = 0;
+    char *seen = NULL;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        const json_value_t *sh = json_get(rs[i].config, "shard");
+        uint64_t idx, cnt;
+        if (!sh || json_u64(json_get(sh, "index"), &idx) || json_u64(json_get(sh, "count"), &cnt)) continue;
+        sharded++;
+        if (!count) {
+            count = cnt;
+            seen = calloc(cnt ? cnt : 1, 1);
+        } else if (cnt != count) {
+            fprintf(stderr, "barrage merge: warning: shards of different fleets: %" PRIu64 " and %" PRIu64 " shards\n",
+                    count, cnt);
+        }
+        if (seen && idx < count) {
+            if (seen[idx]) fprintf(stderr, "barrage merge: warning: shard %" PRIu64 " appears twice\n", idx);
+            seen[idx] = 1;
+        }
+        uint64_t us;
+        const json_value_t *a = json_get(json_root(rs[i].doc), "start_actual_unix_us");
+        int64_t t = a && !json_u64(a, &us) ? (int64_t)us : rs[i].start_ms * 1000;
+        if (t < lo) lo = t;
+        if (t > hi) hi = t;
+    }
+    if (sharded && (size_t)sharded < n)
+        fprintf(stderr, "barrage merge: warning: %zu of %zu results were not made with --shard\n", n - (size_t)sharded, n);
+    for (uint64_t i = 0; seen && i < count; i++)
+        if (!seen[i]) fprintf(stderr, "barrage merge: warning: shard %" PRIu64 " of %" PRIu64 " is missing\n", i, count);
+    if (sharded > 1 && hi - lo > 50000)
+        fprintf(stderr, "barrage merge: warning: the shards started %.1f ms apart (use a common --start-at)\n",
+                (double)(hi - lo) / 1000);
+    free(seen);
+}
+
 int compare_merge_main(int argc, char **argv)
 {
     const char *out_path = NULL;
@@ -819,6 +859,7 @@ int compare_merge_main(int argc, char **argv)
     if (load_all("merge", files, nfiles, rs)) goto done;
     static const char *const keys[] = { "url", "method", "rate", "script", NULL };
     for (size_t i = 1; i < nfiles; i++) warn_config("merge", &rs[0], &rs[i], keys);
+    check_shards(rs, nfiles);
     if (stats_init(&total)) { fprintf(stderr, "barrage merge: out of memory\n"); goto done; }
     total_ready = 1;
     for (size_t i = 0; i < nfiles; i++) stats_merge(&total, &rs[i].st);

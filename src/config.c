@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -22,6 +23,45 @@ void config_defaults(config_t *c)
     c->method = "GET";
     c->tls_resume = 1;
     c->keepalive = 1;
+    c->shard_count = 1;
+}
+
+int config_parse_time(const char *s, double *unix_s)
+{
+    char *end;
+    if (!s || !*s) return -1;
+    if (!strchr(s, '-')) { /* Unix seconds */
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || *end || end == s || v <= 0) return -1;
+        *unix_s = v;
+        return 0;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int y, mo, d, h, mi, n = 0;
+    double sec;
+    if (sscanf(s, "%4d-%2d-%2d%*[Tt ]%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return -1;
+    const char *z = s + n;
+    double off = 0;
+    if (*z == 'Z' || *z == 'z') z++;
+    else if (*z == '+' || *z == '-') {
+        int oh, om, m = 0;
+        if (sscanf(z + 1, "%2d:%2d%n", &oh, &om, &m) != 2) return -1;
+        off = (oh * 3600 + om * 60) * (*z == '-' ? -1 : 1);
+        z += 1 + m;
+    } else return -1;
+    if (*z || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec < 0 || sec >= 61) return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = 0;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) return -1;
+    *unix_s = (double)t + sec - off;
+    return 0;
 }
 
 const char *config_usage(void)
@@ -53,6 +93,10 @@ const char *config_usage(void)
 "                        'non2xx==0', 'login:p(99)<1s' (repeatable; exit code 99 if one fails)\n"
 "      --abort-on-fail   stop as soon as a threshold can no longer pass\n"
 "  -q, --quiet           no live progress line on stderr\n"
+"      --shard I/N       run shard I (0-based) of N: its share of connections, rate, -n\n"
+"      --shards N        N shards, this one's index from $JOB_COMPLETION_INDEX (Kubernetes)\n"
+"      --start-at TIME   open connections now, start measuring at TIME (RFC 3339 or\n"
+"                        Unix seconds) so several machines start together\n"
 "      --json FILE       write the full result as JSON (- for stdout; the text report\n"
 "                        then goes to stderr)\n"
 "      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
@@ -260,7 +304,8 @@ enum opt_id {
     OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
-    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML,
+    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
+    OPT_SHARDS, OPT_START_AT,
 };
 
 static const struct opt {
@@ -297,6 +342,9 @@ static const struct opt {
     { "json",        0,   1, OPT_JSON },
     { "csv",         0,   1, OPT_CSV },
     { "html",        0,   1, OPT_HTML },
+    { "shard",       0,   1, OPT_SHARD },
+    { "shards",      0,   1, OPT_SHARDS },
+    { "start-at",    0,   1, OPT_START_AT },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -394,6 +442,32 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
     case OPT_HTML: c->html_path = v; break;
+    case OPT_SHARD: {
+        unsigned i, n;
+        int used = 0;
+        if (sscanf(v, "%u/%u%n", &i, &n, &used) != 2 || v[used] || n < 1 || n > 10000 || i >= n)
+            return fail(err, errlen, "%s: '%s' is not I/N with 0 <= I < N (e.g. --shard 0/3)", name, v);
+        c->shard_index = i;
+        c->shard_count = n;
+        break;
+    }
+    case OPT_SHARDS: {
+        if (config_parse_count(v, &n) || n < 1 || n > 10000)
+            return fail(err, errlen, "%s: '%s' is not a number of shards (1 to 10000)", name, v);
+        const char *idx = getenv("JOB_COMPLETION_INDEX");
+        uint64_t i;
+        if (!idx || config_parse_count(idx, &i))
+            return fail(err, errlen, "%s needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it), or use --shard I/N", name);
+        if (i >= n)
+            return fail(err, errlen, "JOB_COMPLETION_INDEX=%s is not below --shards %s", idx, v);
+        c->shard_index = (uint32_t)i;
+        c->shard_count = (uint32_t)n;
+        break;
+    }
+    case OPT_START_AT:
+        if (config_parse_time(v, &c->start_at))
+            return fail(err, errlen, "%s: cannot read '%s' as a time (use RFC 3339, e.g. 2026-11-23T15:30:00Z, or Unix seconds)", name, v);
+        break;
     }
     return 0;
 }
@@ -448,6 +522,24 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;
     if (config_parse_url(url, &c->url, err, errlen)) return -1;
+    if (c->shard_count > 1) { /* this shard's share; remainders go to the first shards */
+        uint64_t i = c->shard_index, n = c->shard_count;
+        if (c->requests) {
+            c->requests = c->requests / n + (i < c->requests % n);
+            if (!c->requests)
+                return fail(err, errlen, "-n is smaller than the number of shards: shard %llu would have no requests",
+                            (unsigned long long)i);
+        }
+        c->rate /= (double)n;
+        if (!c->stages.n) {
+            uint64_t total = c->connections;
+            c->connections = total / n + (i < total % n);
+            if (!c->connections)
+                return fail(err, errlen, "%llu connections cannot be spread over %llu shards: use at least one per shard",
+                            (unsigned long long)total, (unsigned long long)n);
+            if (c->connections < c->threads) c->threads = c->connections;
+        }
+    }
     if (c->stages.n) {
         if (c->duration_set)
             return fail(err, errlen, "--stages sets the duration: drop -d (or drop --stages)");
@@ -456,7 +548,11 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
         if (!c->rate) { /* stages ramp connections: -c is their maximum */
             double m = rate_stages_max(&c->stages);
             if (m < 1) return fail(err, errlen, "--stages: every target is 0 connections");
-            c->connections = (uint64_t)(m + 0.5);
+            uint64_t total = (uint64_t)(m + 0.5), n = c->shard_count;
+            c->connections = total / n + (c->shard_index < total % n);
+            if (!c->connections)
+                return fail(err, errlen, "--stages: a peak of %llu connections leaves shard %u without any",
+                            (unsigned long long)total, c->shard_index);
             if (c->connections < c->threads) c->threads = c->connections;
         }
     }

@@ -50,6 +50,9 @@ typedef struct config {
     size_t nthresholds;
     int abort_on_fail;    /* stop as soon as a threshold is certainly broken */
     int quiet;            /* no live progress line */
+    uint32_t shard_index; /* --shard I/N: this instance is shard I (0-based) */
+    uint32_t shard_count; /* ... of N (1 = not sharded) */
+    double start_at;      /* --start-at: wall-clock start, Unix seconds (0 = now) */
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
     const char *html_path;/* --html FILE, or NULL */
@@ -71,6 +74,9 @@ const char *config_usage(void);
 int config_parse_duration(const char *s, uint64_t *ns);
 /* Non-negative integer with optional k/M/G (x1000) suffix. 0 or -1. */
 int config_parse_count(const char *s, uint64_t *out);
+/* RFC 3339 ("2026-11-23T15:30:00Z", fractions and offsets allowed) or
+ * Unix seconds ("1795446000.5"). 0 and *unix_s, or -1. */
+int config_parse_time(const char *s, double *unix_s);
 /* Parse an http:// or https:// URL into u. 0, or -1 with a message. */
 int config_parse_url(const char *s, config_url_t *u, char *err, size_t errlen);
 void config_url_free(config_url_t *u);

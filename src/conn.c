@@ -217,6 +217,7 @@ static int send_next(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     if (x->stopping || x->fatal) return 0;
+    if (x->hold_until > x->now) return 0; /* open and ready; the worker resumes it at the start */
     if (c->index >= x->active_limit) { /* ramping down: this one retires */
         if (c->held) x->issued -= c->held_n;
         c->held = 0;

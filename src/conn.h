@@ -77,6 +77,7 @@ typedef struct conn_ctx {
     int (*gate)(conn_t *c, uint64_t *intended);
     void *owner;             /* the worker (for the gate) */
     uint32_t active_limit;   /* connections with index >= this retire (stages) */
+    uint64_t hold_until;     /* --start-at: send nothing before this instant */
     char *pbuf;              /* the thread's plaintext buffer (TLS only) */
     size_t pbuf_size;
 } conn_ctx_t;

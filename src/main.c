@@ -198,6 +198,15 @@ static int run(config_t *cfg)
 {
     char err[1024];
     tls_ctx_t *tls = NULL;
+    if (cfg->start_at) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        double ahead = cfg->start_at - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+        if (ahead < 0.2)
+            return usage_error("--start-at: that time is in the past (or less than 200 ms away): pick a time a few seconds ahead");
+        if (ahead > 86400)
+            return usage_error("--start-at: that time is more than 24 hours away: check the date and the time zone");
+    }
     if (!strcmp(cfg->url.scheme, "https")) {
         tls_options_t o = { .host = cfg->url.host, .verify = !cfg->insecure, .cacert = cfg->cacert,
                             .cert = cfg->cert, .key = cfg->key, .resume = cfg->tls_resume };
@@ -261,7 +270,14 @@ static int run(config_t *cfg)
     fflush(out);
     struct timespec wall;
     clock_gettime(CLOCK_REALTIME, &wall);
-    uint64_t start = loop_now();
+    uint64_t start = loop_now(), hold = 0;
+    if (cfg->start_at) { /* open connections now, measure from start_at */
+        double ahead = cfg->start_at - ((double)wall.tv_sec + (double)wall.tv_nsec / 1e9);
+        start += (uint64_t)(ahead * 1e9);
+        hold = start;
+        wall.tv_sec = (time_t)cfg->start_at;
+        wall.tv_nsec = (long)((cfg->start_at - (double)wall.tv_sec) * 1e9);
+    }
     for (size_t i = 0; i < nw; i++) {
         worker_t *w = &ws[i];
         w->index = (int)i;
@@ -283,6 +299,9 @@ static int run(config_t *cfg)
         w->rate = cfg->rate / (double)nw;
         w->stages = cfg->stages.n ? &cfg->stages : NULL;
         w->stages_rate = cfg->stages.n && cfg->rate > 0;
+        w->shard_index = cfg->shard_index;
+        w->shard_count = cfg->shard_count;
+        w->hold_until = hold;
         if (threads[i]) script_thread_bind(threads[i], &w->stop);
         if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
         int rc = worker_start(w);
@@ -338,6 +357,9 @@ static int run(config_t *cfg)
         .th = th, .verdicts = verdicts, .nth = cfg->nthresholds,
         .interrupted = got_signal != 0, .exit_code = exit_code,
     };
+    for (size_t i = 0; i < started; i++)
+        if (ws[i].released_unix_us && (!rr.start_actual_unix_us || ws[i].released_unix_us < rr.start_actual_unix_us))
+            rr.start_actual_unix_us = ws[i].released_unix_us;
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
 done:
     stats_free(&total);

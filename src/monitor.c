@@ -92,7 +92,7 @@ static void drain(monitor_t *m)
 void monitor_poll(monitor_t *m, uint64_t now)
 {
     drain(m);
-    if (!m->progress || now < m->last_print + 1000000000u) return;
+    if (!m->progress || now < m->t0 || now < m->last_print + 1000000000u) return;
     m->last_print = now;
     const stats_point_t *last = m->finished ? &m->series.pts[m->finished - 1] : NULL;
     report_progress(m->progress, m->cfg, now - m->t0, last, &m->totals);

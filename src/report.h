@@ -17,6 +17,7 @@ typedef struct report_run {
     const stats_series_t *series;   /* per-second series (may be empty) */
     uint64_t elapsed_ns;            /* measured duration */
     int64_t start_unix_ms;          /* wall-clock start */
+    int64_t start_actual_unix_us;   /* when the first thread really started sending */
     const threshold_t *th;          /* thresholds and their verdicts */
     const threshold_result_t *verdicts;
     size_t nth;
@@ -26,7 +27,7 @@ typedef struct report_run {
 
 #define REPORT_SCHEMA "barrage.result/1"
 
-/* The JSON result (schema in docs/result.schema.json). 0 or -errno. */
+/* The JSON result (schema in src/result.schema.json). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
 /* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
  * PREFIX_failures.csv. 0, or -1 with err naming the file. */

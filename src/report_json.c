@@ -1,4 +1,4 @@
-/* report_json.c - the versioned JSON result (schema: docs/result.schema.json).
+/* report_json.c - the versioned JSON result (schema: src/result.schema.json).
  * Histograms are written losslessly: the bucket layout, the non-empty
  * buckets as [index, count] pairs, and the exact min, max, sum and sum of
  * squares, so `barrage merge` can add runs exactly. */
@@ -130,6 +130,9 @@ static void config(FILE *f, const config_t *c)
     fprintf(f, "], \"body_bytes\": %zu, \"script\": ", c->body_len);
     if (c->script) str(f, c->script);
     else fputs("null", f);
+    fprintf(f, ", \"shard\": ");
+    if (c->shard_count > 1) fprintf(f, "{\"index\": %u, \"count\": %u}", c->shard_index, c->shard_count);
+    else fputs("null", f);
     fprintf(f, ", \"keepalive\": %s, \"pin\": %s, \"tls_verify\": %s, \"tls_resume\": %s}",
             c->keepalive ? "true" : "false", c->pin ? "true" : "false",
             c->insecure ? "false" : "true", c->tls_resume ? "true" : "false");
@@ -153,8 +156,8 @@ int report_json(FILE *f, const report_run_t *run)
     host(f);
     fputs(",\n  \"config\": ", f);
     config(f, c);
-    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"duration_s\": ", when,
-            run->start_unix_ms);
+    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"start_actual_unix_us\": %" PRId64
+               ",\n  \"duration_s\": ", when, run->start_unix_ms, run->start_actual_unix_us);
     num(f, secs);
     fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", run->interrupted ? "true" : "false",
             run->exit_code);

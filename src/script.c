@@ -557,6 +557,10 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
     lua_newtable(L);
     lua_pushcfunction(L, l_check); lua_setfield(L, -2, "_check");
     lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
+    lua_createtable(L, 0, 2); /* barrage.shard: partition test data by it */
+    lua_pushinteger(L, cfg->shard_index); lua_setfield(L, -2, "index");
+    lua_pushinteger(L, cfg->shard_count); lua_setfield(L, -2, "count");
+    lua_setfield(L, -2, "shard");
     lua_setglobal(L, "barrage");
 
     if (luaL_loadbuffer(L, barrage_lua, sizeof barrage_lua, "=barrage.lua") ||

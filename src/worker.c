@@ -100,6 +100,8 @@ static void apply_stages(worker_t *w, uint64_t now)
     if (!w->stages || w->stages_rate) return;
     uint64_t t = now > w->t0 ? now - w->t0 : 0;
     uint64_t total = (uint64_t)(rate_stages_value(w->stages, t) + 0.5);
+    uint64_t shards = w->shard_count ? w->shard_count : 1;
+    total = total / shards + (w->shard_index < total % shards); /* this shard's share */
     uint64_t n = (uint64_t)w->nthreads;
     uint32_t limit = (uint32_t)(total / n + ((uint64_t)w->index < total % n));
     conn_ctx_t *x = &w->ctx;
@@ -119,6 +121,22 @@ static void apply_stages(worker_t *w, uint64_t now)
             }
         }
     }
+}
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* --start-at: the start instant; every idle connection sends now. */
+static void on_start(loop_timer_t *t)
+{
+    worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, start_timer));
+    w->released_unix_us = wall_us();
+    w->ctx.hold_until = 0;
+    for (uint64_t i = 0; i < w->connections; i++) conn_resume(&w->conns[i]);
 }
 
 static void on_second(loop_timer_t *t)
@@ -199,7 +217,8 @@ static void *run(void *arg)
     if (w->rate > 0 || (w->stages && w->stages_rate)) {
         if (!(w->idle = calloc(w->connections, sizeof *w->idle))) { err = -ENOMEM; goto out; }
         if (w->stages_rate)
-            rate_sched_init_stages(&w->sched, w->stages, 1.0 / w->nthreads, w->t0);
+            rate_sched_init_stages(&w->sched, w->stages,
+                                   1.0 / w->nthreads / (w->shard_count ? w->shard_count : 1), w->t0);
         else
             rate_sched_init(&w->sched, w->rate, w->t0);
         x->gate = gate;
@@ -209,6 +228,13 @@ static void *run(void *arg)
 #endif
     }
     if (w->stages && !w->stages_rate) x->active_limit = 0; /* ramps up from 0 */
+    x->hold_until = w->hold_until;
+    if (w->hold_until) {
+        loop_timer_init(&w->start_timer, on_start);
+        loop_timer_start(w->loop, &w->start_timer, w->hold_until);
+    } else {
+        w->released_unix_us = wall_us();
+    }
     loop_timer_init(&w->second_timer, on_second);
     loop_timer_start(w->loop, &w->second_timer, w->t0 + 1000000000u);
     w->start_ns = loop_now();

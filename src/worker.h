@@ -39,6 +39,9 @@ typedef struct worker {
     const rate_stages_t *stages; /* --stages, or NULL */
     int stages_rate;           /* stages ramp the rate (-R) rather than connections */
     int nthreads;              /* threads in the run (for a thread's share of stages) */
+    uint32_t shard_index, shard_count; /* --shard: this instance's share of stages */
+    uint64_t hold_until;       /* --start-at: connect now, send from this instant (t0) */
+    int64_t released_unix_us;  /* wall clock when it started sending (read after join) */
 
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */
@@ -59,7 +62,7 @@ typedef struct worker {
     rate_sched_t sched;        /* -R schedule */
     conn_t **idle;             /* connections waiting at the rate gate (owned) */
     size_t nidle;
-    loop_timer_t rate_timer, second_timer;
+    loop_timer_t rate_timer, second_timer, start_timer;
     uint32_t second;           /* the current second of the series */
     stats_t prev;              /* counters at the last per-second snapshot */
     stats_second_t *ring[WORKER_RING]; /* seconds for the main thread (SPSC) */

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -47,6 +48,16 @@ def wait_port(port, timeout=5.0, host="127.0.0.1"):
         except OSError:
             time.sleep(0.02)
     raise Fail(f"nothing listening on {host}:{port} after {timeout}s")
+
+
+def wait_port_in(netns, host, port, timeout=5.0):
+    """wait_port from inside a network namespace."""
+    code = (f"import socket,time\nend=time.time()+{timeout}\n"
+            f"while time.time()<end:\n"
+            f"    try:\n        socket.create_connection(({host!r},{port}),0.2).close(); raise SystemExit(0)\n"
+            f"    except OSError: time.sleep(0.02)\nraise SystemExit(1)\n")
+    if subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", code]).returncode:
+        raise Fail(f"nothing listening on {host}:{port} in {netns}")
 
 
 class Result:
@@ -153,7 +164,7 @@ http {{
     keepalive_requests 1000000000;
     keepalive_timeout 60s;
     server {{
-        listen 127.0.0.1:{port} reuseport backlog=4096;
+        listen {listen}:{port} reuseport backlog=4096;
         root {dir}/www;
         location = /health {{ default_type text/plain; return 200 "ok\\n"; }}
         location = /notfound {{ return 404; }}
@@ -222,8 +233,11 @@ class Nginx:
     """nginx on a free loopback port with a generated config and docroot.
     access_log: True to log requests (for counting), False for speed."""
 
-    def __init__(self, access_log=True, cpu=None, tls=False):
+    def __init__(self, access_log=True, cpu=None, tls=False, listen="127.0.0.1", netns=None):
+        """listen/netns: serve on another address inside a network namespace
+        the test made (tests/e2e/test_fleet.py)."""
         self.access_log, self.cpu, self.tls = access_log, cpu, tls
+        self.listen, self.netns = listen, netns
 
     def __enter__(self):
         self.dir = tempfile.mkdtemp(prefix="barrage-nginx-")
@@ -244,13 +258,19 @@ class Nginx:
             tls_access = f"{self.dir}/tls.log tls" if self.access_log else "off"
             tls_server = TLS_SERVER.format(dir=self.dir, port=self.tls_port, pki=self.pki, access=tls_access)
         with open(f"{self.dir}/nginx.conf", "w") as f:
-            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, access=access, tls_server=tls_server))
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, access=access, tls_server=tls_server,
+                                      listen=self.listen))
         cmd = [NGINX, "-p", self.dir, "-c", f"{self.dir}/nginx.conf", "-e", f"{self.dir}/error.log"]
+        if self.netns:
+            cmd = ["ip", "netns", "exec", self.netns] + cmd
         if self.cpu is not None:
             cmd = ["taskset", "-c", str(self.cpu)] + cmd
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            wait_port(self.port)
+            if self.netns:
+                wait_port_in(self.netns, self.listen, self.port)
+            else:
+                wait_port(self.port)
             if self.tls:
                 wait_port(self.tls_port)
         except Fail:

@@ -177,7 +177,7 @@ def test_merge_of_parallel_runs_is_exact():
 
 def test_merge_output_follows_the_schema():
     r = runs()
-    with open(os.path.join(ROOT, "docs", "result.schema.json")) as f:
+    with open(os.path.join(ROOT, "src", "result.schema.json")) as f:
         schema = json.load(f)
     one = load(r["par"][0])
     m, _ = merge(*r["par"])
