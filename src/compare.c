@@ -723,7 +723,16 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     write_host(f, rs, n);
     fputs(",\n  \"config\": ", f);
     write_config(f, rs, n);
-    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"duration_s\": ", when, start);
+    /* the earliest real start of any input (older results lack it: their start) */
+    int64_t actual = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t us;
+        const json_value_t *a = json_get(json_root(rs[i].doc), "start_actual_unix_us");
+        int64_t t = a && !json_u64(a, &us) ? (int64_t)us : rs[i].start_ms * 1000;
+        if (t < actual) actual = t;
+    }
+    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"start_actual_unix_us\": %" PRId64
+               ",\n  \"duration_s\": ", when, start, actual);
     jround(f, secs);
     fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", interrupted ? "true" : "false", exit_code);
     fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64

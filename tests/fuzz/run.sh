@@ -16,6 +16,7 @@
 #
 # Reproduce a failure:  build-fuzz/fuzz_<target> build-fuzz/crash-<target>-...
 # Minimize it:          build-fuzz/fuzz_<target> -minimize_crash=1 -runs=10000 FILE
+# shellcheck disable=SC2086 # $FLAGS, $objs, $dict and $limit split on purpose
 cd "$(dirname "$0")/../.." || exit 2
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
@@ -49,6 +50,10 @@ fi
 # The compiler and its libFuzzer runtime (Debian: clang + libclang-rt-N-dev).
 if ! command -v "$CC" >/dev/null 2>&1; then
     echo "fuzz: '$CC' not found: install the Debian package clang (and libclang-rt-dev for libFuzzer)"
+    exit 2
+fi
+if ! "$CC" --version 2>/dev/null | grep -qi clang; then
+    echo "fuzz: '$CC' is not clang: libFuzzer needs clang (Debian packages clang and libclang-rt-dev)"
     exit 2
 fi
 mkdir -p "$OUT" || exit 2
@@ -114,7 +119,6 @@ for t in $FUZZ_TARGETS; do
     done
     bin=$OUT/fuzz_$t
     if [ $ok = 1 ]; then
-        # shellcheck disable=SC2086
         "$CC" $FLAGS -std=gnu11 -Wall -Wextra -I"$SRC" -I"$LLHTTP_INC" -o "$bin" \
             "tests/fuzz/fuzz_$t.c" $objs -lm || ok=0
     fi
@@ -134,7 +138,6 @@ for t in $FUZZ_TARGETS; do
           "$OUT/slow-unit-$t-"*
     limit="-max_total_time=$FUZZ_SECONDS"
     [ "$FUZZ_SECONDS" = 0 ] && limit="-runs=0"
-    # shellcheck disable=SC2086
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" $limit -timeout=5 -rss_limit_mb=2048 \
