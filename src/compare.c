@@ -395,13 +395,6 @@ static void jstr(FILE *f, const char *s)
     jstr_n(f, s ? s : "", s ? strlen(s) : 0);
 }
 
-static void jnum(FILE *f, double v)
-{
-    if (!isfinite(v)) fputs("null", f);
-    else if (v == floor(v) && fabs(v) < 9e15) fprintf(f, "%.0f", v);
-    else fprintf(f, "%.6g", v);
-}
-
 /* The shortest form that reads back as the same double. */
 static void jround(FILE *f, double v)
 {
@@ -411,14 +404,6 @@ static void jround(FILE *f, double v)
         if (strtod(buf, NULL) == v) break;
     }
     fputs(buf, f);
-}
-
-/* Sums must survive a round trip (report_json.c's %.6g would round them). */
-static void jexact(FILE *f, double v)
-{
-    if (!isfinite(v)) fputs("null", f);
-    else if (v == floor(v) && fabs(v) < 1e18) fprintf(f, "%.0f", v);
-    else jround(f, v);
 }
 
 /* Any parsed value, on one line. */
@@ -461,33 +446,6 @@ static void jerrors(FILE *f, const stats_errors_t *e)
             e->connect, e->read, e->write, e->timeout, e->status, e->parse);
 }
 
-/* A distribution exactly as report_json.c writes one. */
-static void jdist(FILE *f, const hist_t *h, const char *unit)
-{
-    static const double pct[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
-    fprintf(f, "{\"unit\": \"%s\", \"count\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64
-               ", \"mean\": ", unit, h->total, h->total ? h->min : 0, h->max);
-    jnum(f, hist_mean(h));
-    fputs(", \"stdev\": ", f);
-    jnum(f, hist_stdev(h));
-    fputs(", \"percentiles\": {", f);
-    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
-        fprintf(f, "%s\"%g\": %" PRIu64, i ? ", " : "", pct[i], hist_percentile(h, pct[i]));
-    fprintf(f, "}, \"histogram\": {\"layout\": \"loglinear-%d-%d\", \"sum\": ", HIST_SUB_BITS, HIST_MAX_BITS);
-    jexact(f, h->sum);
-    fputs(", \"sumsq\": ", f);
-    jexact(f, h->sumsq);
-    fputs(", \"buckets\": [", f);
-    int first = 1;
-    if (h->total) {
-        for (size_t i = hist_index(h->min), last = hist_index(h->max); i <= last; i++) {
-            if (!h->counts[i]) continue;
-            fprintf(f, "%s[%zu, %" PRIu64 "]", first ? "" : ", ", i, h->counts[i]);
-            first = 0;
-        }
-    }
-    fputs("]}}", f);
-}
 
 static void rfc3339(char *buf, size_t size, int64_t unix_ms)
 {
@@ -735,53 +693,8 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
                ",\n  \"duration_s\": ", when, start, actual);
     jround(f, secs);
     fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", interrupted ? "true" : "false", exit_code);
-    fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
-               ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
-    jnum(f, secs > 0 ? (double)s->requests / secs : 0);
-    fputs(", \"bytes_per_s\": ", f);
-    jnum(f, secs > 0 ? (double)s->bytes / secs : 0);
-    fputs(", \"errors\": ", f);
-    jerrors(f, &s->errors);
-    fputs("},\n  \"latency\": ", f);
-    jdist(f, &s->latency, "us");
-    fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", rs[0].latency_corrected ? "true" : "false");
-    if (service) jdist(f, &s->service, "us");
-    else fputs("null", f);
-    fputs(",\n  \"schedule_delay\": ", f);
-    if (schedule) jdist(f, &s->jitter, "us");
-    else fputs("null", f);
-    fputs(",\n  \"thread_rps\": ", f);
-    jdist(f, &s->rate, "1/s");
-    fputs(",\n  \"connect\": ", f);
-    jdist(f, &s->connect_time, "us");
-    fputs(",\n  \"tls\": ", f);
-    if (tls) {
-        fputs("{\"info\": ", f);
-        jstr(f, s->tls_info);
-        fprintf(f, ", \"resumed\": %" PRIu64 ", \"handshake\": ", s->tls_resumed);
-        jdist(f, &s->tls_time, "us");
-        fputc('}', f);
-    } else {
-        fputs("null", f);
-    }
-    fputs(",\n  \"names\": [", f);
-    for (size_t i = 0; i < s->nnamed; i++) {
-        const stats_named_t *nm = &s->named[i];
-        fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
-        jstr(f, nm->name);
-        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", nm->requests, nm->failures);
-        jnum(f, secs > 0 ? (double)nm->requests / secs : 0);
-        fputs(", \"latency\": ", f);
-        jdist(f, &nm->latency, "us");
-        fputc('}', f);
-    }
-    fputs("],\n  \"checks\": [", f);
-    for (size_t i = 0; i < s->nchecks; i++) {
-        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
-        jstr(f, s->checks[i].name);
-        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
-    }
-    fputs("],\n  \"thresholds\": [],\n", f);
+    report_json_stats(f, s, secs, rs[0].latency_corrected, service, schedule, tls != NULL);
+    fputs("  \"thresholds\": [],\n", f);
     if (nth)
         fprintf(f, "  \"thresholds_note\": \"%zu threshold result%s dropped: thresholds are evaluated per run, "
                    "not on a merge\",\n", nth, nth == 1 ? "" : "s");

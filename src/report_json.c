@@ -8,12 +8,13 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-static void str(FILE *f, const char *s)
+void report_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
@@ -27,11 +28,18 @@ static void str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void num(FILE *f, double v)
+void report_json_number(FILE *f, double v)
 {
     if (!isfinite(v)) fputs("null", f);
     else if (v == floor(v) && fabs(v) < 9e15) fprintf(f, "%.0f", v);
-    else fprintf(f, "%.17g", v); /* round-trips: sums stay exact for merge */
+    else { /* the shortest form that reads back as the same double: sums stay exact for merge */
+        char buf[40];
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, sizeof buf, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v) break;
+        }
+        fputs(buf, f);
+    }
 }
 
 static void errors(FILE *f, const stats_errors_t *e)
@@ -47,16 +55,16 @@ static void dist(FILE *f, const hist_t *h, const char *unit)
     static const double pct[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
     fprintf(f, "{\"unit\": \"%s\", \"count\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64
                ", \"mean\": ", unit, h->total, h->total ? h->min : 0, h->max);
-    num(f, hist_mean(h));
+    report_json_number(f, hist_mean(h));
     fputs(", \"stdev\": ", f);
-    num(f, hist_stdev(h));
+    report_json_number(f, hist_stdev(h));
     fputs(", \"percentiles\": {", f);
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
         fprintf(f, "%s\"%g\": %" PRIu64, i ? ", " : "", pct[i], hist_percentile(h, pct[i]));
     fprintf(f, "}, \"histogram\": {\"layout\": \"loglinear-%d-%d\", \"sum\": ", HIST_SUB_BITS, HIST_MAX_BITS);
-    num(f, h->sum);
+    report_json_number(f, h->sum);
     fputs(", \"sumsq\": ", f);
-    num(f, h->sumsq);
+    report_json_number(f, h->sumsq);
     fputs(", \"buckets\": [", f);
     int first = 1;
     for (size_t i = 0; i < h->ncounts; i++) {
@@ -92,43 +100,43 @@ static void host(FILE *f)
     if (uname(&u) == 0) snprintf(kernel, sizeof kernel, "%s %s %s", u.sysname, u.release, u.machine);
     gethostname(name, sizeof name - 1);
     fputs("{\"cpu_model\": ", f);
-    str(f, model);
+    report_json_string(f, model);
     fprintf(f, ", \"cores\": %ld, \"kernel\": ", sysconf(_SC_NPROCESSORS_ONLN));
-    str(f, kernel);
+    report_json_string(f, kernel);
     fputs(", \"hostname\": ", f);
-    str(f, name);
+    report_json_string(f, name);
     fputc('}', f);
 }
 
 static void config(FILE *f, const config_t *c)
 {
     fputs("{\"url\": ", f);
-    str(f, c->url_text);
+    report_json_string(f, c->url_text);
     fputs(", \"method\": ", f);
-    str(f, c->method);
+    report_json_string(f, c->method);
     fprintf(f, ", \"threads\": %" PRIu64 ", \"connections\": %" PRIu64 ", \"duration_s\": ",
             c->threads, c->connections);
-    if (c->duration_set || !c->requests) num(f, (double)c->duration_ns / 1e9);
+    if (c->duration_set || !c->requests) report_json_number(f, (double)c->duration_ns / 1e9);
     else fputs("null", f);
     fprintf(f, ", \"requests\": %" PRIu64 ", \"timeout_s\": ", c->requests);
-    num(f, (double)c->timeout_ns / 1e9);
+    report_json_number(f, (double)c->timeout_ns / 1e9);
     fputs(", \"rate\": ", f);
-    num(f, c->rate);
+    report_json_number(f, c->rate);
     fputs(", \"stages\": [", f);
     for (size_t i = 0; i < c->stages.n; i++) {
         fprintf(f, "%s{\"duration_s\": ", i ? ", " : "");
-        num(f, (double)c->stages.dur_ns[i] / 1e9);
+        report_json_number(f, (double)c->stages.dur_ns[i] / 1e9);
         fputs(", \"target\": ", f);
-        num(f, c->stages.target[i]);
+        report_json_number(f, c->stages.target[i]);
         fputc('}', f);
     }
     fputs("], \"headers\": [", f);
     for (size_t i = 0; i < c->nheaders; i++) {
         if (i) fputs(", ", f);
-        str(f, c->headers[i]);
+        report_json_string(f, c->headers[i]);
     }
     fprintf(f, "], \"body_bytes\": %zu, \"script\": ", c->body_len);
-    if (c->script) str(f, c->script);
+    if (c->script) report_json_string(f, c->script);
     else fputs("null", f);
     fprintf(f, ", \"shard\": ");
     if (c->shard_count > 1) fprintf(f, "{\"index\": %u, \"count\": %u}", c->shard_index, c->shard_count);
@@ -136,6 +144,58 @@ static void config(FILE *f, const config_t *c)
     fprintf(f, ", \"keepalive\": %s, \"pin\": %s, \"tls_verify\": %s, \"tls_resume\": %s}",
             c->keepalive ? "true" : "false", c->pin ? "true" : "false",
             c->insecure ? "false" : "true", c->tls_resume ? "true" : "false");
+}
+
+void report_json_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
+                       int tls)
+{
+    fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
+               ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
+    report_json_number(f, secs > 0 ? (double)s->requests / secs : 0);
+    fputs(", \"bytes_per_s\": ", f);
+    report_json_number(f, secs > 0 ? (double)s->bytes / secs : 0);
+    fputs(", \"errors\": ", f);
+    errors(f, &s->errors);
+    fputs("},\n  \"latency\": ", f);
+    dist(f, &s->latency, "us");
+    fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", corrected ? "true" : "false");
+    if (service) dist(f, &s->service, "us");
+    else fputs("null", f);
+    fputs(",\n  \"schedule_delay\": ", f);
+    if (schedule) dist(f, &s->jitter, "us");
+    else fputs("null", f);
+    fputs(",\n  \"thread_rps\": ", f);
+    dist(f, &s->rate, "1/s");
+    fputs(",\n  \"connect\": ", f);
+    dist(f, &s->connect_time, "us");
+    fputs(",\n  \"tls\": ", f);
+    if (tls) {
+        fputs("{\"info\": ", f);
+        report_json_string(f, s->tls_info);
+        fprintf(f, ", \"resumed\": %" PRIu64 ", \"handshake\": ", s->tls_resumed);
+        dist(f, &s->tls_time, "us");
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\n  \"names\": [", f);
+    for (size_t i = 0; i < s->nnamed; i++) {
+        const stats_named_t *n = &s->named[i];
+        fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+        report_json_string(f, n->name);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", n->requests, n->failures);
+        report_json_number(f, secs > 0 ? (double)n->requests / secs : 0);
+        fputs(", \"latency\": ", f);
+        dist(f, &n->latency, "us");
+        fputc('}', f);
+    }
+    fputs("],\n  \"checks\": [", f);
+    for (size_t i = 0; i < s->nchecks; i++) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+        report_json_string(f, s->checks[i].name);
+        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
+    }
+    fputs("],\n", f);
 }
 
 int report_json(FILE *f, const report_run_t *run)
@@ -151,70 +211,26 @@ int report_json(FILE *f, const report_run_t *run)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(run->start_unix_ms % 1000));
 
     fprintf(f, "{\n  \"schema\": \"%s\",\n  \"tool\": {\"name\": \"barrage\", \"version\": ", REPORT_SCHEMA);
-    str(f, BARRAGE_VERSION);
+    report_json_string(f, BARRAGE_VERSION);
     fputs("},\n  \"host\": ", f);
     host(f);
     fputs(",\n  \"config\": ", f);
     config(f, c);
     fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"start_actual_unix_us\": %" PRId64
                ",\n  \"duration_s\": ", when, run->start_unix_ms, run->start_actual_unix_us);
-    num(f, secs);
+    report_json_number(f, secs);
     fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", run->interrupted ? "true" : "false",
             run->exit_code);
-    fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
-               ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
-    num(f, secs > 0 ? (double)s->requests / secs : 0);
-    fputs(", \"bytes_per_s\": ", f);
-    num(f, secs > 0 ? (double)s->bytes / secs : 0);
-    fputs(", \"errors\": ", f);
-    errors(f, &s->errors);
-    fputs("},\n  \"latency\": ", f);
-    dist(f, &s->latency, "us");
-    fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", c->rate ? "true" : "false");
-    if (c->rate) dist(f, &s->service, "us");
-    else fputs("null", f);
-    fputs(",\n  \"schedule_delay\": ", f);
-    if (c->rate) dist(f, &s->jitter, "us");
-    else fputs("null", f);
-    fputs(",\n  \"thread_rps\": ", f);
-    dist(f, &s->rate, "1/s");
-    fputs(",\n  \"connect\": ", f);
-    dist(f, &s->connect_time, "us");
-    fputs(",\n  \"tls\": ", f);
-    if (!strcmp(c->url.scheme, "https")) {
-        fputs("{\"info\": ", f);
-        str(f, s->tls_info);
-        fprintf(f, ", \"resumed\": %" PRIu64 ", \"handshake\": ", s->tls_resumed);
-        dist(f, &s->tls_time, "us");
-        fputc('}', f);
-    } else {
-        fputs("null", f);
-    }
-    fputs(",\n  \"names\": [", f);
-    for (size_t i = 0; i < s->nnamed; i++) {
-        const stats_named_t *n = &s->named[i];
-        fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
-        str(f, n->name);
-        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", n->requests, n->failures);
-        num(f, secs > 0 ? (double)n->requests / secs : 0);
-        fputs(", \"latency\": ", f);
-        dist(f, &n->latency, "us");
-        fputc('}', f);
-    }
-    fputs("],\n  \"checks\": [", f);
-    for (size_t i = 0; i < s->nchecks; i++) {
-        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
-        str(f, s->checks[i].name);
-        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
-    }
-    fputs("],\n  \"thresholds\": [", f);
+    int rate = c->rate > 0;
+    report_json_stats(f, s, secs, rate, rate, rate, !strcmp(c->url.scheme, "https"));
+    fputs("  \"thresholds\": [", f);
     for (size_t i = 0; i < run->nth; i++) {
         fputs(i ? ", {\"expr\": " : "{\"expr\": ", f);
-        str(f, run->th[i].expr);
+        report_json_string(f, run->th[i].expr);
         fputs(", \"measured\": ", f);
-        num(f, run->verdicts[i].measured);
+        report_json_number(f, run->verdicts[i].measured);
         fprintf(f, ", \"pass\": %s, \"note\": ", run->verdicts[i].pass ? "true" : "false");
-        if (run->verdicts[i].note) str(f, run->verdicts[i].note);
+        if (run->verdicts[i].note) report_json_string(f, run->verdicts[i].note);
         else fputs("null", f);
         fputc('}', f);
     }
