@@ -108,6 +108,6 @@ fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
 clean:
-	rm -rf build build-asan barrage
+	rm -rf build build-asan build-fuzz build-vg barrage
 
 -include $(wildcard $(BUILD)/*.d)

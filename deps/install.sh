@@ -24,6 +24,8 @@ check time             test -x /usr/bin/time
 check chromium         sh -c 'command -v chromium'
 check util-linux       command -v unshare
 check iproute2         command -v ip
+check clang            command -v clang
+check libclang-rt-14-dev sh -c 'ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a'
 [ -z "$need" ] && exit 0
 echo "deps: installing$need"
 SUDO=""

@@ -76,6 +76,7 @@ static int grow(char **buf, size_t *cap, size_t need)
 
 static int append(char **buf, size_t *len, size_t *cap, const char *at, size_t n)
 {
+    if (!n) return 0; /* llhttp reports empty names; *buf may not exist yet */
     if (grow(buf, cap, *len + n)) return -1;
     memcpy(*buf + *len, at, n);
     *len += n;
@@ -114,6 +115,7 @@ static int on_headers_complete(llhttp_t *p)
 {
     http_resp_t *r = p->data;
     r->status = (uint16_t)p->status_code;
+    if (r->status < 100) return -1; /* llhttp takes 1-3 digits: "HTTP/1.1 20" is malformed */
     /* A response to HEAD has no body whatever its headers say. */
     return r->expect_head && r->status >= 200 ? 1 : 0;
 }

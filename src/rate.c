@@ -37,6 +37,11 @@ int rate_stages_parse(const char *s, rate_stages_t *st, char *err, size_t errlen
             snprintf(err, errlen, "--stages: cannot read '%s' as a target (a number >= 0)", colon + 1);
             return -1;
         }
+        const uint64_t year = UINT64_C(1000000000) * 86400 * 366;
+        if (ns > year || rate_stages_total(st) > year - ns) {
+            snprintf(err, errlen, "--stages: the stages last more than a year (check the durations)");
+            return -1;
+        }
         st->dur_ns[st->n] = ns;
         st->target[st->n] = v;
         st->n++;

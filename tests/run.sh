@@ -32,6 +32,8 @@ suite unit            build/unit_tests
 suite e2e             env BARRAGE="$PWD/build/barrage" python3 tests/e2e/run.py
 suite unit-asan       build-asan/unit_tests
 suite e2e-asan        env BARRAGE="$PWD/build-asan/barrage" BARRAGE_SANITIZED=1 python3 tests/e2e/run.py
+# libFuzzer targets, 60 s each (two at a time): CI runs each for at least a minute
+suite fuzz            env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" sh tests/fuzz/run.sh
 rm -rf "$logdir"
 echo "$total_p passed, $total_f failed"
 exit $status

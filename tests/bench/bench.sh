@@ -4,4 +4,5 @@
 # Settings: BENCH_SUITE (core|script|all, default all), BENCH_RUNS (5),
 # BENCH_DURATION (5 s), BENCH_TARGET (nginx|serve).
 cd "$(dirname "$0")/../.." || exit 2
-exec python3 tests/bench/bench.py "$@"
+python3 tests/bench/bench.py "$@" || exit $?
+exec python3 tests/bench/tls_rate.py  # TLS and constant-rate suites (TLSRATE_* settings; see RESULTS.md)

@@ -40,17 +40,25 @@ static void remove_body_file(void)
     unlink(body_file);
 }
 
+/* The body file: $BARRAGE_FUZZ_BODY (run.sh puts it in build-fuzz/ so a
+ * crash leaves nothing behind elsewhere), else one in $TMPDIR removed at exit. */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
-    const char *dir = getenv("TMPDIR");
-    snprintf(body_file, sizeof body_file, "%s/barrage-fuzz-body.%ld",
-             dir && *dir ? dir : "/tmp", (long)getpid());
+    const char *path = getenv("BARRAGE_FUZZ_BODY");
+    int temporary = !(path && *path);
+    if (temporary) {
+        const char *dir = getenv("TMPDIR");
+        snprintf(body_file, sizeof body_file, "%s/barrage-fuzz-body.%ld",
+                 dir && *dir ? dir : "/tmp", (long)getpid());
+    } else {
+        snprintf(body_file, sizeof body_file, "%s", path);
+    }
     FILE *f = fopen(body_file, "wb");
     if (f) {
         fputs("{\"user\":\"fuzz\"}\n", f);
         fclose(f);
-        atexit(remove_body_file);
+        if (temporary) atexit(remove_body_file);
     }
     return 0;
 }

@@ -104,6 +104,9 @@ compile() { # compile NAME  ->  $OUT/obj/NAME.o
 
 passed=0 failed=0
 built=" "
+FUZZ_JOBS=${FUZZ_JOBS:-2}  # targets fuzzed at once (one per core)
+ready=""
+# 1. build every target (objects shared)
 for t in $FUZZ_TARGETS; do
     if ! srcs=$(sources "$t"); then
         echo "FAIL fuzz/$t (no such target: use url, options, threshold or response)"
@@ -127,7 +130,13 @@ for t in $FUZZ_TARGETS; do
         failed=$((failed + 1))
         continue
     fi
+    ready="$ready $t"
+done
 
+# 2. fuzz one target; its verdict goes to $OUT/result-<target>
+fuzz_one() {
+    t=$1
+    bin=$OUT/fuzz_$t
     corpus=$OUT/corpus-$t
     mkdir -p "$corpus"
     cp tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null
@@ -138,6 +147,7 @@ for t in $FUZZ_TARGETS; do
           "$OUT/slow-unit-$t-"*
     limit="-max_total_time=$FUZZ_SECONDS"
     [ "$FUZZ_SECONDS" = 0 ] && limit="-runs=0"
+    BARRAGE_FUZZ_BODY=$OUT/fuzz-body-$t.json \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         "$bin" $limit -timeout=5 -rss_limit_mb=2048 \
@@ -145,9 +155,9 @@ for t in $FUZZ_TARGETS; do
             -artifact_prefix="$OUT/" $dict "$corpus" >"$log" 2>&1
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9][0-9]*\).*/\1/p' "$log" | tail -n 1)
+    {
     if [ $rc = 0 ] && [ -n "$runs" ]; then
         echo "ok   fuzz/$t ($runs runs)"
-        passed=$((passed + 1))
     else
         # libFuzzer names the artifact crash-/leak-/timeout-/oom-<sha1>: give it the target's name.
         art=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
@@ -164,8 +174,26 @@ for t in $FUZZ_TARGETS; do
         done
         grep -m 3 -E 'fuzz invariant failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:|SUMMARY:' "$log" \
             | sed 's/^/     /'
-        failed=$((failed + 1))
     fi
+    } > "$OUT/result-$t"
+}
+
+# 3. FUZZ_JOBS targets at a time
+set -- $ready
+while [ $# -gt 0 ]; do
+    batch=""
+    i=0
+    while [ $# -gt 0 ] && [ $i -lt "$FUZZ_JOBS" ]; do
+        fuzz_one "$1" &
+        batch="$batch $1"
+        shift
+        i=$((i + 1))
+    done
+    wait
+    for t in $batch; do
+        cat "$OUT/result-$t"
+        if grep -q '^ok ' "$OUT/result-$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+    done
 done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

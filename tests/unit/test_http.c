@@ -153,3 +153,26 @@ TEST(http_capture_headers_and_body)
     ASSERT(memcmp(cap.body, "abcde", 5) == 0);
     http_capture_free(&cap);
 }
+
+TEST(http_status_below_100_is_malformed)
+{
+    const char *bad[] = { "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n", "HTTP/1.1 000 X\r\n\r\n" };
+    for (size_t i = 0; i < 2; i++) {
+        http_resp_t r;
+        http_resp_init(&r, NULL);
+        size_t used;
+        ASSERT_EQ_INT(http_parse(&r, bad[i], strlen(bad[i]), &used), HTTP_PARSE_ERROR);
+    }
+}
+
+TEST(http_capture_empty_header_name)
+{
+    http_capture_t cap = { 0 };
+    http_resp_t r;
+    http_resp_init(&r, &cap);
+    const char *s = "HTTP/1.1 200 OK\r\n: x\r\nContent-Length: 0\r\n\r\n";
+    size_t used;
+    int rc = http_parse(&r, s, strlen(s), &used);
+    ASSERT(rc == HTTP_PARSE_COMPLETE || rc == HTTP_PARSE_ERROR);
+    http_capture_free(&cap);
+}
