@@ -49,18 +49,49 @@ RUNS = {
 
 
 def proc_status(pid):
-    """VmRSS, VmHWM (KiB) and Threads of a live process, or None."""
+    """VmRSS, VmHWM, RssAnon, RssFile (KiB) and Threads of a live process, or None."""
     try:
         with open(f"/proc/{pid}/status") as f:
             text = f.read()
     except OSError:
         return None
     out = {}
-    for key in ("VmRSS", "VmHWM", "Threads"):
+    for key in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "Threads"):
         m = re.search(rf"^{key}:\s+(\d+)", text, re.M)
         if m:
             out[key] = int(m.group(1))
     return out if "VmRSS" in out else None
+
+
+def smaps(pid):
+    """{(address range, name): (size KiB, Rss KiB)} of a live process, or None."""
+    try:
+        with open(f"/proc/{pid}/smaps") as f:
+            text = f.read()
+    except OSError:
+        return None
+    maps, key, size = {}, None, 0
+    for line in text.splitlines():
+        m = re.match(r"^([0-9a-f]+-[0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$", line)
+        if m:
+            key = (m.group(1), m.group(2) or "[anon]")
+        elif key and line.startswith("Size:"):
+            size = int(line.split()[1])
+        elif key and line.startswith("Rss:"):
+            maps[key] = (size, int(line.split()[1]))
+    return maps
+
+
+def smaps_growth(before, after, top=6):
+    """Mappings whose Rss grew most between two smaps snapshots, as text lines."""
+    rows = []
+    for key, (size, rss) in after.items():
+        old = before.get(key, (0, 0))[1]
+        if rss != old:
+            rows.append((rss - old, key, size, old, rss))
+    rows.sort(key=lambda r: -r[0])
+    return [f"{d:+6d} KiB  {name} ({rng}, size {size} KiB): {old} -> {rss} KiB"
+            for d, (rng, name), size, old, rss in rows[:top]]
 
 
 class Soak:
@@ -68,7 +99,9 @@ class Soak:
 
     def __init__(self, name, extra, minutes, interval):
         self.name, self.extra, self.minutes, self.interval = name, extra, minutes, interval
-        self.samples = []        # (seconds since start, VmRSS KiB, VmHWM KiB, threads)
+        self.samples = []        # (seconds since start, VmRSS, VmHWM, RssAnon KiB, threads)
+        self.duration = int(round(minutes * 60))
+        self.maps_base = self.maps_end = None  # smaps at the 1-minute mark, at the last in-run sample
         self.rc = self.out = self.err = None
         self.requests = self.rps = None
         self.errors = ""
@@ -83,7 +116,7 @@ class Soak:
             self.error = f"{type(e).__name__}: {e}"
 
     def _run(self):
-        seconds = int(round(self.minutes * 60))
+        seconds = self.duration
         with harness.Serve() as srv, tempfile.TemporaryFile("w+") as out, \
                 tempfile.TemporaryFile("w+") as err:
             self.cmd = [harness.BARRAGE, "-t", "2", "-c", "50", "-d", f"{seconds}s", "-q"] + \
@@ -94,9 +127,16 @@ class Soak:
             time.sleep(1.0)  # first sample after start-up (exec, threads, connections)
             while p.poll() is None:
                 st = proc_status(p.pid)
+                t = time.monotonic() - t0
                 if st and p.poll() is None:
-                    self.samples.append((time.monotonic() - t0, st["VmRSS"], st.get("VmHWM", 0),
+                    self.samples.append((t, st["VmRSS"], st.get("VmHWM", 0), st.get("RssAnon", 0),
                                          st.get("Threads", 0)))
+                    if t >= WARMUP_S - 0.5 and t < self.duration - 1:
+                        maps = smaps(p.pid)
+                        if maps:
+                            if self.maps_base is None:
+                                self.maps_base = maps
+                            self.maps_end = maps
                 k += 1
                 # sample on a fixed timeline (0, 5, 10, ... s), not drifting with sampling cost
                 while p.poll() is None and time.monotonic() - t0 < k * self.interval:
@@ -129,6 +169,11 @@ class Soak:
                 return s
         return None
 
+    def in_run(self):
+        """Samples taken during the run proper: not during the teardown after
+        the duration (threads joined, buffers freed, report written)."""
+        return [s for s in self.samples if s[0] < self.duration - 1] or self.samples
+
     def verdict(self):
         """(rss at 1 min, rss at end, growth, peak after 1 min, verdict)"""
         base = self.at(WARMUP_S)
@@ -136,8 +181,8 @@ class Soak:
             return None, None, None, None, "MISS"
         if base is None:
             return None, None, None, None, "SHORT"  # ended before the 1-minute mark
-        end = self.samples[-1]
-        peak = max(s[1] for s in self.samples if s[0] >= base[0])
+        end = self.in_run()[-1]
+        peak = max(s[1] for s in self.in_run() if s[0] >= base[0])
         growth = end[1] - base[1]
         return base[1], end[1], growth, peak, "PASS" if growth < LIMIT_KB else "MISS"
 
@@ -147,30 +192,33 @@ def mb(kib):
 
 
 def print_table(soaks, interval):
-    """RSS (MiB) at marks (1 s, 5 s, 10 s, 30 s, then every minute) and at the
-    last sample, with the min..max of the samples since the previous mark."""
+    """VmRSS and RssAnon (MiB) at marks (1 s, 5 s, 10 s, 30 s, then every
+    minute), at the last sample of the run proper, and at the last sample
+    (teardown), with the min..max of VmRSS since the previous row."""
     names = [s.name for s in soaks]
-    last = max(s.samples[-1][0] for s in soaks)
+    last = max(s.in_run()[-1][0] for s in soaks)
     marks = [t for t in [1, 5, 10, 30] + list(range(60, int(last) + 1, 60)) if t <= last]
-    print("\nRSS of the barrage process (VmRSS, MiB): at the mark, and [min..max] of the samples since the previous row")
-    print(f"| {'time':>7} |" + "".join(f" {n + ' RSS':>13} | {n + ' range':>19} |" for n in names))
-    print("|" + "-" * 9 + "|" + "".join("-" * 15 + "|" + "-" * 21 + "|" for _ in names))
+    print("\nMemory of the barrage process (MiB): VmRSS and its anonymous part (RssAnon) at the mark, "
+          "and [min..max] of VmRSS since the previous row")
+    print(f"| {'time':>7} |" + "".join(f" {n + ' RSS':>13} | {'anon':>5} | {'range':>11} |" for n in names))
+    print("|" + "-" * 9 + "|" + "".join("-" * 15 + "|" + "-" * 7 + "|" + "-" * 13 + "|" for _ in names))
     prev = {s.name: -1.0 for s in soaks}
-    rows = [(f"{t // 60:>4}:{t % 60:02d}", t) for t in marks] + [("    end", None)]
+    rows = [(f"{t // 60:>4}:{t % 60:02d}", t) for t in marks] + [("    end", "end"), ("   exit", "exit")]
     for label, t in rows:
         row = f"| {label} |"
         for s in soaks:
-            smp = s.samples[-1] if t is None else s.at(t)
-            if smp is None:
-                row += f" {'-':>13} | {'':>19} |"
+            smp = s.in_run()[-1] if t == "end" else s.samples[-1] if t == "exit" else s.at(t)
+            if smp is None or (t == "exit" and smp is s.in_run()[-1]):
+                row += f" {'-':>13} | {'':>5} | {'':>11} |"
                 continue
             win = [x[1] for x in s.samples if prev[s.name] < x[0] <= smp[0]]
             rng = f"{mb(min(win))}..{mb(max(win))}" if win else ""
-            row += f" {mb(smp[1]):>13} | {rng:>19} |"
+            row += f" {mb(smp[1]):>13} | {mb(smp[3]):>5} | {rng:>11} |"
             prev[s.name] = smp[0]
         print(row)
-    print("(end: the last sample before the run ended, at " +
-          ", ".join(f"{s.name} {s.samples[-1][0]:.0f} s" for s in soaks) + ")")
+    print("(end: the last sample of the run proper, at " +
+          ", ".join(f"{s.name} {s.in_run()[-1][0]:.0f} s" for s in soaks) +
+          "; exit: a sample during the teardown after the duration, if one was taken)")
 
 
 def main():
@@ -228,7 +276,11 @@ def main():
         if s.samples:
             first = s.samples[0]
             print(f"  {len(s.samples)} samples; first {mb(first[1])} MiB at {first[0]:.1f}s; "
-                  f"threads {max(x[3] for x in s.samples)}; VmHWM at the end {mb(s.samples[-1][2])} MiB")
+                  f"threads {max(x[4] for x in s.samples)}; VmHWM at the end {mb(s.samples[-1][2])} MiB")
+        if s.maps_base and s.maps_end:
+            print("  mappings whose Rss changed most from the 1-minute mark to the end of the run:")
+            for line in smaps_growth(s.maps_base, s.maps_end) or ["none"]:
+                print("    " + line)
         if s.rc not in (0, None):
             print("  stderr: " + s.err.strip()[-2000:])
 
@@ -236,10 +288,10 @@ def main():
 
     if a.csv:
         with open(a.csv, "w") as f:
-            f.write("run,seconds,vmrss_kib,vmhwm_kib,threads\n")
+            f.write("run,seconds,vmrss_kib,vmhwm_kib,rssanon_kib,threads\n")
             for s in soaks:
-                for t, rss, hwm, th in s.samples:
-                    f.write(f"{s.name},{t:.1f},{rss},{hwm},{th}\n")
+                for t, rss, hwm, anon, th in s.samples:
+                    f.write(f"{s.name},{t:.1f},{rss},{hwm},{anon},{th}\n")
         print(f"every sample: {a.csv}")
 
     print(f"\n| run      | requests    | RSS at 1:00 MiB | RSS at end MiB | growth KiB | peak after 1:00 MiB | result |")

@@ -54,6 +54,8 @@ Settings (environment, or the matching option):
   TLSRATE_DURATION=5      seconds per tls run                     --duration
   TLSRATE_RATE_DURATION=4 seconds per rate-vs-saturating run      --rate-duration
   TLSRATE_JITTER_DURATION=10  seconds per jitter run              --jitter-duration
+  TLSRATE_QUIET_WAIT=60   before each suite, wait up to this long for
+                          CPUs 0 and 1 to be under 25% busy (0: no wait)  --quiet-wait
 """
 import argparse
 import datetime
@@ -88,8 +90,9 @@ JITTER_RATE = 20000
 JITTER_CONNECTIONS = 100
 JITTER_WIDE_CONNECTIONS = 1000  # diagnostic: enough connections to ride out a server stall
 JITTER_WIDE_SECONDS = 5
-CHECK_SECONDS = 1        # handshake check runs
+CHECK_SECONDS = 2        # handshake check runs
 CHECK_CONNECTIONS = 10
+QUIET_BUSY = 0.25        # wait_quiet: a CPU busier than this is not quiet
 MAX_CONNECTIONS = 4000   # calibration cap
 PERF_SECONDS = 2         # perf stat diagnostic runs
 PERF_EVENTS = ("raw_syscalls:sys_enter", "syscalls:sys_enter_epoll_pwait2", "context-switches")
@@ -109,6 +112,8 @@ def parse_args():
     ap.add_argument("--duration", type=int, default=env_int("TLSRATE_DURATION", 5))
     ap.add_argument("--rate-duration", type=int, default=env_int("TLSRATE_RATE_DURATION", 4))
     ap.add_argument("--jitter-duration", type=int, default=env_int("TLSRATE_JITTER_DURATION", 10))
+    ap.add_argument("--quiet-wait", type=int, default=env_int("TLSRATE_QUIET_WAIT", 60),
+                    help="seconds to wait at most, before each suite, for CPUs 0 and 1 to be quiet (0: do not wait)")
     a = ap.parse_args()
     a.barrage = os.path.abspath(a.barrage) if os.path.exists(a.barrage) else a.barrage
     if min(a.runs, a.duration, a.rate_duration, a.jitter_duration) < 1:
@@ -208,6 +213,25 @@ def cpu_busy_seconds():
     except (OSError, IndexError, ValueError):
         pass
     return busy
+
+
+def wait_quiet(args, what):
+    """Before a suite: wait (up to --quiet-wait seconds) until CPUs 0 and 1
+    are each less than QUIET_BUSY busy over a 1 s sample, since other jobs on
+    this shared machine swamp every figure. Logs what it saw either way."""
+    t0 = time.monotonic()
+    while True:
+        b0 = cpu_busy_seconds()
+        time.sleep(1.0)
+        b1 = cpu_busy_seconds()
+        busy = {c: b1[c] - b0[c] for c in (SERVER_CPU, CLIENT_CPU) if c in b0 and c in b1}
+        waited = time.monotonic() - t0
+        if not busy or max(busy.values()) < QUIET_BUSY or waited >= args.quiet_wait:
+            state = "quiet" if busy and max(busy.values()) < QUIET_BUSY else "STILL BUSY"
+            log(f"  before {what}: CPUs busy " + " ".join(f"cpu{c} {100 * v:.0f}%" for c, v in sorted(busy.items()))
+                + f" ({state}; waited {waited:.0f}s, loadavg {loadavg()})")
+            return
+        time.sleep(2.0)
 
 
 # ---------------------------------------------------------------- targets
@@ -390,6 +414,7 @@ def handshake_check(args):
 
 def tls_suite(args):
     rows, notes, groups = [], [], []
+    wait_quiet(args, "the tls suite")
     with harness.Nginx(tls=True, access_log=False, cpu=SERVER_CPU) as n:
         ca = f"{n.pki}/ca.crt"
         log(f"  https target: {n.tls_url}{PATH} (nginx, 1 worker on CPU {SERVER_CPU}, certificate for localhost)")
@@ -431,7 +456,9 @@ def tls_suite(args):
 
     def resumed_of(tool, res):
         protos, reused, conns, reqs, _ = hc[(tool, "close")]
-        return f"{reused}/{conns} conns" if conns else "n/a"
+        if conns <= CHECK_CONNECTIONS:  # no reconnect happened: nothing to tell
+            return f"n/a ({conns} conns only)"
+        return f"{reused}/{conns} conns"
 
     rows.append(rps_row("keep-alive requests/s", ka))
     rows.append(cpu_row("keep-alive client CPU us/request", ka, 0.85))
@@ -507,6 +534,7 @@ def perf_counts(args, target, inner):
 def rate_cpu_suite(args):
     """(rows, notes, foreign): rate-limited vs server-throttled saturating CPU per request."""
     secs = args.rate_duration
+    wait_quiet(args, "the rate-vs-saturating suite")
     log(f"== rate: R_max, barrage -t1 -c{CONNECTIONS} saturating `barrage serve` (no delay), 3 x {secs}s")
     with ServeTarget(args.barrage) as s:
         log(f"  taskset -c {CLIENT_CPU} {show(barrage_cmd(args, s.url, CONNECTIONS, secs))}")
@@ -612,6 +640,7 @@ def rate_cpu_suite(args):
 
 def jitter_suite(args):
     secs = args.jitter_duration
+    wait_quiet(args, "the jitter suite")
     log(f"== rate: schedule jitter, barrage -t1 -c{JITTER_CONNECTIONS} -R {JITTER_RATE} -d{secs}s --json, "
         f"{args.runs} runs against nginx (plain HTTP, 1 worker on CPU {SERVER_CPU})")
     runs = []
@@ -734,7 +763,8 @@ def main():
             log(n_)
         if fg:
             log(f"foreign load on CPUs 0/1 (max of the two per run): median {100 * med(fg):.0f}%, "
-                f"max {100 * max(fg):.0f}%")
+                f"max {100 * max(fg):.0f}%" + ("  WARNING: other jobs shared the benchmark CPUs; these figures "
+                                              "are unreliable" if med(fg) > 0.2 else ""))
         misses += [r[0].strip() for r in rows if r[5] not in ("PASS", "info")]
     log("")
     log("all targets met" if not misses else "MISS: " + "; ".join(misses))

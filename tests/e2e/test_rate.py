@@ -16,12 +16,14 @@ def test_stall_corrected_latency_matches_the_analytic_value():
         # 5 whole periods; 4 connections cannot cover the 100 requests due during a stall
         r = barrage("-t", "1", "-c", "4", "-R", "1000", "-d", "5s", "--latency", s.url)
     eq(r.rc, 0, f"{r}")
-    check(abs(r.rate_achieved - 1000) / 1000 < 0.02, f"achieved rate {r.rate_achieved}")
+    # the sanitizer build runs this for its memory checks on a slower binary: wider bounds there
+    tol = 0.5 if SANITIZED else 0.05
+    check(abs(r.rate_achieved - 1000) / 1000 < (0.2 if SANITIZED else 0.02), f"achieved rate {r.rate_achieved}")
     for p in (99, 99.9, 99.99):
         want = expected_stall_percentile(p, stall, period)
         got = r.percentiles[p]
-        check(abs(got - want) <= 0.05 * want,
-              f"corrected p{p}: {got * 1000:.2f} ms, expected {want * 1000:.2f} ms within 5%")
+        check(abs(got - want) <= tol * want,
+              f"corrected p{p}: {got * 1000:.2f} ms, expected {want * 1000:.2f} ms within {tol:.0%}")
     # the uncorrected service time hides the stall: only the few requests in flight when it began waited
     check(r.service_percentiles[99] < r.percentiles[99] / 5,
           f"uncorrected p99 {r.service_percentiles[99] * 1000:.2f} ms vs corrected {r.percentiles[99] * 1000:.2f} ms")
@@ -33,7 +35,9 @@ def rate_accuracy(rate, seconds, threads, conns):
         r = barrage("-t", threads, "-c", conns, "-R", rate, "-d", f"{seconds}s", f"{n.url}/health",
                     timeout=seconds + 20)
     eq(r.rc, 0, f"{r}")
-    check(abs(r.rate_achieved - rate) / rate < 0.01, f"achieved {r.rate_achieved}/s for {rate}/s asked: {r.out}")
+    # the 1% accuracy is measured on the normal build; the sanitizer build only checks memory on this path
+    tol = 0.15 if SANITIZED else 0.01
+    check(abs(r.rate_achieved - rate) / rate < tol, f"achieved {r.rate_achieved}/s for {rate}/s asked: {r.out}")
     eq(r.non2xx + r.read + r.timeout, 0, "no errors")
     return r
 

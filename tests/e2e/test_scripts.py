@@ -52,8 +52,12 @@ def test_pipeline_counts_every_response():
         log = n.log()
         eq(len(log), 30, "requests")
         eq(collections.Counter(e["uri"] for e in log), {"/a": 10, "/b": 10, "/c": 10}, "paths")
-        # pipelined: a connection carries /a, /b, /c back to back
-        check(max(e["n"] for e in log) == 15, "keep-alive with batches of 3")
+        # pipelined: each connection carries whole batches of /a, /b, /c back to back
+        per_conn = collections.Counter(e["connection"] for e in log)
+        check(len(per_conn) <= 2 and all(v % 3 == 0 for v in per_conn.values()), f"batches of 3: {per_conn}")
+        for conn in per_conn:
+            uris = [e["uri"] for e in sorted((e for e in log if e["connection"] == conn), key=lambda e: e["n"])]
+            eq(uris, ["/a", "/b", "/c"] * (len(uris) // 3), f"order on connection {conn}")
 
 
 def test_post_sends_the_body():
