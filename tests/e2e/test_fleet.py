@@ -119,3 +119,42 @@ def test_three_shards_merge_exactly_and_start_together():
         idx = percentile_bucket(list(union.items()), n_total, float(p))
         want = min(max(hist_highest(idx), total["latency"]["min"]), total["latency"]["max"])
         eq(total["latency"]["percentiles"][p], want, f"merged p{p} from all samples")
+
+
+def test_shard_shares_and_usage_errors():
+    from harness import Serve, barrage
+    with Serve() as s, tempfile.TemporaryDirectory() as tmp:
+        outs = []
+        for i in range(3):
+            out = os.path.join(tmp, f"s{i}.json")
+            r = barrage("-t", "1", "-c", "10", "-n", "100", "--shard", f"{i}/3", "--json", out, s.url)
+            eq(r.rc, 0, f"{r}")
+            outs.append(json.load(open(out)))
+            time.sleep(0.1)  # no common --start-at: these shards start apart
+        # remainders go to the first shards: 10 = 4+3+3 connections, 100 = 34+33+33 requests
+        eq([o["config"]["connections"] for o in outs], [4, 3, 3], "connection shares")
+        eq([o["summary"]["requests"] for o in outs], [34, 33, 33], "-n shares")
+        m = subprocess.run([BARRAGE, "merge", os.path.join(tmp, "s0.json"), os.path.join(tmp, "s2.json")],
+                           capture_output=True, text=True)
+        eq(m.returncode, 0, m.stderr)
+        check("shard 1 of 3 is missing" in m.stderr, m.stderr)
+        check("started" in m.stderr and "apart" in m.stderr, f"not started together: {m.stderr}")
+        env = dict(os.environ, JOB_COMPLETION_INDEX="1")
+        p = subprocess.run([BARRAGE, "-t", "1", "-c", "4", "-n", "10", "--shards", "2", "--json", "-", s.url],
+                           capture_output=True, text=True, env=env)
+        eq(p.returncode, 0, p.stderr)
+        eq(json.loads(p.stdout)["config"]["shard"], {"index": 1, "count": 2}, "index from JOB_COMPLETION_INDEX")
+        lua = os.path.join(tmp, "shard.lua")
+        with open(lua, "w") as f:
+            f.write("function init(a) wrk.path = '/shard-' .. barrage.shard.index .. '-of-' .. barrage.shard.count end\n")
+        r = barrage("-t", "1", "-c", "1", "-n", "1", "--shard", "2/5", "-s", lua, "--json", os.path.join(tmp, "l.json"),
+                    s.url)
+        eq(r.rc, 0, f"scripts see barrage.shard: {r}")
+        for args, needle in ((("--shard", "3/3"), "0 <= I < N"), (("--shard", "x"), "I/N"),
+                             (("--shards", "2"), "JOB_COMPLETION_INDEX"), (("--start-at", "yesterday"), "RFC 3339"),
+                             (("--start-at", "2001-01-01T00:00:00Z"), "in the past"),
+                             (("--start-at", "2099-01-01T00:00:00Z"), "24 hours"),
+                             (("-c", "2", "--shard", "0/3"), "spread over 3 shards")):
+            r = barrage(*args, "-n", "1", s.url)
+            eq(r.rc, 2, f"{args}: {r}")
+            check(needle in r.err and r.err.count("\n") == 1, f"{args}: {r.err!r}")
