@@ -147,7 +147,7 @@ def test_shard_shares_and_usage_errors():
         lua = os.path.join(tmp, "shard.lua")
         with open(lua, "w") as f:
             f.write("function init(a) wrk.path = '/shard-' .. barrage.shard.index .. '-of-' .. barrage.shard.count end\n")
-        r = barrage("-t", "1", "-c", "1", "-n", "5", "--shard", "2/5", "-s", lua, "--json", os.path.join(tmp, "l.json"),
+        r = barrage("-t", "1", "-c", "5", "-n", "5", "--shard", "2/5", "-s", lua, "--json", os.path.join(tmp, "l.json"),
                     s.url)
         eq(r.rc, 0, f"scripts see barrage.shard: {r}")
         for args, needle in ((("--shard", "3/3"), "0 <= I < N"), (("--shard", "x"), "I/N"),
