@@ -155,6 +155,6 @@ def test_shard_shares_and_usage_errors():
                              (("--start-at", "2001-01-01T00:00:00Z"), "in the past"),
                              (("--start-at", "2099-01-01T00:00:00Z"), "24 hours"),
                              (("-c", "2", "--shard", "2/3"), "spread over 3 shards")):
-            r = barrage(*args, "-n", "1", s.url)
+            r = barrage(*args, "-n", "3", s.url)
             eq(r.rc, 2, f"{args}: {r}")
             check(needle in r.err and r.err.count("\n") == 1, f"{args}: {r.err!r}")
