@@ -1,6 +1,6 @@
 # barrage - see README.md. `make demo` and `make test` are the two entry points.
 .DEFAULT_GOAL := all
-.PHONY: all demo test unit e2e asan bench fuzz deps clean
+.PHONY: all demo test unit e2e asan bench fuzz deps clean FORCE
 
 BUILD   ?= build
 SAN     ?=
@@ -62,6 +62,12 @@ $(BUILD)/barrage_lua.h: src/barrage.lua | $(BUILD)/.dir
 	  echo '};'; } > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/script.o: $(BUILD)/barrage_lua.h
+
+# Objects that print the version are rebuilt when `git describe` changes.
+$(BUILD)/version.stamp: FORCE | $(BUILD)/.dir
+	@echo '$(VERSION)' > $@.tmp; cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+$(patsubst src/%.c,$(BUILD)/%.o,$(shell grep -l BARRAGE_VERSION src/*.c)): $(BUILD)/version.stamp
+FORCE:
 
 $(BUILD)/%.o: src/%.c | $(BUILD)/.dir
 	@echo "  CC      $<"

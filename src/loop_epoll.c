@@ -95,12 +95,12 @@ void loop_wake(loop_t *l)
 static int wait_ns(loop_t *l, uint64_t ns, int forever)
 {
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
-    static int no_pwait2;
-    if (!no_pwait2) {
+    static int no_pwait2; /* shared by every loop's thread: atomic */
+    if (!__atomic_load_n(&no_pwait2, __ATOMIC_RELAXED)) {
         struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
         int n = epoll_pwait2(l->epfd, l->events, l->max_events, forever ? NULL : &ts, NULL);
         if (n >= 0 || errno != ENOSYS) return n;
-        no_pwait2 = 1;
+        __atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
     }
 #endif
     int ms = forever ? -1 : (int)((ns + 999999) / 1000000); /* round up: never spin */

@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """Soak: does barrage's memory stay flat over a long run at full speed?
 
-Runs `barrage -t2 -c50 -d<SOAK_MINUTES>m` against `barrage serve` (the shared
+Runs `barrage -t2 -c50 -d<SOAK_MINUTES x 60>s -q` against `barrage serve` (the shared
 tests/e2e/harness.py Serve, on a free 127.0.0.1 port) twice: plain (the static
 request, no Lua), and with the workflow script scripts/login.lua (one virtual
 user per connection against serve's demo API). Every SOAK_INTERVAL seconds it
-samples the client's VmRSS from /proc/PID/status. It prints RSS over time, the
-requests completed, and a verdict per run: PASS when RSS grew by less than
-1 MB (1024 KiB) between the 1-minute mark and the end of the run, else MISS.
+samples the client's VmRSS (and RssAnon) from /proc/PID/status. It prints RSS
+over time, the requests completed, the mappings (/proc/PID/smaps) whose Rss
+changed most after the first minute, and a verdict per run: PASS when VmRSS
+grew by less than 1 MB (1024 KiB) between the 1-minute mark and the last
+sample of the run proper (teardown after the duration excluded), else MISS.
 The exit status is 0 either way (a benchmark, not a test); 2 only when it
 cannot run.
 
@@ -64,7 +66,9 @@ def proc_status(pid):
 
 
 def smaps(pid):
-    """{(address range, name): (size KiB, Rss KiB)} of a live process, or None."""
+    """{(start address, name): (address range, size KiB, Rss KiB)} of a live
+    process, or None. Keyed by the start: brk and glibc's arenas grow a
+    mapping's end (mprotect), not its start."""
     try:
         with open(f"/proc/{pid}/smaps") as f:
             text = f.read()
@@ -72,26 +76,29 @@ def smaps(pid):
         return None
     maps, key, size = {}, None, 0
     for line in text.splitlines():
-        m = re.match(r"^([0-9a-f]+-[0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$", line)
+        m = re.match(r"^(([0-9a-f]+)-[0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$", line)
         if m:
-            key = (m.group(1), m.group(2) or "[anon]")
+            key = (m.group(2), m.group(3) or "[anon]")
+            rng = m.group(1)
         elif key and line.startswith("Size:"):
             size = int(line.split()[1])
         elif key and line.startswith("Rss:"):
-            maps[key] = (size, int(line.split()[1]))
+            maps[key] = (rng, size, int(line.split()[1]))
     return maps
 
 
 def smaps_growth(before, after, top=6):
     """Mappings whose Rss grew most between two smaps snapshots, as text lines."""
     rows = []
-    for key, (size, rss) in after.items():
-        old = before.get(key, (0, 0))[1]
+    for key in set(before) | set(after):
+        rng, size, rss = after[key] if key in after else before[key][:2] + (0,)
+        old = before.get(key, ("", 0, 0))[2]
+        gone = "" if key in after else ", gone"
         if rss != old:
-            rows.append((rss - old, key, size, old, rss))
-    rows.sort(key=lambda r: -r[0])
-    return [f"{d:+6d} KiB  {name} ({rng}, size {size} KiB): {old} -> {rss} KiB"
-            for d, (rng, name), size, old, rss in rows[:top]]
+            rows.append((rss - old, key[1], rng, size, old, rss, gone))
+    rows.sort(key=lambda r: -abs(r[0]))
+    return [f"{d:+6d} KiB  {name} ({rng}, size {size} KiB{gone}): {old} -> {rss} KiB"
+            for d, name, rng, size, old, rss, gone in rows[:top]]
 
 
 class Soak:
@@ -279,7 +286,11 @@ def main():
                   f"threads {max(x[4] for x in s.samples)}; VmHWM at the end {mb(s.samples[-1][2])} MiB")
         if s.maps_base and s.maps_end:
             print("  mappings whose Rss changed most from the 1-minute mark to the end of the run:")
-            for line in smaps_growth(s.maps_base, s.maps_end) or ["none"]:
+            try:
+                lines = smaps_growth(s.maps_base, s.maps_end) or ["none"]
+            except Exception as e:  # noqa: BLE001 - a diagnostic; never lose the table for it
+                lines = [f"(could not compare: {e})"]
+            for line in lines:
                 print("    " + line)
         if s.rc not in (0, None):
             print("  stderr: " + s.err.strip()[-2000:])
@@ -306,7 +317,10 @@ def main():
         print(f"| {s.name:<8} | {req:>11} | {mb(base):>15} | {mb(end):>14} | {g:>10} | {mb(peak):>19} | {v:<6} |")
     print(f"(PASS: growth between the 1-minute mark and the end < {LIMIT_KB} KiB; "
           f"loadavg at end {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
-    print("MISS: " + ", ".join(misses) if misses else "all PASS")
+    shorts = [s.name for s in soaks if s.verdict()[4] == "SHORT"]
+    if shorts:
+        print("SHORT (ended before the 1-minute mark, no verdict): " + ", ".join(shorts))
+    print("MISS: " + ", ".join(misses) if misses else "no MISS" if shorts else "all PASS")
     return 0
 
 

@@ -31,7 +31,7 @@ fi
 [ -x "$VG_BUILD/barrage" ] || { echo "valgrind.sh: no binary at $VG_BUILD/barrage"; exit 2; }
 export VG_BIN="$VG_BUILD/barrage" VALGRIND ROOT
 exec python3 - "$@" <<'PY'
-import os, re, signal, subprocess, sys, tempfile, time
+import os, re, shutil, signal, subprocess, sys, tempfile, time
 ROOT = os.environ["ROOT"]
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import harness
@@ -196,6 +196,7 @@ if not filters or any(f in "serve (SIGTERM)" for f in filters):
           f"possibly {possible or 0} B; still reachable {reachable or 0} B" +
           ("" if ok else f"\n      log: {log}"), flush=True)
 
+shutil.rmtree(tmp, ignore_errors=True)
 passed = sum(results)
 print(f"{passed} passed, {len(results) - passed} failed")
 sys.exit(1 if passed != len(results) else 0)
