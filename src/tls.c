@@ -38,7 +38,6 @@ static int sess_index = -1;
 static int on_new_session(SSL *ssl, SSL_SESSION *sess)
 {
     tls_sess_t *s = SSL_get_ex_data(ssl, sess_index);
-    if (getenv("TLSDBG")) fprintf(stderr, "new session cb s=%p resumable=%d\n", (void*)s, SSL_SESSION_is_resumable(sess));
     if (!s) return 0;
     if (s->saved) SSL_SESSION_free(s->saved);
     s->saved = sess; /* we keep the reference OpenSSL handed us */
@@ -144,7 +143,7 @@ static int make_ssl(tls_sess_t *s)
         if (c->host_is_ip) X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->ssl), c->host);
         else SSL_set1_host(s->ssl, c->host);
     }
-    if (c->resume && s->saved) { int r_ = SSL_set_session(s->ssl, s->saved); if (getenv("TLSDBG")) fprintf(stderr, "set_session %d ticket=%d host=%s ver=%x\n", r_, SSL_SESSION_has_ticket(s->saved), SSL_SESSION_get0_hostname(s->saved), SSL_SESSION_get_protocol_version(s->saved)); }
+    if (c->resume && s->saved) SSL_set_session(s->ssl, s->saved);
     return 0;
 }
 
