@@ -30,15 +30,22 @@ rate, barrage alone against `barrage serve` / nginx:
                         calibrated with 1 s runs until the saturating run
                         achieves about X; then pairs (saturating -cN, then
                         -R A -c2N where A is the rate that saturating run
-                        achieved). Target: rate-limited CPU per request
-                        <= 1.10x the saturating one (within +-10%)
+                        achieved). Then the other way to hold a saturating
+                        run to a rate: -c2 against nginx (the round trip
+                        sets the rate), paired with -R A -c100. Target:
+                        rate-limited CPU per request <= 1.10x the
+                        saturating one (within +-10%); a pair whose -R run
+                        fell below 99% of A is left out (it was saturated)
   schedule jitter       barrage -t1 -c100 -R 20000 -d10s --json against nginx
                         (plain HTTP): schedule_delay.percentiles["99"] (us,
                         intended vs actual send) of each run; target: median
-                        p99 < 1000 us. Plus one diagnostic run with -c1000:
-                        with -c100 a server stall over 100/20000 s = 5 ms
-                        leaves no free connection, and slots that fall due
-                        meanwhile count as schedule delay as well
+                        p99 < 1000 us. Also shown: the slowest TCP connect
+                        of each run and the (corrected) latency p99 of the
+                        first second vs the worst later second (the timeline starts
+                        before the connections are open, so slots that fall
+                        due while they connect count as late), and one
+                        diagnostic run with -c1000, where that start-up
+                        effect dominates
 
 Every run also records the busy time of other processes on CPUs 0 and 1
 ("foreign load"): this machine is shared, and time slices lost to another
@@ -52,7 +59,7 @@ Settings (environment, or the matching option):
   TLSRATE_SUITE=all       tls, rate or all                        --suite
   TLSRATE_RUNS=3          runs per tool and case                  --runs
   TLSRATE_DURATION=5      seconds per tls run                     --duration
-  TLSRATE_RATE_DURATION=4 seconds per rate-vs-saturating run      --rate-duration
+  TLSRATE_RATE_DURATION=3 seconds per rate-vs-saturating run      --rate-duration
   TLSRATE_JITTER_DURATION=10  seconds per jitter run              --jitter-duration
   TLSRATE_QUIET_WAIT=60   before each suite, wait up to this long for
                           CPUs 0 and 1 to be under 25% busy (0: no wait)  --quiet-wait
@@ -60,7 +67,6 @@ Settings (environment, or the matching option):
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import re
@@ -89,13 +95,14 @@ RATE_LEVELS = (0.5, 0.8)  # fractions of R_max
 JITTER_RATE = 20000
 JITTER_CONNECTIONS = 100
 JITTER_WIDE_CONNECTIONS = 1000  # diagnostic: enough connections to ride out a server stall
-JITTER_WIDE_SECONDS = 5
+JITTER_WIDE_SECONDS = 3
+FEW_CONNECTIONS = 2       # rate_pairs against nginx: the round trip sets the saturating rate
 CHECK_SECONDS = 2        # handshake check runs
 CHECK_CONNECTIONS = 10
 QUIET_BUSY = 0.25        # wait_quiet: a CPU busier than this is not quiet
 MAX_CONNECTIONS = 4000   # calibration cap
 PERF_SECONDS = 2         # perf stat diagnostic runs
-PERF_EVENTS = ("raw_syscalls:sys_enter", "syscalls:sys_enter_epoll_pwait2", "context-switches")
+PERF_EVENTS = ("raw_syscalls:sys_enter", "syscalls:sys_enter_epoll_pwait2", "context-switches", "sched:sched_wakeup")
 
 
 def env_int(name, default):
@@ -110,7 +117,7 @@ def parse_args():
     ap.add_argument("--suite", choices=("tls", "rate", "all"), default=os.environ.get("TLSRATE_SUITE", "all") or "all")
     ap.add_argument("--runs", type=int, default=env_int("TLSRATE_RUNS", 3))
     ap.add_argument("--duration", type=int, default=env_int("TLSRATE_DURATION", 5))
-    ap.add_argument("--rate-duration", type=int, default=env_int("TLSRATE_RATE_DURATION", 4))
+    ap.add_argument("--rate-duration", type=int, default=env_int("TLSRATE_RATE_DURATION", 3))
     ap.add_argument("--jitter-duration", type=int, default=env_int("TLSRATE_JITTER_DURATION", 10))
     ap.add_argument("--quiet-wait", type=int, default=env_int("TLSRATE_QUIET_WAIT", 60),
                     help="seconds to wait at most, before each suite, for CPUs 0 and 1 to be quiet (0: do not wait)")
@@ -200,6 +207,27 @@ def proc_cpu_seconds(pid):
     return total
 
 
+def proc_sleeps(pid):
+    """voluntary context switches so far of every thread of pid and of its
+    direct children: how often the server went to sleep waiting for work."""
+    pids = [pid]
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            pids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/status") as f:
+                    m = re.search(r"^voluntary_ctxt_switches:\s*(\d+)", f.read(), re.M)
+                total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total
+
+
 def cpu_busy_seconds():
     """{cpu: busy seconds} from /proc/stat (user+nice+system+irq+softirq+steal)."""
     busy = {}
@@ -263,12 +291,13 @@ class ServeTarget:
 class Run:
     """One finished client run: report figures, rusage, server CPU, foreign load."""
 
-    def __init__(self, tool, cmd, rc, ru, out, err, wall, server_cpu, others, js=None):
+    def __init__(self, tool, cmd, rc, ru, out, err, wall, server_cpu, others, js=None, server_sleeps=None):
         self.tool, self.cmd, self.rc, self.out, self.err, self.wall = tool, cmd, rc, out, err, wall
         self.cpu = ru.ru_utime + ru.ru_stime
         self.utime, self.stime = ru.ru_utime, ru.ru_stime
         self.nvcsw = ru.ru_nvcsw  # voluntary context switches: the times the client slept
         self.server_cpu, self.others, self.json = server_cpu, others, js
+        self.server_sleeps = server_sleeps
         m = re.search(r"^\s*(\d+) requests in ", out, re.M)
         self.requests = int(m.group(1)) if m else None
         m = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -296,6 +325,10 @@ class Run:
         return self.nvcsw / self.requests if self.ok else None
 
     @property
+    def server_sleeps_per_req(self):
+        return self.server_sleeps / self.requests if self.ok and self.server_sleeps is not None else None
+
+    @property
     def foreign(self):
         return max(self.others.values()) / self.wall if self.others else None
 
@@ -304,7 +337,8 @@ class Run:
             return f"FAILED rc={self.rc} out={self.out.strip()[-300:]!r} err={self.err.strip()[-300:]!r}"
         s = (f"{self.requests:>8} req {self.rps:>9.0f} req/s  cpu {self.cpu:5.2f}s ({100 * self.cpu / self.wall:3.0f}%)"
              f" {self.us_per_req:7.2f} us/req (u {self.utime / self.requests * 1e6:6.2f} s {self.stime / self.requests * 1e6:6.2f})"
-             f" sleeps/req {self.sleeps_per_req:5.3f}  server {100 * self.server_cpu / self.wall:3.0f}%")
+             f" sleeps/req {self.sleeps_per_req:5.3f}  server {100 * self.server_cpu / self.wall:3.0f}%"
+             f" (sleeps/req {fmt(self.server_sleeps_per_req, '5.3f')})")
         if self.others:
             s += "  others " + " ".join(f"cpu{c} {100 * v / self.wall:2.0f}%" for c, v in sorted(self.others.items()))
         if self.tls:
@@ -318,7 +352,7 @@ def run_client(tool, inner, secs, server_proc, json_path=None):
     """Run `inner` pinned to CLIENT_CPU; reap it with wait4 for its rusage."""
     cmd = ["taskset", "-c", str(CLIENT_CPU)] + [str(a) for a in inner]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        s0, b0 = proc_cpu_seconds(server_proc.pid), cpu_busy_seconds()
+        s0, b0, z0 = proc_cpu_seconds(server_proc.pid), cpu_busy_seconds(), proc_sleeps(server_proc.pid)
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT)
         done = []
@@ -336,6 +370,7 @@ def run_client(tool, inner, secs, server_proc, json_path=None):
         p.returncode = os.waitstatus_to_exitcode(status)
         wall = time.monotonic() - t0
         server = proc_cpu_seconds(server_proc.pid) - s0
+        server_sleeps = proc_sleeps(server_proc.pid) - z0
         b1 = cpu_busy_seconds()
         others = {}
         if SERVER_CPU in b1 and CLIENT_CPU in b1:
@@ -351,7 +386,7 @@ def run_client(tool, inner, secs, server_proc, json_path=None):
                     js = json.load(f)
             except (OSError, ValueError):
                 js = None
-        return Run(tool, cmd, p.returncode, ru, out.read(), err.read(), wall, server, others, js)
+        return Run(tool, cmd, p.returncode, ru, out.read(), err.read(), wall, server, others, js, server_sleeps)
 
 
 def barrage_cmd(args, url, conns, secs, *extra):
@@ -549,7 +584,7 @@ def rate_cpu_suite(args):
     log(f"  R_max = {r_max:,.0f} req/s (median)")
     log("")
 
-    rows, notes, pairs_all = [], [], []
+    rows, notes = [], []
     foreign = [r.foreign for r in rmax_runs if r.foreign is not None]
     with ServeTarget(args.barrage, "--delay", DELAY) as s:
         for frac in RATE_LEVELS:
@@ -572,70 +607,117 @@ def rate_cpu_suite(args):
                 n = n2
             if tried:  # the tried count that came closest
                 n = min(tried, key=lambda k: abs(tried[k] - want))
-            log(f"  saturating: taskset -c {CLIENT_CPU} {show(barrage_cmd(args, s.url, n, secs))}")
-            log(f"  rate-limited: taskset -c {CLIENT_CPU} {show(barrage_cmd(args, s.url, 2 * n, secs, '-R', 'A'))}"
-                "   (A = the rate the saturating run before it achieved)")
-            sat, lim = [], []
-            for i in range(args.runs):
-                a = barrage_json_run(args, s, barrage_cmd(args, s.url, n, secs), secs)
-                sat.append(a)
-                log(f"  {frac:.0%} run {i + 1} saturating   -c{n:<5}        {a.describe()}")
-                if not a.ok:
-                    lim.append(a)
-                    continue
-                rate = round(a.rps)
-                b = barrage_json_run(args, s, barrage_cmd(args, s.url, 2 * n, secs, "-R", str(rate)), secs)
-                lim.append(b)
-                sched = ((b.json or {}).get("schedule_delay") or {}).get("percentiles", {}).get("99")
-                log(f"  {frac:.0%} run {i + 1} rate-limited -c{2 * n:<5} -R {rate:<6} {b.describe()}  "
-                    f"schedule p99 {fmt(sched, 'd')} us")
-            foreign += [r.foreign for r in sat + lim if r.foreign is not None]
-            rows_extra = [("  sleeps (voluntary ctx switches)/request", spread([a.sleeps_per_req for a in sat], ".3f"),
-                           spread([b.sleeps_per_req for b in lim], ".3f"),
-                           fmt(ratio(med([b.sleeps_per_req for b in lim]), med([a.sleeps_per_req for a in sat])), ".2f"),
-                           "-", "info")]
-            rates = [round(a.rps) for a in sat if a.ok]
-            if rates and frac == RATE_LEVELS[0]:  # near R_max perf's own cost would make the -R run fall behind
-                log(f"  perf stat -e {','.join(PERF_EVENTS)}, {PERF_SECONDS}s per path (diagnostic):")
-                pc = {}
-                for key, inner in (("sat", barrage_cmd(args, s.url, n, PERF_SECONDS)),
-                                   ("lim", barrage_cmd(args, s.url, 2 * n, PERF_SECONDS, "-R", str(int(med(rates)))))):
-                    got = perf_counts(args, s, inner)
-                    pc[key] = got[0] if got else None
-                    log(f"    {show(['perf', 'stat', '-e', 'EVENTS'] + inner)}: " +
-                        (", ".join(f"{k} {v:.3f}/req" for k, v in got[0].items()) + f"  ({got[1].rps:,.0f} req/s)"
-                         if got else "perf could not count (skipped)"))
-                if pc["sat"] and pc["lim"]:
-                    for ev, label in (("raw_syscalls:sys_enter", "syscalls/request (perf)"),
-                                      ("syscalls:sys_enter_epoll_pwait2", "epoll_pwait2/request (perf)")):
-                        a_, b_ = pc["sat"].get(ev), pc["lim"].get(ev)
-                        rows_extra.append((f"  {label}", fmt(a_, ".3f"), fmt(b_, ".3f"), fmt(ratio(b_, a_), ".2f"),
-                                           "-", "info"))
-            pr = [ratio(b.us_per_req, a.us_per_req) for a, b in zip(sat, lim) if a.ok and b.ok]
-            pairs_all += pr
-            cs, cl = [a.us_per_req for a in sat], [b.us_per_req for b in lim]
-            rs, rl = [a.rps if a.ok else None for a in sat], [b.rps if b.ok else None for b in lim]
-            rr = med(pr)
-            rows.append((f"{frac:.0%} of R_max ({want:,.0f}/s)", f"-c{n}: {spread(rs, ',.0f')}",
-                         f"-c{2 * n} -R: {spread(rl, ',.0f')}", "", "same rate", "info"))
-            rows.append((f"  client CPU us/request", spread(cs, ".2f"), spread(cl, ".2f"), fmt(rr, ".2f"),
-                         "<= 1.10x (+-10%)", verdict(None if rr is None else rr <= 1.10)))
-            rows += rows_extra
-            bad = [r for r in sat + lim if not r.ok or r.errors or r.non2xx]
-            if bad:
-                rows.append(("  runs with errors", str(sum(1 for r in sat if r in bad)),
-                             str(sum(1 for r in lim if r in bad)), "", "none", "FAIL"))
-            split = lambda rs: (f"user {med([r.utime / r.requests * 1e6 for r in rs if r.ok]):.2f} + sys "
-                                f"{med([r.stime / r.requests * 1e6 for r in rs if r.ok]):.2f}")
-            if any(r.ok for r in sat) and any(r.ok for r in lim):
-                notes.append(f"{frac:.0%} of R_max: CPU us/request split: saturating {split(sat)}, "
-                             f"rate-limited {split(lim)} (medians); per-pair ratios "
-                             + ", ".join(f"{x:.2f}" for x in pr))
-            log("")
+            r_, n_, f_ = rate_pairs(args, s, n, 2 * n, f"{frac:.0%} of R_max ({want:,.0f}/s)", f"{frac:.0%}",
+                                    perf=(frac == RATE_LEVELS[0]),  # near R_max perf's own cost would make -R fall behind
+                                    want=want)
+            rows += r_
+            notes += n_
+            foreign += f_
+    # the other way to hold a saturating run to a rate: few connections against
+    # a fast server, so the round trip sets the rate (each response is waited for)
+    with harness.Nginx(access_log=False, cpu=SERVER_CPU) as ng:
+        log(f"== rate: few connections: saturating -c{FEW_CONNECTIONS} against nginx (the round trip sets the rate) "
+            f"vs -R at that rate with -c{JITTER_CONNECTIONS}")
+        r_, n_, f_ = rate_pairs(args, ng, FEW_CONNECTIONS, JITTER_CONNECTIONS,
+                                f"nginx, saturating -c{FEW_CONNECTIONS}", f"-c{FEW_CONNECTIONS}", perf=True)
+        rows += r_
+        notes += n_
+        foreign += f_
     notes.insert(0, f"R_max (barrage -t1 -c{CONNECTIONS} against `barrage serve`, no delay): {r_max:,.0f} req/s; "
                  f"client CPU {med([100 * r.cpu / r.wall for r in rmax_runs if r.ok]):.0f}%, server CPU "
                  f"{med([100 * r.server_cpu / r.wall for r in rmax_runs if r.ok]):.0f}% (medians)")
     return rows, notes, foreign
+
+
+def rate_pairs(args, s, n, n_lim, title, tag, perf, want=None):
+    """args.runs pairs: saturating -c{n}, then -R A -c{n_lim} with A the rate
+    that saturating run achieved, against target s. A pair counts only if the
+    -R run kept its rate and (given want) the saturating run came within 20%
+    of want. (rows, notes, foreign)."""
+    secs = args.rate_duration
+    rows, notes = [], []
+    log(f"  saturating: taskset -c {CLIENT_CPU} {show(barrage_cmd(args, s.url, n, secs))}")
+    log(f"  rate-limited: taskset -c {CLIENT_CPU} {show(barrage_cmd(args, s.url, n_lim, secs, '-R', 'A'))}"
+        "   (A = the rate the saturating run before it achieved)")
+    sat, lim = [], []
+    for i in range(args.runs):
+        a = barrage_json_run(args, s, barrage_cmd(args, s.url, n, secs), secs)
+        sat.append(a)
+        log(f"  {tag} run {i + 1} saturating   -c{n:<5}        {a.describe()}")
+        if not a.ok:
+            lim.append(a)
+            continue
+        rate = round(a.rps)
+        b = barrage_json_run(args, s, barrage_cmd(args, s.url, n_lim, secs, "-R", str(rate)), secs)
+        lim.append(b)
+        sched = ((b.json or {}).get("schedule_delay") or {}).get("percentiles", {}).get("99")
+        log(f"  {tag} run {i + 1} rate-limited -c{n_lim:<5} -R {rate:<6} {b.describe()}  "
+            f"schedule p99 {fmt(sched, 'd')} us")
+    foreign = [r.foreign for r in sat + lim if r.foreign is not None]
+    rows_extra = [("  sleeps (voluntary ctx switches)/request", spread([a.sleeps_per_req for a in sat], ".3f"),
+                   spread([b.sleeps_per_req for b in lim], ".3f"),
+                   fmt(ratio(med([b.sleeps_per_req for b in lim]), med([a.sleeps_per_req for a in sat])), ".2f"),
+                   "-", "info"),
+                  ("  server sleeps/request", spread([a.server_sleeps_per_req for a in sat], ".3f"),
+                   spread([b.server_sleeps_per_req for b in lim], ".3f"),
+                   fmt(ratio(med([b.server_sleeps_per_req for b in lim]),
+                             med([a.server_sleeps_per_req for a in sat])), ".2f"), "-", "info")]
+    rates = [round(a.rps) for a in sat if a.ok]
+    if rates and perf:
+        log(f"  perf stat -e {','.join(PERF_EVENTS)}, {PERF_SECONDS}s per path (diagnostic):")
+        pc = {}
+        for key, inner in (("sat", barrage_cmd(args, s.url, n, PERF_SECONDS)),
+                           ("lim", barrage_cmd(args, s.url, n_lim, PERF_SECONDS, "-R", str(int(med(rates)))))):
+            got = perf_counts(args, s, inner)
+            pc[key] = got[0] if got else None
+            log(f"    {show(['perf', 'stat', '-e', 'EVENTS'] + inner)}: " +
+                (", ".join(f"{k} {v:.3f}/req" for k, v in got[0].items()) + f"  ({got[1].rps:,.0f} req/s)"
+                 if got else "perf could not count (skipped)"))
+        if pc["sat"] and pc["lim"]:
+            for ev, label in (("raw_syscalls:sys_enter", "syscalls/request (perf)"),
+                              ("syscalls:sys_enter_epoll_pwait2", "epoll_pwait2/request (perf)"),
+                              ("sched:sched_wakeup", "wake-ups done by the client/request (perf)")):
+                a_, b_ = pc["sat"].get(ev), pc["lim"].get(ev)
+                rows_extra.append((f"  {label}", fmt(a_, ".3f"), fmt(b_, ".3f"), fmt(ratio(b_, a_), ".2f"),
+                                   "-", "info"))
+    # a -R run that fell behind its rate is saturated itself: not the
+    # rate-limited path any more, so its pair does not count; nor does a pair
+    # whose saturating run missed the level by far (another job took the CPUs)
+    kept = [(a, b) for a, b in zip(sat, lim) if a.ok and b.ok and b.rps >= 0.99 * a.rps
+            and (want is None or abs(a.rps - want) <= 0.2 * want)]
+    pr = [ratio(b.us_per_req, a.us_per_req) for a, b in kept]
+    cs, cl = [a.us_per_req for a in sat], [b.us_per_req for b in lim]
+    rs, rl = [a.rps if a.ok else None for a in sat], [b.rps if b.ok else None for b in lim]
+    rr = med(pr)
+    rows.append((title, f"-c{n}: {spread(rs, ',.0f')}", f"-c{n_lim} -R: {spread(rl, ',.0f')}", "", "same rate", "info"))
+    rows.append(("  client CPU us/request", spread(cs, ".2f"), spread(cl, ".2f"), fmt(rr, ".2f"),
+                 "<= 1.10x (+-10%)", verdict(None if rr is None else rr <= 1.10)))
+    rows.append(("  pairs kept (-R held >= 99%" + (", saturating within 20% of the level)" if want else ")"),
+                 f"{len(kept)}/{len(sat)}", "", "", "ratio over these", "info"))
+    rows += rows_extra
+    bad = [r for r in sat + lim if not r.ok or r.errors or r.non2xx]
+    if bad:
+        rows.append(("  runs with errors", str(sum(1 for r in sat if r in bad)),
+                     str(sum(1 for r in lim if r in bad)), "", "none", "FAIL"))
+    split = lambda rs: (f"user {med([r.utime / r.requests * 1e6 for r in rs if r.ok]):.2f} + sys "
+                        f"{med([r.stime / r.requests * 1e6 for r in rs if r.ok]):.2f}")
+    if any(r.ok for r in sat) and any(r.ok for r in lim):
+        notes.append(f"{title}: CPU us/request split: saturating {split(sat)}, rate-limited {split(lim)} (medians); "
+                     "per-pair ratios " + (", ".join(f"{x:.2f}" for x in pr) or "none kept"))
+    log("")
+    return rows, notes, foreign
+
+
+def startup(r):
+    """The slowest connect, and the JSON series' per-second latency p99
+    (measured from the intended send time) of the first second against the
+    worst later second."""
+    js = r.json or {}
+    conn = (js.get("connect") or {}).get("max")
+    series = js.get("series") or []
+    first = series[0].get("p99") if series else None
+    later = max((x.get("p99") or 0 for x in series[1:]), default=None)
+    return f"; connect max {conn} us; per-second latency p99: first second {first}, worst later second {later}"
 
 
 def jitter_suite(args):
@@ -654,18 +736,18 @@ def jitter_suite(args):
             r.p99 = p.get("99")
             r.sched = sd
             log(f"  jitter run {i + 1} {r.describe()}  schedule delay us: p50 {p.get('50')} p90 {p.get('90')} "
-                f"p99 {p.get('99')} p99.9 {p.get('99.9')} max {sd.get('max')}")
+                f"p99 {p.get('99')} p99.9 {p.get('99.9')} max {sd.get('max')}{startup(r)}")
             runs.append(r)
-        # diagnostic: the same rate with 10x the connections. With -c100 a
-        # server stall longer than 100/20000 s = 5 ms leaves no free connection,
-        # and the slots that fall due meanwhile count as schedule delay too.
+        # diagnostic: the same rate with 10x the connections: opening 1000
+        # connections takes tens of ms, and the slots that fall due meanwhile
+        # count as schedule delay (the timeline starts before they are open).
         wide_cmd = barrage_cmd(args, n.url, JITTER_WIDE_CONNECTIONS, JITTER_WIDE_SECONDS, "-R", str(JITTER_RATE))
         log(f"  diagnostic: taskset -c {CLIENT_CPU} {show(wide_cmd[:-1] + ['--json', 'FILE', wide_cmd[-1]])}")
         wide = barrage_json_run(args, n, wide_cmd, JITTER_WIDE_SECONDS)
         wsd = ((wide.json or {}).get("schedule_delay") or {})
         wp = wsd.get("percentiles", {})
         log(f"  jitter -c{JITTER_WIDE_CONNECTIONS} {wide.describe()}  schedule delay us: p50 {wp.get('50')} "
-            f"p90 {wp.get('90')} p99 {wp.get('99')} p99.9 {wp.get('99.9')} max {wsd.get('max')}")
+            f"p90 {wp.get('90')} p99 {wp.get('99')} p99.9 {wp.get('99.9')} max {wsd.get('max')}{startup(wide)}")
     log("")
     p99s = [r.p99 for r in runs if r.ok and r.p99 is not None]
     m = med(p99s)
@@ -681,8 +763,11 @@ def jitter_suite(args):
         ("service latency p99 us (from actual send), median",
          fmt(med([((r.json or {}).get("service") or {}).get("percentiles", {}).get("99") for r in runs if r.ok]), ".0f"),
          "", "", "-", "info"),
+        ("slowest TCP connect us, median of runs",
+         fmt(med([((r.json or {}).get("connect") or {}).get("max") for r in runs if r.ok]), ".0f"), "", "", "-", "info"),
         (f"diagnostic -c{JITTER_WIDE_CONNECTIONS} {JITTER_WIDE_SECONDS}s: schedule delay p99 us",
-         fmt(wp.get("99"), "d") if wide.ok else "n/a", "", "", "-", "info"),
+         (f"{wp.get('99')} (connect max {((wide.json or {}).get('connect') or {}).get('max')})" if wide.ok else "n/a"),
+         "", "", "-", "info"),
     ]
     notes = [f"schedule delay p50/p90/p99.9/max us per run: " +
              "; ".join(f"{r.sched.get('percentiles', {}).get('50')}/{r.sched.get('percentiles', {}).get('90')}/"
