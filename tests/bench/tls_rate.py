@@ -84,6 +84,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import harness  # noqa: E402  (shared nginx / serve helpers)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import (cpu_busy_seconds, fmt, loadavg, log, med, ratio, sh_output,  # noqa: E402
+                   spread, verdict)  # the core benchmark's helpers, shared
 
 SERVER_CPU = 0
 CLIENT_CPU = 1
@@ -128,38 +131,8 @@ def parse_args():
     return a
 
 
-def log(msg=""):
-    print(msg, flush=True)
-
-
 def show(cmd):
     return " ".join(shlex.quote(str(a)) for a in cmd)
-
-
-def med(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
-
-
-def fmt(v, spec):
-    return "n/a" if v is None else format(v, spec)
-
-
-def spread(xs, spec):
-    xs = [x for x in xs if x is not None]
-    if not xs:
-        return "n/a"
-    if len(xs) == 1:
-        return format(xs[0], spec)
-    return f"{format(statistics.median(xs), spec)} [{format(min(xs), spec)}..{format(max(xs), spec)}]"
-
-
-def ratio(a, b):
-    return a / b if a is not None and b else None
-
-
-def verdict(ok):
-    return "n/a" if ok is None else ("PASS" if ok else "MISS")
 
 
 def table(head, rows):
@@ -168,22 +141,6 @@ def table(head, rows):
     line = lambda r: "| " + " | ".join(c.ljust(w[i]) for i, c in enumerate(r)) + " |"
     sep = "|" + "|".join("-" * (x + 2) for x in w) + "|"
     return "\n".join([line(rows[0]), sep] + [line(r) for r in rows[1:]])
-
-
-def loadavg():
-    try:
-        with open("/proc/loadavg") as f:
-            return " ".join(f.read().split()[:3])
-    except OSError:
-        return "?"
-
-
-def sh_output(cmd):
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
-        return (p.stdout + p.stderr).strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
 
 
 # ---------------------------------------------------------------- CPU accounting
@@ -226,21 +183,6 @@ def proc_sleeps(pid):
         except OSError:
             pass
     return total
-
-
-def cpu_busy_seconds():
-    """{cpu: busy seconds} from /proc/stat (user+nice+system+irq+softirq+steal)."""
-    busy = {}
-    try:
-        with open("/proc/stat") as f:
-            for ln in f:
-                m = re.match(r"^cpu(\d+)\s+(.*)", ln)
-                if m:
-                    v = [int(x) for x in m.group(2).split()]
-                    busy[int(m.group(1))] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        pass
-    return busy
 
 
 def wait_quiet(args, what):
