@@ -168,10 +168,27 @@ static void drop_ssl(tls_sess_t *s)
     s->ssl = NULL;
 }
 
+/* Reuse the SSL object and its BIOs for the next connection (as wrk does)
+ * rather than SSL_free + SSL_new: SSL_clear() keeps the method, options,
+ * SNI, verification parameters and buffers. The next handshake offers the
+ * newest ticket (SSL_set_session), or nothing with --no-tls-resume. */
 void tls_sess_reset(tls_sess_t *s)
 {
-    drop_ssl(s);
-    s->ssl = NULL;
+    s->err = 0;
+    s->verify = X509_V_OK;
+    if (s->ssl) {
+        /* the session of an abruptly closed connection is still good */
+        SSL_set_shutdown(s->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        if (SSL_clear(s->ssl) == 1) {
+            (void)BIO_reset(s->rbio);
+            (void)BIO_reset(s->wbio);
+            SSL_set_connect_state(s->ssl);
+            SSL_set_session(s->ssl, s->c->resume ? s->saved : NULL);
+            return;
+        }
+        ERR_clear_error();
+        drop_ssl(s);
+    }
     make_ssl(s);
 }
 

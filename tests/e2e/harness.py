@@ -178,7 +178,7 @@ http {{
 """
 
 TLS_SERVER = """
-    log_format tls '$connection $connection_requests $uri $status $ssl_session_reused $ssl_protocol $ssl_client_verify';
+    log_format tls '$connection $connection_requests $uri $status $ssl_session_reused $ssl_protocol $ssl_server_name $ssl_client_verify';
     server {{
         listen 127.0.0.1:{port} ssl reuseport backlog=4096;
         access_log {access};
@@ -299,19 +299,21 @@ class Nginx:
 
     def tls_log(self):
         """TLS access-log entries: connection, n, uri, status, reused ('r' or
-        '.'), protocol, client_verify."""
+        '.'), protocol, sni (the server name the client sent, '' for none),
+        client_verify."""
         try:
             with open(f"{self.dir}/tls.log") as f:
                 lines = f.read().split("\n")
         except FileNotFoundError:
             return []
-        keys = ("connection", "n", "uri", "status", "reused", "protocol", "client_verify")
+        keys = ("connection", "n", "uri", "status", "reused", "protocol", "sni", "client_verify")
         out = []
         for line in lines:
-            parts = line.split(" ", 6)
-            if len(parts) == 7:
+            parts = line.split(" ", 7)
+            if len(parts) == 8:
                 e = dict(zip(keys, parts))
                 e["connection"], e["n"], e["status"] = int(e["connection"]), int(e["n"]), int(e["status"])
+                e["sni"] = "" if e["sni"] == "-" else e["sni"]
                 out.append(e)
         return out
 

@@ -107,6 +107,7 @@ def test_no_keepalive_exact_handshakes_with_resumption():
         eq(len(log), 50, "requests")
         eq(len({e["connection"] for e in log}), 50, "one connection each")
         eq(collections.Counter(e["reused"] for e in log), {".": 1, "r": 49}, "nginx's $ssl_session_reused")
+        eq(collections.Counter(e["sni"] for e in log), {"localhost": 50}, "SNI on every reconnect")
 
 
 def test_no_tls_resume_forces_full_handshakes():
@@ -117,7 +118,9 @@ def test_no_tls_resume_forces_full_handshakes():
         _, _, handshakes, resumed = tls_line(r)
         eq((handshakes, resumed), (30, 0), "full handshakes")
         time.sleep(0.2)
-        eq(collections.Counter(e["reused"] for e in n.tls_log()), {".": 30}, "nginx resumed none")
+        log = n.tls_log()
+        eq(collections.Counter(e["reused"] for e in log), {".": 30}, "nginx resumed none")
+        eq(collections.Counter(e["sni"] for e in log), {"localhost": 30}, "SNI on every reconnect")
 
 
 def test_plain_no_keepalive_counts_connections():
