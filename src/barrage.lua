@@ -101,10 +101,13 @@ local user_mt = {}
 user_mt.__index = user_mt
 
 local function cookie_header(jar)
+   local first, v = next(jar)
+   if first == nil then return nil end
+   if next(jar, first) == nil then return first .. "=" .. v end
    local parts = {}
-   for k, v in pairs(jar) do parts[#parts + 1] = k .. "=" .. v end
+   for k, val in pairs(jar) do parts[#parts + 1] = k .. "=" .. val end
    table.sort(parts)
-   return #parts > 0 and concat(parts, "; ") or nil
+   return concat(parts, "; ")
 end
 
 local function store_cookie(jar, value)
@@ -123,39 +126,51 @@ end
 
 local methods_with_body = { POST = true, PUT = true, PATCH = true, DELETE = true }
 
+local function merge_lower(h, t)
+   for k, v in pairs(t) do h[lower(k)] = v end
+end
+
+-- The request bytes, as wrk.format() makes them, from a table whose keys are
+-- already lower-case header names (no metatable, no second copy).
+local function format_request(method, path, h, body)
+   h["content-length"] = body and #body
+   local s, n = { method, " ", path, " HTTP/1.1\r\n" }, 4
+   for k, v in pairs(h) do
+      if type(v) ~= "string" and type(v) ~= "number" then v = tostring(v) end
+      s[n + 1], s[n + 2], s[n + 3], s[n + 4] = k, ": ", v, "\r\n"
+      n = n + 4
+   end
+   s[n + 1], s[n + 2] = "\r\n", body or ""
+   return concat(s)
+end
+
 function user_mt:request(method, path, opts)
    if type(method) ~= "string" then error("u:request(method, path, opts): method must be a string", 2) end
    if type(path) ~= "string" then error("u:request: path must be a string, got " .. type(path), 2) end
    if opts ~= nil and type(opts) ~= "table" then error("u:request: options must be a table, got " .. type(opts), 2) end
    opts = opts or {}
-   local h = setmetatable({}, hdr_mt)
-   h["Host"] = wrk.headers["Host"]
-   for k, v in pairs(wrk.headers) do h[k] = v end
-   for k, v in pairs(self.headers) do h[k] = v end
-   if opts.headers then for k, v in pairs(opts.headers) do h[k] = v end end
-   local cookies = cookie_header(self.cookies)
-   if cookies and not h["Cookie"] then h["Cookie"] = cookies end
+   local h = {}
+   merge_lower(h, wrk.headers)
+   merge_lower(h, self.headers)
+   if opts.headers then merge_lower(h, opts.headers) end
+   if not h["cookie"] then h["cookie"] = cookie_header(self.cookies) end
    local body = opts.body
    if opts.json ~= nil then
       body = json().encode(opts.json)
-      if not h["Content-Type"] then h["Content-Type"] = "application/json" end
+      if not h["content-type"] then h["content-type"] = "application/json" end
    end
    if body ~= nil and type(body) ~= "string" then error("u:request: body must be a string", 2) end
    if body == nil and methods_with_body[method] then body = "" end
-   local req = wrk.format(method, path, h, body)
+   local req = format_request(method, path, h, body)
    local name = opts.name or path
    self.yields = self.yields + 1
-   local status, hdrs, rbody, err = coroutine.yield("request", req, tostring(name))
-   local r = setmetatable({ status = status, headers = {}, body = rbody or "", error = err, name = name }, response_mt)
-   if hdrs then
-      for i = 1, #hdrs, 2 do
-         local k, v = lower(hdrs[i]), hdrs[i + 1]
-         if k == "set-cookie" then store_cookie(self.cookies, v) end
-         local old = r.headers[k]
-         r.headers[k] = old and (old .. ", " .. v) or v
-      end
+   local status, hdrs, cookies, rbody, err = coroutine.yield("request", req, tostring(name))
+   if cookies then
+      local jar = self.cookies
+      for i = 1, #cookies do store_cookie(jar, cookies[i]) end
    end
-   return r
+   return setmetatable({ status = status, headers = hdrs or {}, body = rbody or "", error = err, name = name },
+                       response_mt)
 end
 
 function user_mt:get(path, opts) return self:request("GET", path, opts) end

@@ -41,6 +41,7 @@ struct script {
     char error[ERR_MAX];
     enum mode mode;
     int request_ref, response_ref, delay_ref; /* functions (LUA_NOREF if none) */
+    int resume_ref;           /* barrage._user_resume (user mode) */
     uint32_t pipeline;        /* requests per request string, 0 = not learned yet */
     loop_t *loop;
     stats_t *stats;
@@ -768,6 +769,12 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
         return s;
     }
     s->mode = has_user ? MODE_USER : MODE_STATIC;
+    if (has_user) {
+        lua_getglobal(L, "barrage");
+        lua_getfield(L, -1, "_user_resume");
+        s->resume_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        lua_pop(L, 1);
+    }
     s->delay_ref = ref_function(L, "delay");
     s->response_ref = ref_function(L, "response");
     if (!has_user) {
@@ -880,9 +887,7 @@ static int user_step(sconn_t *sc, int nargs)
     script_t *s = sc->s;
     lua_State *L = s->L;
     int base = lua_gettop(L) - nargs;
-    lua_getglobal(L, "barrage");
-    lua_getfield(L, -1, "_user_resume");
-    lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->resume_ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->user_ref);
     lua_insert(L, base + 1);
     lua_insert(L, base + 1);
@@ -954,11 +959,10 @@ static int hook_next(conn_t *c, const char **buf, size_t *len)
     return CONN_NEXT_SEND;
 }
 
-/* Push the captured headers: as a name->value table (wrk's response()) or a
- * flat {name, value, ...} list (virtual users, which keep duplicates). */
-static void push_headers(lua_State *L, const http_capture_t *cap, int flat)
+/* Push the captured headers as a name->value table (wrk's response()). */
+static void push_headers(lua_State *L, const http_capture_t *cap)
 {
-    lua_createtable(L, flat ? (int)cap->nheaders * 2 : 0, flat ? 0 : (int)cap->nheaders);
+    lua_createtable(L, 0, (int)cap->nheaders);
     const char *p = cap->hbuf;
     for (uint32_t i = 0; i < cap->nheaders; i++) {
         size_t nl = strlen(p);
@@ -966,14 +970,50 @@ static void push_headers(lua_State *L, const http_capture_t *cap, int flat)
         size_t vl = strlen(v);
         lua_pushlstring(L, p, nl);
         lua_pushlstring(L, v, vl);
-        if (flat) {
-            lua_rawseti(L, -3, (int)i * 2 + 2);
-            lua_rawseti(L, -2, (int)i * 2 + 1);
-        } else {
-            lua_rawset(L, -3);
-        }
+        lua_rawset(L, -3);
         p = v + vl + 1;
     }
+}
+
+/* Push what a virtual user's response needs: the headers keyed by
+ * lower-case name, repeated ones joined with ", " (RFC 9110 5.3), then the
+ * Set-Cookie values as a list (nil when there are none: the jar is only
+ * touched when the server sets a cookie). Done here rather than in Lua:
+ * it runs for every response of a workflow. */
+static void push_user_headers(lua_State *L, const http_capture_t *cap)
+{
+    lua_createtable(L, 0, (int)cap->nheaders);
+    int t = lua_gettop(L), cookies = 0;
+    char *p = cap->hbuf; /* lower-cased in place: this is its last reader */
+    for (uint32_t i = 0; i < cap->nheaders; i++) {
+        size_t nl = strlen(p);
+        const char *v = p + nl + 1;
+        size_t vl = strlen(v);
+        for (size_t k = 0; k < nl; k++)
+            if (p[k] >= 'A' && p[k] <= 'Z') p[k] = (char)(p[k] + 32);
+        lua_pushlstring(L, p, nl);
+        lua_pushvalue(L, -1);
+        lua_rawget(L, t);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, v, vl);
+        } else {
+            lua_pushliteral(L, ", ");
+            lua_pushlstring(L, v, vl);
+            lua_concat(L, 3);
+        }
+        lua_rawset(L, t);
+        if (nl == 10 && !memcmp(p, "set-cookie", 10)) {
+            if (!cookies) {
+                lua_createtable(L, 1, 0);
+                cookies = lua_gettop(L);
+            }
+            lua_pushlstring(L, v, vl);
+            lua_rawseti(L, cookies, (int)lua_objlen(L, cookies) + 1);
+        }
+        p = (char *)v + vl + 1;
+    }
+    if (!cookies) lua_pushnil(L);
 }
 
 static int hook_response(conn_t *c, uint64_t latency_us)
@@ -992,14 +1032,14 @@ static int hook_response(conn_t *c, uint64_t latency_us)
         }
         if (c->inflight) return 0; /* not the last of a pipelined batch */
         lua_pushinteger(L, status);
-        push_headers(L, cap, 1);
+        push_user_headers(L, cap);
         lua_pushlstring(L, cap->blen ? cap->body : "", cap->blen);
-        return user_step(sc, 3);
+        return user_step(sc, 4);
     }
     if (s->response_ref == LUA_NOREF) return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->response_ref);
     lua_pushinteger(L, status);
-    push_headers(L, cap, 0);
+    push_headers(L, cap);
     lua_pushlstring(L, cap->blen ? cap->body : "", cap->blen);
     return pcall(s, 3, 0, "response()");
 }
@@ -1018,9 +1058,10 @@ static int hook_failed(conn_t *c, enum conn_error why)
     lua_State *L = s->L;
     lua_pushinteger(L, 0);
     lua_pushnil(L);
+    lua_pushnil(L);
     lua_pushliteral(L, "");
     lua_pushstring(L, error_names[why]);
-    return user_step(sc, 4);
+    return user_step(sc, 5);
 }
 
 const conn_hooks_t *script_hooks(script_t *s, int *capture)

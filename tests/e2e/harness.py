@@ -170,6 +170,12 @@ http {{
         location = /notfound {{ return 404; }}
         location = /error {{ return 500; }}
         location = /close {{ keepalive_timeout 0; default_type text/plain; return 200 "bye\\n"; }}
+        location = /cookies {{
+            add_header Set-Cookie "b=2; Path=/"; add_header Set-Cookie "a=1";
+            add_header Set-Cookie "gone=x; Max-Age=0"; add_header X-Dup one; add_header X-Dup two;
+            default_type text/plain; return 200 "ok\\n";
+        }}
+        location = /echo-cookie {{ default_type text/plain; return 200 "$http_cookie"; }}
         location / {{ try_files $uri @ok; }}
         location @ok {{ default_type text/plain; return 200 "ok\n"; }}
     }}

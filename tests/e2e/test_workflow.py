@@ -3,7 +3,7 @@ import os
 import re
 import tempfile
 
-from harness import ROOT, Serve, barrage, check, eq
+from harness import ROOT, Nginx, Serve, barrage, check, eq
 
 
 def names(out):
@@ -152,3 +152,31 @@ def test_spinning_user_is_an_error_not_a_hang():
     r, _ = run_script("function user(u) end\n", "-t", "1", "-c", "1", "-d", "5s")
     eq(r.rc, 2, f"{r}")
     check("would spin" in r.err, r.err)
+
+
+def test_repeated_headers_and_several_cookies_against_nginx():
+    # nginx sends three Set-Cookie headers (one deleting a cookie) and X-Dup twice; the user sees the
+    # repeated header joined, keeps the two live cookies and sends them back in one sorted Cookie header
+    script = """
+function user(u)
+   local r = u:get("/cookies", { name = "cookies" })
+   check(r.headers["x-dup"] == "one, two", "repeated header joined")
+   check(r.headers["set-cookie"] == "b=2; Path=/, a=1, gone=x; Max-Age=0", "set-cookie joined")
+   local e = u:get("/echo-cookie", { name = "echo" })
+   check(e.body == "a=1; b=2", "cookies sent back: " .. e.body)
+   u.headers["Cookie"] = "mine=1"
+   check(u:get("/echo-cookie", { name = "echo" }).body == "mine=1", "an explicit Cookie header wins")
+   u.headers["Cookie"] = nil
+end
+"""
+    with tempfile.TemporaryDirectory() as tmp, Nginx() as n:
+        path = os.path.join(tmp, "flow.lua")
+        with open(path, "w") as f:
+            f.write(script)
+        r = barrage("-t", "1", "-c", "2", "-n", "30", "-s", path, f"{n.url}/")
+    eq(r.rc, 0, f"{r}")
+    got = checks(r.out)
+    for name in ("repeated header joined", "set-cookie joined", "an explicit Cookie header wins"):
+        check(name in got and got[name][1] == 0 and got[name][0] >= 8, f"{name}: {got.get(name)} in {r.out}")
+    check(got.get("cookies sent back: a=1; b=2", (0, 1))[1] == 0 and
+          got.get("cookies sent back: a=1; b=2", (0, 0))[0] >= 8, f"cookies: {got}")
