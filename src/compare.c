@@ -886,18 +886,14 @@ static size_t samples(const result_t *r, int kind, double *out)
 /* ---------------------------------------------------------------------------
  * --fail-if gates */
 
+/* "--fail-if 'EXPR': " + the message. */
 static int gate_fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
 {
-    int n = snprintf(err, errlen, "--fail-if '%s': ", expr);
-    if (n >= 0 && (size_t)n < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    for (char *c = err; *c; c++)
-        if (iscntrl((unsigned char)*c)) *c = ' ';
-    return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = threshold_vfail(err, errlen, "--fail-if", expr, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static char *trimmed(const char *s, const char *e)

@@ -15,21 +15,27 @@
 #define OPS_HINT "use <, <=, >, >=, == or !="
 #define METRICS_HINT "use p(N), med, mean, min, max, stdev, errors, non2xx, requests, rps or checks"
 
-/* "--threshold 'EXPR': " + the message. The expression is the user's and may
- * hold control characters; they become spaces so the message stays one line. */
-static int fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
+/* The expression is the user's and may hold control characters; they become
+ * spaces so the message stays one line. */
+int threshold_vfail(char *err, size_t errlen, const char *option, const char *expr, const char *fmt,
+                    va_list ap)
 {
     if (!err || !errlen) return -1;
-    int n = snprintf(err, errlen, "--threshold '%s': ", expr ? expr : "");
-    if (n >= 0 && (size_t)n < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    int n = snprintf(err, errlen, "%s '%s': ", option, expr ? expr : "");
+    if (n >= 0 && (size_t)n < errlen) vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
     for (char *c = err; *c; c++)
         if (iscntrl((unsigned char)*c)) *c = ' ';
     return -1;
+}
+
+/* "--threshold 'EXPR': " + the message. */
+static int fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = threshold_vfail(err, errlen, "--threshold", expr, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int is_op_char(char c)
