@@ -80,6 +80,10 @@ void threshold_free(threshold_t *t);
  * for compare's --fail-if, whose gates read like thresholds. */
 int threshold_vfail(char *err, size_t errlen, const char *option, const char *expr, const char *fmt,
                     va_list ap);
+/* A plain decimal at s (before end): digits[.digits] or .digits, no sign,
+ * exponent, hex or inf. Returns the characters read and sets *v, or 0 if
+ * there is no number at s. Shared with --fail-if's values too. */
+size_t threshold_scan_number(const char *s, const char *end, double *v);
 
 /* A verdict at the end of a run. */
 typedef struct threshold_result {
