@@ -886,18 +886,14 @@ static size_t samples(const result_t *r, int kind, double *out)
 /* ---------------------------------------------------------------------------
  * --fail-if gates */
 
+/* "--fail-if 'EXPR': " + the message. */
 static int gate_fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
 {
-    int n = snprintf(err, errlen, "--fail-if '%s': ", expr);
-    if (n >= 0 && (size_t)n < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    for (char *c = err; *c; c++)
-        if (iscntrl((unsigned char)*c)) *c = ' ';
-    return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = threshold_vfail(err, errlen, "--fail-if", expr, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static char *trimmed(const char *s, const char *e)
@@ -907,22 +903,11 @@ static char *trimmed(const char *s, const char *e)
     return strndup(s, (size_t)(e - s));
 }
 
-/* A plain decimal (digits[.digits] or .digits) filling [s, e); -1 otherwise. */
+/* A plain decimal (digits[.digits] or .digits, at most 40 characters)
+ * filling [s, e); -1 otherwise. */
 static int plain_number(const char *s, const char *e, double *v)
 {
-    const char *p = s;
-    int digits = 0;
-    while (p < e && isdigit((unsigned char)*p)) { p++; digits++; }
-    if (p < e && *p == '.') {
-        p++;
-        while (p < e && isdigit((unsigned char)*p)) { p++; digits++; }
-    }
-    if (!digits || p != e || e - s > 40) return -1;
-    char buf[48];
-    memcpy(buf, s, (size_t)(e - s));
-    buf[e - s] = 0;
-    *v = strtod(buf, NULL);
-    return isfinite(*v) ? 0 : -1;
+    return s < e && e - s <= 40 && threshold_scan_number(s, e, v) == (size_t)(e - s) ? 0 : -1;
 }
 
 int compare_gate_parse(const char *expr, compare_gate_t *g, char *err, size_t errlen)

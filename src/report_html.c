@@ -201,6 +201,23 @@ static void chart_yaxis(chart_t *c, const axis_t *a, tick_fmt_t fmt, int right, 
     fprintf(c->f, "%s</text>\n", a->log ? " (log scale)" : "");
 }
 
+/* A labelled tick on the x axis at value v: a grid line across the plot
+ * (grid) or a short mark below it. */
+static void chart_xtick(chart_t *c, double v, int grid, const char *label)
+{
+    double x = ax(&c->x, v);
+    fprintf(c->f, "<line class=\"%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                  "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+            grid ? "grid" : "tickmark", x, x, grid ? c->t : c->b, grid ? c->b : c->b + 5, x, c->b + 18, label);
+}
+
+/* The x axis's title, centred below the ticks. */
+static void chart_xtitle(chart_t *c, const char *title)
+{
+    fprintf(c->f, "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+            (c->l + c->r) / 2, CH - 6, title);
+}
+
 /* Time axis along the bottom: ticks at round numbers of seconds. */
 static void chart_xtime(chart_t *c, double span)
 {
@@ -210,14 +227,8 @@ static void chart_xtime(chart_t *c, double span)
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         if (span / steps[i] <= 10) { step = steps[i]; break; }
     char b[32];
-    for (double v = 0; v <= span + 1e-9; v += step) {
-        double x = ax(&c->x, v);
-        fprintf(c->f, "<line class=\"tickmark\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                      "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                x, x, c->b, c->b + 5, x, c->b + 18, tick_secs(b, sizeof b, v));
-    }
-    fprintf(c->f, "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">time since start</text>\n",
-            (c->l + c->r) / 2, CH - 6);
+    for (double v = 0; v <= span + 1e-9; v += step) chart_xtick(c, v, 0, tick_secs(b, sizeof b, v));
+    chart_xtitle(c, "time since start");
 }
 
 static void chart_frame(chart_t *c)
@@ -394,6 +405,22 @@ static void svg_open(FILE *f, const char *id, const char *label)
             CH, label);
 }
 
+/* A chart over the run's time: x from 0 to the span. */
+static void plot_chart_init(chart_t *c, FILE *f, const plot_t *p, int right_axis)
+{
+    chart_init(c, f, right_axis);
+    c->x.lo = 0;
+    c->x.hi = p->span;
+}
+
+/* After its y axes: the time axis, the frame and the stage boundaries. */
+static void plot_chart_frame(chart_t *c, const plot_t *p)
+{
+    chart_xtime(c, p->span);
+    chart_frame(c);
+    plot_stages(c, p);
+}
+
 /* Requests/s over time, with the target and the open connections. */
 static void chart_rps(FILE *f, const plot_t *p)
 {
@@ -418,17 +445,13 @@ static void chart_rps(FILE *f, const plot_t *p)
     fputs(">\n<title>Requests per second over time</title>\n", f);
 
     chart_t c;
-    chart_init(&c, f, 1);
-    c.x.lo = 0;
-    c.x.hi = p->span;
+    plot_chart_init(&c, f, p, 1);
     axis_linear(&c.y, target_rate && maxt > max ? maxt : max, 1);
     axis_linear(&c.y2, target_conns && maxt > maxc ? maxt : maxc, 1);
     chart_yaxis(&c, &c.y, tick_count, 0, "requests/s", "#2563eb");
     chart_yaxis(&c, &c.y2, tick_count, 1, "open connections", "#0d9488");
-    chart_xtime(&c, p->span);
-    chart_frame(&c);
+    plot_chart_frame(&c, p);
     if (!p->n) chart_empty(&c, "no per-second data");
-    plot_stages(&c, p);
 
     legend_item_t leg[3] = { { "requests/s", "#2563eb", NULL }, { "open connections", "#0d9488", NULL } };
     size_t nleg = 2;
@@ -502,14 +525,10 @@ static void chart_errors(FILE *f, const plot_t *p)
     plot_stage_attr(f, p);
     fputs(">\n<title>Errors per second over time</title>\n", f);
     chart_t c;
-    chart_init(&c, f, 0);
-    c.x.lo = 0;
-    c.x.hi = p->span;
+    plot_chart_init(&c, f, p, 0);
     axis_linear(&c.y, max, 1);
     chart_yaxis(&c, &c.y, tick_count, 0, "errors/s", NULL);
-    chart_xtime(&c, p->span);
-    chart_frame(&c);
-    plot_stages(&c, p);
+    plot_chart_frame(&c, p);
     legend_item_t leg[6];
     size_t nleg = 0;
     for (int k = 0; k < 6; k++) {
@@ -545,15 +564,11 @@ static void chart_latency(FILE *f, const plot_t *p)
     plot_stage_attr(f, p);
     fputs(">\n<title>Latency percentiles per second over time</title>\n", f);
     chart_t c;
-    chart_init(&c, f, 0);
-    c.x.lo = 0;
-    c.x.hi = p->span;
+    plot_chart_init(&c, f, p, 0);
     axis_latency(&c.y, lo, hi);
     fprintf(f, "<desc>y axis %s</desc>\n", c.y.log ? "log" : "linear");
     chart_yaxis(&c, &c.y, tick_us, 0, "latency", NULL);
-    chart_xtime(&c, p->span);
-    chart_frame(&c);
-    plot_stages(&c, p);
+    plot_chart_frame(&c, p);
     static const legend_item_t leg[] = {
         { "p50", "#0ea5e9", NULL }, { "p90", "#6366f1", NULL }, { "p99", "#a21caf", NULL }, { "max", "#ef4444", "2 3" },
     };
@@ -623,18 +638,9 @@ static void chart_distribution(FILE *f, const report_run_t *run)
     fprintf(f, "<desc>y axis %s</desc>\n", c.y.log ? "log" : "linear");
     chart_yaxis(&c, &c.y, tick_us, 0, "latency", NULL);
     static const char *const xl[] = { "0%", "90%", "99%", "99.9%", "99.99%", "99.999%" };
-    for (int d = 0; d <= dec; d++) {
-        double x = ax(&c.x, d);
-        fprintf(f, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                   "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-                x, x, c.t, c.b, x, c.b + 18, xl[d]);
-    }
-    double x50 = ax(&c.x, log10(2));
-    fprintf(f, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-               "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">50%%</text>\n",
-            x50, x50, c.t, c.b, x50, c.b + 18);
-    fprintf(f, "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">percentile "
-               "(log scale of 1/(1\xe2\x88\x92p))</text>\n", (c.l + c.r) / 2, CH - 6);
+    for (int d = 0; d <= dec; d++) chart_xtick(&c, d, 1, xl[d]);
+    chart_xtick(&c, log10(2), 1, "50%");
+    chart_xtitle(&c, "percentile (log scale of 1/(1\xe2\x88\x92p))");
     chart_frame(&c);
 
     enum { NS = 300 };

@@ -15,21 +15,27 @@
 #define OPS_HINT "use <, <=, >, >=, == or !="
 #define METRICS_HINT "use p(N), med, mean, min, max, stdev, errors, non2xx, requests, rps or checks"
 
-/* "--threshold 'EXPR': " + the message. The expression is the user's and may
- * hold control characters; they become spaces so the message stays one line. */
-static int fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
+/* The expression is the user's and may hold control characters; they become
+ * spaces so the message stays one line. */
+int threshold_vfail(char *err, size_t errlen, const char *option, const char *expr, const char *fmt,
+                    va_list ap)
 {
     if (!err || !errlen) return -1;
-    int n = snprintf(err, errlen, "--threshold '%s': ", expr ? expr : "");
-    if (n >= 0 && (size_t)n < errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    int n = snprintf(err, errlen, "%s '%s': ", option, expr ? expr : "");
+    if (n >= 0 && (size_t)n < errlen) vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
     for (char *c = err; *c; c++)
         if (iscntrl((unsigned char)*c)) *c = ' ';
     return -1;
+}
+
+/* "--threshold 'EXPR': " + the message. */
+static int fail(char *err, size_t errlen, const char *expr, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = threshold_vfail(err, errlen, "--threshold", expr, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int is_op_char(char c)
@@ -56,10 +62,8 @@ static int span_is(const char *s, const char *e, const char *word)
     return (size_t)(e - s) == n && !memcmp(s, word, n);
 }
 
-/* A plain decimal: digits[.digits] or .digits (no sign, no exponent, no
- * hex, no inf: strtod alone accepts all of those). Returns the characters
- * read, 0 if there is no number at s. */
-static size_t scan_number(const char *s, const char *end, double *v)
+/* strtod alone would accept signs, exponents, hex and inf too. */
+size_t threshold_scan_number(const char *s, const char *end, double *v)
 {
     const char *p = s;
     int digits = 0;
@@ -104,7 +108,7 @@ static int parse_metric(const char *s, const char *e, threshold_t *t, const char
             return fail(err, errlen, expr, "'%.*s' is missing its ')' (use e.g. p(95)<300ms)", len, s);
         const char *a = skip_ws(s + 2, e - 1), *b = e - 1;
         while (b > a && isspace((unsigned char)b[-1])) b--;
-        size_t n = scan_number(a, b, &v);
+        size_t n = threshold_scan_number(a, b, &v);
         if (!n || a + n != b)
             return fail(err, errlen, expr, "cannot read '%.*s' as a percentile (use p(N) with 0 < N <= 100, e.g. p(95), p(99.9))", len, s);
         if (v <= 0 || v > 100)
@@ -113,7 +117,7 @@ static int parse_metric(const char *s, const char *e, threshold_t *t, const char
         t->p = v;
         return 0;
     }
-    if (len >= 2 && s[0] == 'p' && scan_number(s + 1, e, &v) == (size_t)(len - 1))
+    if (len >= 2 && s[0] == 'p' && threshold_scan_number(s + 1, e, &v) == (size_t)(len - 1))
         return fail(err, errlen, expr, "unknown metric '%.*s' (did you mean p(%.*s)?)", len, s, len - 1, s + 1);
     return fail(err, errlen, expr, "unknown metric '%.*s' (" METRICS_HINT ")", len, s);
 }
@@ -124,7 +128,7 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
 {
     int len = (int)(e - s);
     double v = 0;
-    size_t n = scan_number(s, e, &v);
+    size_t n = threshold_scan_number(s, e, &v);
     const char *u = s + n;                    /* the unit, [u, e) */
     int ok = n > 0;
 

@@ -30,6 +30,7 @@
 #ifndef BARRAGE_THRESHOLD_H
 #define BARRAGE_THRESHOLD_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 #include "stats.h"
@@ -74,6 +75,15 @@ typedef struct threshold {
 int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen);
 /* Free the strings; the struct may be parsed into again. NULL-safe. */
 void threshold_free(threshold_t *t);
+/* Write "OPTION 'EXPR': " and the message (fmt with ap) into err as one
+ * line, control characters made spaces. Returns -1. For --threshold and
+ * for compare's --fail-if, whose gates read like thresholds. */
+int threshold_vfail(char *err, size_t errlen, const char *option, const char *expr, const char *fmt,
+                    va_list ap);
+/* A plain decimal at s (before end): digits[.digits] or .digits, no sign,
+ * exponent, hex or inf. Returns the characters read and sets *v, or 0 if
+ * there is no number at s. Shared with --fail-if's values too. */
+size_t threshold_scan_number(const char *s, const char *end, double *v);
 
 /* A verdict at the end of a run. */
 typedef struct threshold_result {

@@ -10,104 +10,84 @@ from harness import Serve, barrage, check, eq
 N = 20
 
 
-def run_fault(kind, *extra, every=5, n=N):
-    with Serve("--fault", f"{kind}:{every}") as s:
-        r = barrage("-t", "1", "-c", "1", "-n", n, *extra, s.url, timeout=30)
+def expect(r, responses, **errors):
+    """r counted exactly `responses` responses (None: not checked) and the
+    given errors by class (connect, read, write, timeout, parse, non2xx);
+    every other class 0."""
+    if responses is not None:
+        eq(r.requests, responses, "responses")
+    got = dict(connect=r.connect, read=r.read, write=r.write, timeout=r.timeout,
+               parse=r.parse, non2xx=r.non2xx)
+    eq(got, {k: errors.get(k, 0) for k in got}, "error counts")
+
+
+def run_fault(kind, *extra, **errors):
+    """-n N against --fault KIND:5 on one connection: the run exits 0 with N
+    responses and the given errors (see expect). Returns the run and the
+    server's counts."""
+    with Serve("--fault", f"{kind}:5") as s:
+        r = barrage("-t", "1", "-c", "1", "-n", N, *extra, s.url, timeout=30)
         counts = s.stop()
     eq(r.rc, 0, f"exit code ({r})")
+    expect(r, N, **errors)
     return r, counts
 
 
-def errors(r):
-    return dict(connect=r.connect, read=r.read, write=r.write, timeout=r.timeout,
-                parse=r.parse, non2xx=r.non2xx)
-
-
-def expect_errors(r, **want):
-    got = errors(r)
-    exp = {k: 0 for k in got}
-    exp.update(want)
-    eq(got, exp, "error counts")
-
-
 def test_reset_mid_response_is_a_read_error():
-    r, c = run_fault("reset")
-    eq(r.requests, N, "responses")
-    expect_errors(r, read=4)
+    _, c = run_fault("reset", read=4)
     eq((c["requests"], c["faults"]), (24, 4), "server saw 24 requests, 4 reset")
 
 
 def test_drop_without_answer_is_a_read_error():
-    r, c = run_fault("drop")
-    eq(r.requests, N, "responses")
-    expect_errors(r, read=4)
+    _, c = run_fault("drop", read=4)
     eq(c["faults"], 4, "faults injected")
 
 
 def test_hang_is_a_timeout_and_the_run_goes_on():
-    r, c = run_fault("hang", "--timeout", "200ms")
-    eq(r.requests, N, "responses")
-    expect_errors(r, timeout=4)
+    r, _ = run_fault("hang", "--timeout", "200ms", timeout=4)
     check(0.7 < r.elapsed < 3.0, f"4 timeouts of 200 ms: run took {r.elapsed:.2f}s")
 
 
 def test_malformed_status_line_is_a_parse_error():
-    r, c = run_fault("malformed")
-    eq(r.requests, N, "responses")
-    expect_errors(r, parse=4)
+    run_fault("malformed", parse=4)
 
 
 def test_bad_chunk_size_is_a_parse_error():
-    r, c = run_fault("badchunk")
-    eq(r.requests, N, "responses")
-    expect_errors(r, parse=4)
+    run_fault("badchunk", parse=4)
 
 
 def test_short_body_then_close_is_a_read_error():
-    r, c = run_fault("shortbody")
-    eq(r.requests, N, "responses")
-    expect_errors(r, read=4)
+    run_fault("shortbody", read=4)
 
 
 def test_long_body_garbage_is_a_parse_error():
     # the response itself is complete and counts; the bytes after it do not belong to any request
-    r, c = run_fault("longbody")
-    eq(r.requests, N, "responses")
-    expect_errors(r, parse=4)
+    _, c = run_fault("longbody", parse=4)
     eq(c["requests"], 20, "nothing had to be re-sent")
 
 
 def test_unsolicited_extra_response_is_a_parse_error():
-    r, c = run_fault("extra")
-    eq(r.requests, N, "responses")
-    expect_errors(r, parse=4)
+    run_fault("extra", parse=4)
 
 
 def test_100_continue_is_skipped():
-    r, c = run_fault("continue")
-    eq(r.requests, N, "responses")
-    expect_errors(r)
+    _, c = run_fault("continue")
     eq((c["requests"], c["faults"]), (20, 4), "server counts")
 
 
 def test_status_500_counted_as_non2xx_response():
-    r, c = run_fault("status500")
-    eq(r.requests, N, "responses")
-    expect_errors(r, non2xx=4)
+    run_fault("status500", non2xx=4)
 
 
 def test_big_header_is_parsed():
-    r, c = run_fault("bigheader")
-    eq(r.requests, N, "responses")
-    expect_errors(r)
+    run_fault("bigheader")
 
 
 def test_close_after_reconnects_without_errors():
     with Serve("--close-after", "5") as s:
         r = barrage("-t", "1", "-c", "1", "-n", N, s.url)
         c = s.stop()
-    eq(r.requests, N, "responses")
-    expect_errors(r)
+    expect(r, N)
     # one probe connection at start (as wrk does), then a new one every 5 requests, none after the last
     eq(c["connections"], 1 + 4, "connections")
 
@@ -122,22 +102,20 @@ def test_delay_shows_in_latency_and_run_ends_on_time():
     # 4 connections x 2 s / 100 ms = 80 responses at most, less the ones in flight at the end;
     # a loaded 2-core machine (or the sanitizer build) loses a few turns, a doubled delay would give 40
     check(60 <= r.requests <= 80, f"responses: {r.requests}")
-    expect_errors(r)
+    expect(r, None)
 
 
 def test_trickle_one_byte_at_a_time():
     with Serve("--trickle", "1ms") as s:
         r = barrage("-t", "1", "-c", "2", "-n", "6", "--latency", s.url, timeout=30)
-    eq(r.requests, 6, "responses")
-    expect_errors(r)
+    expect(r, 6)
     check(r.percentiles[50] > 0.03, f"a trickled response takes a while: p50={r.percentiles[50]}")
 
 
 def test_chunked_large_bodies():
     with Serve("--chunked", "--body-size", "1m") as s:
         r = barrage("-t", "1", "-c", "4", "-n", "50", s.url, timeout=30)
-    eq(r.requests, 50, "responses")
-    expect_errors(r)
+    expect(r, 50)
     check(" 50.0" in r.out.split(" read")[0], f"about 50 MB read: {r.out}")
 
 

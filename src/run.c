@@ -1,0 +1,299 @@
+/* run.c - one benchmark run (see run.h): set-up on the main thread, the
+ * workers started and waited for, their results merged. */
+#define _GNU_SOURCE
+#include "run.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "loop.h"
+
+/* CPUs this process may run on, in order, so pinning respects taskset. */
+static int allowed_cpus(int *out, int max)
+{
+    int n = 0;
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        for (int i = 0; i < CPU_SETSIZE && n < max; i++)
+            if (CPU_ISSET(i, &set)) out[n++] = i;
+#endif
+    (void)out; (void)max;
+    return n;
+}
+
+/* The live progress line goes to stderr when it is a terminal. */
+static FILE *progress_stream(const config_t *cfg)
+{
+    return !cfg->quiet && isatty(STDERR_FILENO) ? stderr : NULL;
+}
+
+/* Where to connect: one address probed at start (as wrk does), or the
+ * script's wrk.resolve() and setup(thread) for each thread. */
+static int resolve_target(run_t *r, char *err, size_t errlen)
+{
+    const config_t *cfg = r->cfg;
+    if (r->script) {
+        if (script_resolve(r->script, cfg->url.host, cfg->url.port, err, errlen)) return -1;
+        for (size_t i = 0; i < r->nworkers; i++) {
+            r->threads[i] = script_thread_new(r->script, (int)i);
+            if (!r->threads[i]) { snprintf(err, errlen, "out of memory"); return -1; }
+            if (script_setup(r->script, r->threads[i])) {
+                snprintf(err, errlen, "script error: %s", script_error(r->script));
+                return -1;
+            }
+        }
+        return 0;
+    }
+    net_addr_t addrs[8];
+    int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, errlen);
+    if (naddrs < 0) return -1;
+    int probe = 0, probe_ms = (int)(cfg->timeout_ns / 1000000);
+    if (probe_ms > 5000) probe_ms = 5000;
+    for (int i = 0; i < naddrs; i++) {
+        probe = net_probe(&addrs[i], probe_ms);
+        if (probe == 0) {
+            r->addr = addrs[i];
+            char info[128];
+            /* https: a failed verification stops here, with its reason */
+            return r->tls ? tls_probe(r->tls, &r->addr, probe_ms, info, sizeof info, err, errlen) : 0;
+        }
+    }
+    snprintf(err, errlen, "cannot connect to %s: %s (is the server running? check the URL)",
+             addrs[0].text, strerror(-probe));
+    return -1;
+}
+
+int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof *r);
+    r->cfg = cfg;
+    r->notify_rd = notify_rd;
+    r->notify_wr = notify_wr;
+    if (cfg->start_at) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        double ahead = cfg->start_at - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+        if (ahead < 0.2) {
+            snprintf(err, errlen, "--start-at: that time is in the past (or less than 200 ms away): pick a time a few seconds ahead");
+            return -1;
+        }
+        if (ahead > 86400) {
+            snprintf(err, errlen, "--start-at: that time is more than 24 hours away: check the date and the time zone");
+            return -1;
+        }
+    }
+    if (!strcmp(cfg->url.scheme, "https")) {
+        tls_options_t o = { .host = cfg->url.host, .verify = !cfg->insecure, .cacert = cfg->cacert,
+                            .cert = cfg->cert, .key = cfg->key, .resume = cfg->tls_resume };
+        if (tls_ctx_new(&r->tls, &o, err, errlen)) return -1;
+    }
+
+    r->nworkers = (size_t)cfg->threads;
+    r->workers = calloc(r->nworkers, sizeof *r->workers);
+    r->threads = calloc(r->nworkers, sizeof *r->threads);
+    r->th = calloc(cfg->nthresholds + 1, sizeof *r->th);
+    r->verdicts = calloc(cfg->nthresholds + 1, sizeof *r->verdicts);
+    if (!r->workers || !r->threads || !r->th || !r->verdicts) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nthresholds; i++)
+        if (threshold_parse(cfg->thresholds[i], &r->th[i], err, errlen)) return -1;
+
+    if (cfg->script && !(r->script = script_load(cfg->script, cfg, err, errlen))) return -1;
+    if (resolve_target(r, err, errlen)) return -1;
+    uint64_t need = cfg->connections + 64 + 8 * cfg->threads;
+    uint64_t have = net_raise_fd_limit(need);
+    if (have < need) {
+        snprintf(err, errlen,
+                 "%llu connections need about %llu file descriptors but the limit is %llu: "
+                 "raise it (ulimit -n %llu) or use fewer connections",
+                 (unsigned long long)cfg->connections, (unsigned long long)need,
+                 (unsigned long long)have, (unsigned long long)need);
+        return -1;
+    }
+    char host[300];
+    http_host_header(host, sizeof host, cfg->url.host, cfg->url.is_ipv6, cfg->url.port,
+                     cfg->url.default_port);
+    if (http_format(&r->req, &r->req_len, cfg->method, cfg->url.path, host, cfg->headers,
+                    cfg->nheaders, cfg->body, cfg->body_len, !cfg->keepalive)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int run_start(run_t *r)
+{
+    const config_t *cfg = r->cfg;
+    size_t nw = r->nworkers;
+    int cpus[1024];
+    int ncpus = cfg->pin ? allowed_cpus(cpus, 1024) : 0;
+    clock_gettime(CLOCK_REALTIME, &r->wall);
+    uint64_t start = loop_now(), hold = 0;
+    if (cfg->start_at) { /* open connections now, measure from start_at */
+        double ahead = cfg->start_at - ((double)r->wall.tv_sec + (double)r->wall.tv_nsec / 1e9);
+        start += (uint64_t)(ahead * 1e9);
+        hold = start;
+        r->wall.tv_sec = (time_t)cfg->start_at;
+        r->wall.tv_nsec = (long)((cfg->start_at - (double)r->wall.tv_sec) * 1e9);
+    }
+    r->start_ns = start;
+    for (size_t i = 0; i < nw; i++) {
+        worker_t *w = &r->workers[i];
+        w->index = (int)i;
+        w->cpu = ncpus ? cpus[i % (size_t)ncpus] : -1;
+        w->connections = cfg->connections / nw + (i < cfg->connections % nw);
+        w->quota = cfg->requests ? cfg->requests / nw + (i < cfg->requests % nw) : 0;
+        w->timeout_ns = cfg->timeout_ns;
+        w->addr = &r->addr;
+        w->req = r->req;
+        w->req_len = r->req_len;
+        w->req_is_head = !strcmp(cfg->method, "HEAD");
+        w->notify_fd = r->notify_wr;
+        w->cfg = cfg;
+        w->thread = r->threads[i];
+        w->tls = r->tls;
+        w->close_each = !cfg->keepalive;
+        w->t0 = start;
+        w->nthreads = (int)nw;
+        w->rate = cfg->rate / (double)nw;
+        w->stages = cfg->stages.n ? &cfg->stages : NULL;
+        w->stages_rate = cfg->stages.n && cfg->rate > 0;
+        w->shard_index = cfg->shard_index;
+        w->shard_count = cfg->shard_count;
+        w->hold_until = hold;
+        if (r->threads[i]) script_thread_bind(r->threads[i], &w->stop);
+        if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
+        int rc = worker_start(w);
+        if (rc) { r->error = rc; break; }
+        r->started++;
+    }
+    r->mon = monitor_new(cfg, r->workers, r->started, start, progress_stream(cfg));
+    return r->error;
+}
+
+/* --abort-on-fail: a threshold that the totals so far already break. */
+static int broken(const run_t *r)
+{
+    for (size_t i = 0; r->mon && i < r->cfg->nthresholds; i++)
+        if (threshold_certainly_broken(&r->th[i], monitor_totals(r->mon))) return 1;
+    return 0;
+}
+
+/* The monitor collects the per-second series every 100 ms meanwhile. */
+int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
+{
+    const config_t *cfg = r->cfg;
+    worker_t *ws = r->workers;
+    size_t n = r->started;
+    int limited = cfg->duration_set || !cfg->requests;
+    uint64_t end = r->start_ns + cfg->duration_ns;
+    size_t finished = 0;
+    while (!*got_signal && finished < n) {
+        uint64_t now = loop_now();
+        if (r->mon) monitor_poll(r->mon, now);
+        if (cfg->abort_on_fail && broken(r)) return 1;
+        int timeout = 100;
+        if (limited) {
+            if (now >= end) break;
+            uint64_t left = (end - now + 999999) / 1000000;
+            if (left < 100) timeout = (int)left;
+        }
+        struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
+        if (poll(&p, 1, timeout) > 0) {
+            char buf[64];
+            ssize_t rd = read(r->notify_rd, buf, sizeof buf);
+            (void)rd;
+            finished = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE)) finished++;
+                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE) && ws[i].error) return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+void run_stop(run_t *r)
+{
+    for (size_t i = 0; i < r->started; i++) worker_stop(&r->workers[i]);
+    for (size_t i = 0; i < r->started; i++) worker_join(&r->workers[i]);
+    r->stop_ns = loop_now();
+    if (r->mon) monitor_finish(r->mon);
+}
+
+int run_merge(run_t *r)
+{
+    if (stats_init(&r->total)) return -ENOMEM;
+    worker_t *ws = r->workers;
+    for (size_t i = 0; i < r->started; i++) {
+        stats_merge(&r->total, &ws[i].stats);
+        if (ws[i].error && !r->error) r->error = ws[i].error;
+        if (ws[i].error == SCRIPT_EFAIL && !r->script_err) r->script_err = script_thread_error(ws[i].thread);
+    }
+    uint64_t last = r->start_ns;
+    for (size_t i = 0; i < r->started; i++) if (ws[i].stop_ns > last) last = ws[i].stop_ns;
+    if (last > r->stop_ns) last = r->stop_ns;
+    r->elapsed_ns = last - r->start_ns;
+    return 0;
+}
+
+int run_done_hook(run_t *r)
+{
+    if (!r->script || !script_done(r->script, &r->total, r->elapsed_ns / 1000)) return 0;
+    r->script_err = script_error(r->script);
+    return SCRIPT_EFAIL;
+}
+
+size_t run_thresholds(run_t *r)
+{
+    size_t failed = 0;
+    for (size_t i = 0; i < r->cfg->nthresholds; i++) {
+        threshold_eval(&r->th[i], &r->total, (double)r->elapsed_ns / 1e9, &r->verdicts[i]);
+        failed += !r->verdicts[i].pass;
+    }
+    return failed;
+}
+
+void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr)
+{
+    *rr = (report_run_t){
+        .cfg = r->cfg, .total = &r->total, .series = r->mon ? monitor_series(r->mon) : NULL,
+        .elapsed_ns = r->elapsed_ns,
+        .start_unix_ms = (int64_t)r->wall.tv_sec * 1000 + r->wall.tv_nsec / 1000000,
+        .th = r->th, .verdicts = r->verdicts, .nth = r->cfg->nthresholds,
+        .interrupted = interrupted, .exit_code = exit_code,
+    };
+    for (size_t i = 0; i < r->started; i++) {
+        int64_t us = r->workers[i].released_unix_us;
+        if (us && (!rr->start_actual_unix_us || us < rr->start_actual_unix_us)) rr->start_actual_unix_us = us;
+    }
+}
+
+void run_free(run_t *r)
+{
+    stats_free(&r->total);
+    monitor_free(r->mon);
+    for (size_t i = 0; i < r->started; i++) {
+        script_free(r->workers[i].script);
+        worker_free(&r->workers[i]);
+    }
+    if (r->threads) for (size_t i = 0; i < r->nworkers; i++) script_thread_free(r->threads[i]);
+    script_free(r->script);
+    tls_ctx_free(r->tls);
+    for (size_t i = 0; r->th && i < r->cfg->nthresholds; i++) threshold_free(&r->th[i]);
+    free(r->th);
+    free(r->verdicts);
+    free(r->threads);
+    free(r->workers);
+    free(r->req);
+    memset(r, 0, sizeof *r);
+}
