@@ -93,6 +93,8 @@ typedef struct stats {
     hist_t rate;         /* per-thread requests/s, sampled every 100 ms */
     hist_t service;      /* -R: latency from the actual send (uncorrected), us */
     hist_t jitter;       /* -R: actual minus intended send time, us */
+    uint64_t rate_start_us; /* -R: when the timeline started, after the run's start
+                            (once the connections were open; merge: the latest) */
     hist_t second;       /* latency of the current second (per-second series) */
     hist_t connect_time; /* TCP connect, microseconds (each connection opened) */
     hist_t tls_time;     /* TLS handshake after connect, microseconds */

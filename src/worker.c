@@ -43,9 +43,47 @@ static uint64_t coalesce_ns(const worker_t *w)
     return per_sec > 10000 ? 100000 : 0;
 }
 
+/* A constant rate's timeline starts once the thread's connections are open
+ * (or failed), not at the run's start: slots that fell due while they were
+ * connecting would all be late, and count as schedule delay and corrected
+ * latency, though no server made them wait (with -c1000, tens of ms). wrk2
+ * leaves a calibration period out for the same reason. At most
+ * RATE_OPEN_WAIT_NS after the start the timeline starts anyway. */
+#define RATE_OPEN_WAIT_NS UINT64_C(1000000000)
+
+static uint64_t sched_origin(const worker_t *w) { return w->hold_until ? w->hold_until : w->t0; }
+
+static void start_timeline(worker_t *w, uint64_t now)
+{
+    w->sched_waiting = 0;
+    rate_sched_init(&w->sched, w->rate, now);
+    uint64_t origin = sched_origin(w);
+    w->stats.rate_start_us = now > origin ? (now - origin) / 1000 : 0;
+    loop_timer_start(w->loop, &w->rate_timer, now); /* the waiting connections go, oldest first */
+}
+
+/* Whether every connection is past connecting (amortized O(1) per call). */
+static int all_open(worker_t *w)
+{
+    while (w->sched_scan < w->connections) {
+        int st = w->conns[w->sched_scan].state;
+        if (st == CONN_CONNECTING || st == CONN_HANDSHAKE) return 0;
+        w->sched_scan++;
+    }
+    return 1;
+}
+
 static int gate(conn_t *c, uint64_t *intended)
 {
     worker_t *w = c->ctx->owner;
+    if (w->sched_waiting) {
+        if (!c->gated) {
+            c->gated = 1;
+            w->idle[w->nidle++] = c;
+        }
+        if (all_open(w)) start_timeline(w, c->ctx->now);
+        return 0;
+    }
     if (rate_sched_take(&w->sched, c->ctx->now, intended)) {
         hist_record(&w->stats.jitter, (c->ctx->now - *intended) / 1000);
         return 1;
@@ -65,6 +103,10 @@ static void on_rate_timer(loop_timer_t *t)
 {
     worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, rate_timer));
     uint64_t now = loop_now();
+    if (w->sched_waiting) { /* RATE_OPEN_WAIT_NS passed: some connection is still connecting */
+        start_timeline(w, now);
+        return;
+    }
     /* oldest waiter first: FIFO keeps every connection busy in turn */
     size_t i = 0;
     while (i < w->nidle && rate_sched_next_at(&w->sched) <= now) {
@@ -232,13 +274,15 @@ static void *run(void *arg)
     if (stats_init(&w->prev)) { err = -ENOMEM; goto out; }
     if (w->rate > 0 || (w->stages && w->stages_rate)) {
         if (!(w->idle = calloc(w->connections, sizeof *w->idle))) { err = -ENOMEM; goto out; }
-        if (w->stages_rate)
-            rate_sched_init_stages(&w->sched, w->stages,
-                                   1.0 / w->nthreads / (w->shard_count ? w->shard_count : 1), w->t0);
-        else
-            rate_sched_init(&w->sched, w->rate, w->t0);
         x->gate = gate;
         loop_timer_init(&w->rate_timer, on_rate_timer);
+        if (w->stages_rate) { /* ramps start from 0: nothing piles up while connecting */
+            rate_sched_init_stages(&w->sched, w->stages,
+                                   1.0 / w->nthreads / (w->shard_count ? w->shard_count : 1), w->t0);
+        } else {
+            w->sched_waiting = 1;
+            loop_timer_start(w->loop, &w->rate_timer, sched_origin(w) + RATE_OPEN_WAIT_NS);
+        }
 #ifdef PR_SET_TIMERSLACK
         prctl(PR_SET_TIMERSLACK, 1000UL); /* wake within 1 us of a slot, not 50 us */
 #endif

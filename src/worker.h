@@ -60,6 +60,8 @@ typedef struct worker {
     int started;
     char *own_req;             /* the script's static request (owned) */
     rate_sched_t sched;        /* -R schedule */
+    int sched_waiting;         /* -R: the timeline waits for the connections to open */
+    uint64_t sched_scan;       /* conns[] below this index are done connecting */
     conn_t **idle;             /* connections waiting at the rate gate (owned) */
     size_t nidle;
     loop_timer_t rate_timer, second_timer, start_timer;

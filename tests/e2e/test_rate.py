@@ -106,3 +106,77 @@ def test_stages_usage_errors():
             r = barrage(*args, s.url)
             eq(r.rc, 2, f"{args}: {r}")
             check(needle in r.err and r.err.count("\n") == 1, f"{args}: {r.err!r}")
+
+
+def test_timeline_starts_once_the_connections_are_open():
+    # A TLS server that waits 400 ms before each handshake: opening the connections takes 400 ms.
+    # The -R timeline starts once they are open, so the slots of those 400 ms are not owed as late
+    # requests (which would put about 80 of 400 requests 0-400 ms behind the schedule).
+    import json
+    import os
+    import re
+    import socket
+    import ssl
+    import tempfile
+    import threading
+    import time
+
+    from harness import make_pki
+
+    hold = 0.4
+    with tempfile.TemporaryDirectory() as tmp:
+        pki = make_pki(os.path.join(tmp, "pki"))
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(f"{pki}/server.crt", f"{pki}/server.key")
+        lsock = socket.socket()
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(64)
+        port = lsock.getsockname()[1]
+        stop = threading.Event()
+
+        def serve_one(conn):
+            try:
+                time.sleep(hold)
+                with ctx.wrap_socket(conn, server_side=True) as tls:
+                    buf = b""
+                    while not stop.is_set():
+                        data = tls.recv(65536)
+                        if not data:
+                            return
+                        buf += data
+                        while b"\r\n\r\n" in buf:
+                            _, buf = buf.split(b"\r\n\r\n", 1)
+                            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            except (OSError, ssl.SSLError):
+                pass
+
+        def acceptor():
+            while not stop.is_set():
+                try:
+                    conn, _ = lsock.accept()
+                except OSError:
+                    return
+                threading.Thread(target=serve_one, args=(conn,), daemon=True).start()
+
+        threading.Thread(target=acceptor, daemon=True).start()
+        try:
+            out = os.path.join(tmp, "r.json")
+            r = barrage("-t", "1", "-c", "8", "-R", "200", "-d", "2s", "--cacert", f"{pki}/ca.crt",
+                        "--json", out, f"https://localhost:{port}/")
+        finally:
+            stop.set()
+            lsock.close()
+        eq(r.rc, 0, f"{r}")
+        with open(out) as f:
+            js = json.load(f)
+    check(js["tls"]["handshake"]["percentiles"]["50"] >= hold * 1e6 * 0.9,
+          f"handshakes took about {hold}s: {js['tls']['handshake']['percentiles']}")
+    m = re.search(r"timeline from ([\d.]+)(ms|s)", r.out)
+    check(m, f"the report says when the timeline started: {r.out}")
+    started = float(m.group(1)) / (1000 if m.group(2) == "ms" else 1)
+    check(hold * 0.9 <= started <= hold + 0.3, f"timeline started after {started}s, the handshakes took {hold}s")
+    delay = js["schedule_delay"]["percentiles"]
+    check(delay["50"] < 20000 and delay["90"] < 50000,
+          f"slots of the connecting time are not owed as late: schedule delay {delay}")
+    got = js["summary"]["requests"]
+    check(abs(got - 200 * (2 - started)) <= 200 * 0.05 + 8, f"{got} requests at 200/s from {started}s to 2s")
