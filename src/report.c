@@ -119,15 +119,16 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
         }
     }
     if (c->rate) {
-        /* the timeline starts once the connections are open (worker.c) */
-        double late = c->stages.n ? 0 : (double)s->rate_start_us / 1e6;
-        double secs_ = (double)elapsed_ns / 1e9 - late, got = secs_ > 0 ? (double)s->requests / secs_ : 0;
+        double secs_ = (double)elapsed_ns / 1e9, got = secs_ > 0 ? (double)s->requests / secs_ : 0;
         if (!c->stages.n) {
-            fprintf(f, "  Rate      %.2f/s asked, %.2f/s achieved", c->rate, got);
-            if (s->rate_start_us >= 1000)
-                fprintf(f, " (timeline from %s, once the connections were open)",
+            fprintf(f, "  Rate      %.2f/s asked, %.2f/s achieved\n", c->rate, got);
+            /* the timeline, and the measurement, start once the connections are open (worker.c) */
+            if (s->rate_start_forced)
+                fprintf(f, "  Timeline  started after %s with connections still connecting (the limit is 1 s)\n",
                         report_time_us(a, sizeof a, (double)s->rate_start_us));
-            fprintf(f, "\n");
+            else if (s->rate_start_us >= 1000)
+                fprintf(f, "  Timeline  started after %s of opening connections (not counted in the duration)\n",
+                        report_time_us(a, sizeof a, (double)s->rate_start_us));
             if (got < c->rate * 0.99)
                 fprintf(f, "  Target rate not reached: %.1f%% of %.2f/s (more connections? a slower server?)\n",
                         100.0 * got / c->rate, c->rate);

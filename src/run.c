@@ -188,6 +188,26 @@ static int broken(const run_t *r)
     return 0;
 }
 
+/* Whether every worker has started its -R timeline (or ended without one);
+ * then the measurement starts at their mean start and *end moves to the
+ * duration after it. */
+static int timelines_started(run_t *r, uint64_t *end)
+{
+    uint64_t sum = 0;
+    size_t k = 0;
+    for (size_t i = 0; i < r->started; i++) {
+        uint64_t t = __atomic_load_n(&r->workers[i].timeline_ns, __ATOMIC_ACQUIRE);
+        if (t) { sum += t - r->start_ns; k++; }
+        else if (!__atomic_load_n(&r->workers[i].stop_ns, __ATOMIC_ACQUIRE)) return 0;
+    }
+    if (k) {
+        r->lead_ns = sum / k;
+        r->start_ns += r->lead_ns;
+        *end = r->start_ns + r->cfg->duration_ns;
+    }
+    return 1;
+}
+
 /* The monitor collects the per-second series every 100 ms meanwhile. */
 int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
 {
@@ -196,12 +216,16 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
     size_t n = r->started;
     int limited = cfg->duration_set || !cfg->requests;
     uint64_t end = r->start_ns + cfg->duration_ns;
+    /* a constant rate measures from its timelines' start (worker.c), which
+     * waits for the connections to open: the duration counts from there */
+    int timelines = cfg->rate > 0 && !cfg->stages.n;
     size_t finished = 0;
     while (!*got_signal && finished < n) {
         uint64_t now = loop_now();
+        if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
         if (cfg->abort_on_fail && broken(r)) return 1;
-        int timeout = 100;
+        int timeout = timelines ? 2 : 100;
         if (limited) {
             if (now >= end) break;
             uint64_t left = (end - now + 999999) / 1000000;
@@ -242,7 +266,8 @@ int run_merge(run_t *r)
     uint64_t last = r->start_ns;
     for (size_t i = 0; i < r->started; i++) if (ws[i].stop_ns > last) last = ws[i].stop_ns;
     if (last > r->stop_ns) last = r->stop_ns;
-    r->elapsed_ns = last - r->start_ns;
+    r->elapsed_ns = last > r->start_ns ? last - r->start_ns : 0;
+    r->total.rate_start_us = r->lead_ns / 1000;
     return 0;
 }
 

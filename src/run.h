@@ -44,7 +44,9 @@ typedef struct run {
     size_t started;               /* workers that were started (and are joined by run_stop) */
     monitor_t *mon;               /* per-second series and progress line (NULL if out of memory) */
     struct timespec wall;         /* wall-clock start (--start-at's instant when given) */
-    uint64_t start_ns;            /* monotonic start of the measurement */
+    uint64_t start_ns;            /* monotonic start of the measurement (with a constant -R:
+                                     the mean start of the threads' timelines, run_wait) */
+    uint64_t lead_ns;             /* constant -R: time spent opening connections before that */
     uint64_t stop_ns;             /* monotonic time when every worker had been joined */
 
     /* Set by run_merge (and run_done_hook): */

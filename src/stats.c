@@ -291,7 +291,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     hist_merge(&dst->connect_time, &src->connect_time);
     hist_merge(&dst->tls_time, &src->tls_time);
     dst->tls_resumed += src->tls_resumed;
-    if (src->rate_start_us > dst->rate_start_us) dst->rate_start_us = src->rate_start_us;
+    dst->rate_start_forced |= src->rate_start_forced;
     if (!dst->tls_info[0]) memcpy(dst->tls_info, src->tls_info, sizeof dst->tls_info);
     for (size_t i = 0; i < src->nnamed; i++) {
         int k = stats_named_index(dst, src->named[i].name);

@@ -93,8 +93,9 @@ typedef struct stats {
     hist_t rate;         /* per-thread requests/s, sampled every 100 ms */
     hist_t service;      /* -R: latency from the actual send (uncorrected), us */
     hist_t jitter;       /* -R: actual minus intended send time, us */
-    uint64_t rate_start_us; /* -R: when the timeline started, after the run's start
-                            (once the connections were open; merge: the latest) */
+    uint64_t rate_start_us; /* -R: time spent opening connections before the timeline
+                            started (set by the run after merging) */
+    uint8_t rate_start_forced; /* -R: a timeline started with connections still connecting */
     hist_t second;       /* latency of the current second (per-second series) */
     hist_t connect_time; /* TCP connect, microseconds (each connection opened) */
     hist_t tls_time;     /* TLS handshake after connect, microseconds */

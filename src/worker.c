@@ -15,6 +15,8 @@
 #define SAMPLE_NS UINT64_C(100000000) /* Req/Sec sample: every 100 ms, like wrk */
 
 static void apply_stages(worker_t *w, uint64_t now);
+static int all_open(worker_t *w);
+static void start_timeline(worker_t *w, uint64_t now, int forced);
 
 static void on_sample(loop_timer_t *t)
 {
@@ -25,6 +27,7 @@ static void on_sample(loop_timer_t *t)
     if (dt) hist_record(&w->stats.rate, (uint64_t)((double)n * 1e9 / (double)dt + 0.5));
     w->sample_last_ns = now;
     w->sample_last_requests = w->stats.requests;
+    if (w->sched_waiting && w->nidle && all_open(w)) start_timeline(w, now, 0);
     apply_stages(w, now);
     loop_timer_start(w->loop, t, now + SAMPLE_NS);
 }
@@ -53,12 +56,17 @@ static uint64_t coalesce_ns(const worker_t *w)
 
 static uint64_t sched_origin(const worker_t *w) { return w->hold_until ? w->hold_until : w->t0; }
 
-static void start_timeline(worker_t *w, uint64_t now)
+static int64_t wall_us(void);
+
+/* The run measures from the mean of the threads' timeline starts and keeps
+ * going for the whole duration after it (run.c run_wait). */
+static void start_timeline(worker_t *w, uint64_t now, int forced)
 {
     w->sched_waiting = 0;
     rate_sched_init(&w->sched, w->rate, now);
-    uint64_t origin = sched_origin(w);
-    w->stats.rate_start_us = now > origin ? (now - origin) / 1000 : 0;
+    w->stats.rate_start_forced = (uint8_t)forced;
+    w->released_unix_us = wall_us();
+    __atomic_store_n(&w->timeline_ns, now ? now : 1, __ATOMIC_RELEASE);
     loop_timer_start(w->loop, &w->rate_timer, now); /* the waiting connections go, oldest first */
 }
 
@@ -81,7 +89,7 @@ static int gate(conn_t *c, uint64_t *intended)
             c->gated = 1;
             w->idle[w->nidle++] = c;
         }
-        if (all_open(w)) start_timeline(w, c->ctx->now);
+        if (all_open(w)) start_timeline(w, c->ctx->now, 0);
         return 0;
     }
     if (rate_sched_take(&w->sched, c->ctx->now, intended)) {
@@ -104,7 +112,7 @@ static void on_rate_timer(loop_timer_t *t)
     worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, rate_timer));
     uint64_t now = loop_now();
     if (w->sched_waiting) { /* RATE_OPEN_WAIT_NS passed: some connection is still connecting */
-        start_timeline(w, now);
+        start_timeline(w, now, !all_open(w));
         return;
     }
     /* oldest waiter first: FIFO keeps every connection busy in turn */

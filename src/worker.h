@@ -42,6 +42,7 @@ typedef struct worker {
     uint32_t shard_index, shard_count; /* --shard: this instance's share of stages */
     uint64_t hold_until;       /* --start-at: connect now, send from this instant (t0) */
     int64_t released_unix_us;  /* wall clock when it started sending (read after join) */
+    uint64_t timeline_ns;      /* constant -R: when its timeline started (atomic; 0 before) */
 
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */
