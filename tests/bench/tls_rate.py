@@ -41,11 +41,11 @@ rate, barrage alone against `barrage serve` / nginx:
                         intended vs actual send) of each run; target: median
                         p99 < 1000 us. Also shown: the slowest TCP connect
                         of each run and the (corrected) latency p99 of the
-                        first second vs the worst later second (the timeline starts
-                        before the connections are open, so slots that fall
-                        due while they connect count as late), and one
-                        diagnostic run with -c1000, where that start-up
-                        effect dominates
+                        first second vs the worst later second, and one
+                        diagnostic run with -c1000, where opening the
+                        connections takes tens of ms (the timeline starts
+                        once they are open; before 9f64667 the slots that
+                        fell due meanwhile counted as late and set p99)
 
 Every run also records the busy time of other processes on CPUs 0 and 1
 ("foreign load"): this machine is shared, and time slices lost to another
@@ -681,8 +681,8 @@ def jitter_suite(args):
                 f"p99 {p.get('99')} p99.9 {p.get('99.9')} max {sd.get('max')}{startup(r)}")
             runs.append(r)
         # diagnostic: the same rate with 10x the connections: opening 1000
-        # connections takes tens of ms, and the slots that fall due meanwhile
-        # count as schedule delay (the timeline starts before they are open).
+        # connections takes tens of ms; the timeline starts once they are open,
+        # so that time must not show up as schedule delay.
         wide_cmd = barrage_cmd(args, n.url, JITTER_WIDE_CONNECTIONS, JITTER_WIDE_SECONDS, "-R", str(JITTER_RATE))
         log(f"  diagnostic: taskset -c {CLIENT_CPU} {show(wide_cmd[:-1] + ['--json', 'FILE', wide_cmd[-1]])}")
         wide = barrage_json_run(args, n, wide_cmd, JITTER_WIDE_SECONDS)
