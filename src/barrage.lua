@@ -54,20 +54,35 @@ function wrk.init(args)
    wrk.request = function() return req end
 end
 
+-- As wrk's: header names as the caller spelled them, Host from wrk.headers
+-- when the headers have none, Content-Length from the body (any given one is
+-- dropped); unlike wrk's, the caller's table is not modified. One pass, no
+-- copy: request() scripts call it for every request.
 function wrk.format(method, path, headers, body)
    method = method or wrk.method
    path = path or wrk.path
    headers = headers or wrk.headers
    body = body or wrk.body
-   local h = setmetatable({}, hdr_mt)
-   for name, value in pairs(headers) do h[name] = value end
-   if not h["Host"] then h["Host"] = wrk.headers["Host"] end
-   h["Content-Length"] = body and #body
-   local s = { format("%s %s HTTP/1.1", method, path) }
-   for name, value in pairs(h) do s[#s + 1] = format("%s: %s", name, value) end
-   s[#s + 1] = ""
-   s[#s + 1] = body or ""
-   return concat(s, "\r\n")
+   local s, n, host = { method, " ", path, " HTTP/1.1\r\n" }, 4, false
+   for name, value in pairs(headers) do
+      local l = lower(name)
+      if l ~= "content-length" then
+         if l == "host" then host = true end
+         if type(value) ~= "string" and type(value) ~= "number" then value = tostring(value) end
+         s[n + 1], s[n + 2], s[n + 3], s[n + 4] = name, ": ", value, "\r\n"
+         n = n + 4
+      end
+   end
+   if not host and wrk.headers["Host"] then
+      s[n + 1], s[n + 2], s[n + 3], s[n + 4] = "Host", ": ", wrk.headers["Host"], "\r\n"
+      n = n + 4
+   end
+   if body then
+      s[n + 1], s[n + 2], s[n + 3], s[n + 4] = "Content-Length", ": ", #body, "\r\n"
+      n = n + 4
+   end
+   s[n + 1], s[n + 2] = "\r\n", body or ""
+   return concat(s)
 end
 
 -- check(cond, name): count a pass or a failure under `name`; returns cond.

@@ -858,8 +858,8 @@ static int take_request(sconn_t *sc, const char *hook)
         s->pipeline = (uint32_t)count;
         sc->c->ctx->pipeline = s->pipeline;
     }
-    if (sc->req_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, sc->req_ref);
-    sc->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    if (sc->req_ref == LUA_NOREF) sc->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else lua_rawseti(L, LUA_REGISTRYINDEX, sc->req_ref); /* the connection's slot, reused */
     sc->pending = 1;
     return 0;
 }

@@ -145,24 +145,34 @@ class ServeTarget:
         self.serve.__exit__(*exc)
 
 
-def server_cpu_seconds(target):
-    """user+sys so far of the target process and its children (nginx workers)."""
-    proc = target.serve.proc if isinstance(target, ServeTarget) else target.proc
-    pids = [proc.pid]
+def proc_tree(pid):
+    """pid and its direct children (nginx's workers)."""
+    pids = [pid]
     try:
-        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
             pids += [int(x) for x in f.read().split()]
     except OSError:
         pass
+    return pids
+
+
+def proc_cpu_seconds(pid):
+    """user+sys so far of pid and its direct children."""
     total = 0.0
-    for pid in pids:
+    for p in proc_tree(pid):
         try:
-            with open(f"/proc/{pid}/stat") as f:
+            with open(f"/proc/{p}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def server_cpu_seconds(target):
+    """user+sys so far of the target process and its children (nginx workers)."""
+    proc = target.serve.proc if isinstance(target, ServeTarget) else target.proc
+    return proc_cpu_seconds(proc.pid)
 
 
 def cpu_busy_seconds():

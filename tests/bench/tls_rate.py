@@ -85,7 +85,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import harness  # noqa: E402  (shared nginx / serve helpers)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import (cpu_busy_seconds, fmt, loadavg, log, med, ratio, sh_output,  # noqa: E402
+from bench import (cpu_busy_seconds, fmt, loadavg, log, med, proc_cpu_seconds, proc_tree, ratio, sh_output,  # noqa: E402
                    spread, verdict)  # the core benchmark's helpers, shared
 
 SERVER_CPU = 0
@@ -145,36 +145,11 @@ def table(head, rows):
 
 # ---------------------------------------------------------------- CPU accounting
 
-def proc_cpu_seconds(pid):
-    """user+sys so far of pid and its direct children (nginx workers)."""
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            pids += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
-    total = 0.0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
-
-
 def proc_sleeps(pid):
     """voluntary context switches so far of every thread of pid and of its
     direct children: how often the server went to sleep waiting for work."""
-    pids = [pid]
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            pids += [int(x) for x in f.read().split()]
-    except OSError:
-        pass
     total = 0
-    for p in pids:
+    for p in proc_tree(pid):
         try:
             for tid in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{tid}/status") as f:
