@@ -8,7 +8,7 @@
 
 local barrage = barrage
 local wrk = wrk
-local concat, format, lower = table.concat, string.format, string.lower
+local concat, lower = table.concat, string.lower
 
 -- Header tables whose keys are case-insensitive (stored lower-case), as wrk's.
 local hdr_mt = {
@@ -54,15 +54,12 @@ function wrk.init(args)
    wrk.request = function() return req end
 end
 
--- As wrk's: header names as the caller spelled them, Host from wrk.headers
--- when the headers have none, Content-Length from the body (any given one is
--- dropped); unlike wrk's, the caller's table is not modified. One pass, no
--- copy: request() scripts call it for every request.
-function wrk.format(method, path, headers, body)
-   method = method or wrk.method
-   path = path or wrk.path
-   headers = headers or wrk.headers
-   body = body or wrk.body
+-- The request bytes, as wrk's wrk.format makes them: header names as the
+-- caller spelled them, Host from wrk.headers when the headers have none,
+-- Content-Length from the body (any given one is dropped); unlike wrk's, the
+-- caller's table is not modified. One pass, no copy: it runs for every
+-- request of request() scripts and workflows.
+local function build_request(method, path, headers, body)
    local s, n, host = { method, " ", path, " HTTP/1.1\r\n" }, 4, false
    for name, value in pairs(headers) do
       local l = lower(name)
@@ -83,6 +80,10 @@ function wrk.format(method, path, headers, body)
    end
    s[n + 1], s[n + 2] = "\r\n", body or ""
    return concat(s)
+end
+
+function wrk.format(method, path, headers, body)
+   return build_request(method or wrk.method, path or wrk.path, headers or wrk.headers, body or wrk.body)
 end
 
 -- check(cond, name): count a pass or a failure under `name`; returns cond.
@@ -145,20 +146,6 @@ local function merge_lower(h, t)
    for k, v in pairs(t) do h[lower(k)] = v end
 end
 
--- The request bytes, as wrk.format() makes them, from a table whose keys are
--- already lower-case header names (no metatable, no second copy).
-local function format_request(method, path, h, body)
-   h["content-length"] = body and #body
-   local s, n = { method, " ", path, " HTTP/1.1\r\n" }, 4
-   for k, v in pairs(h) do
-      if type(v) ~= "string" and type(v) ~= "number" then v = tostring(v) end
-      s[n + 1], s[n + 2], s[n + 3], s[n + 4] = k, ": ", v, "\r\n"
-      n = n + 4
-   end
-   s[n + 1], s[n + 2] = "\r\n", body or ""
-   return concat(s)
-end
-
 function user_mt:request(method, path, opts)
    if type(method) ~= "string" then error("u:request(method, path, opts): method must be a string", 2) end
    if type(path) ~= "string" then error("u:request: path must be a string, got " .. type(path), 2) end
@@ -176,7 +163,7 @@ function user_mt:request(method, path, opts)
    end
    if body ~= nil and type(body) ~= "string" then error("u:request: body must be a string", 2) end
    if body == nil and methods_with_body[method] then body = "" end
-   local req = format_request(method, path, h, body)
+   local req = build_request(method, path, h, body)
    local name = opts.name or path
    self.yields = self.yields + 1
    local status, hdrs, cookies, rbody, err = coroutine.yield("request", req, tostring(name))

@@ -325,6 +325,26 @@ def run_client(tool, inner, secs, sampler=None, strace_out=None):
             os.unlink(tpath)
 
 
+def reap(p, secs):
+    """Wait for Popen p with wait4 (its own rusage, not the children's
+    total), killing it if it outlives its duration by a minute. Returns
+    (wait status, rusage); p.returncode is set so Popen does not reap again."""
+    done = []
+
+    def kill():  # never p.poll() here: that could reap the child before wait4
+        if not done:
+            os.kill(p.pid, signal.SIGKILL)
+    killer = threading.Timer(secs + 60, kill)
+    killer.start()
+    try:
+        _, status, ru = os.wait4(p.pid, 0)
+    finally:
+        done.append(True)
+        killer.cancel()
+    p.returncode = os.waitstatus_to_exitcode(status)
+    return status, ru
+
+
 def _run(tool, cmd, secs, sampler, tpath):
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         t0 = time.monotonic()
@@ -334,19 +354,7 @@ def _run(tool, cmd, secs, sampler, tpath):
         if sampler:
             th = threading.Thread(target=lambda: extra.update(sampler(p.pid)), daemon=True)
             th.start()
-        done = []
-
-        def kill():  # never p.poll() here: that could reap the child before wait4
-            if not done:
-                os.kill(p.pid, signal.SIGKILL)
-        killer = threading.Timer(secs + 60, kill)
-        killer.start()
-        try:
-            _, status, ru = os.wait4(p.pid, 0)
-        finally:
-            done.append(True)
-            killer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)  # keep Popen from reaping again
+        status, ru = reap(p, secs)
         wall = time.monotonic() - t0
         if th:
             th.join(timeout=10)

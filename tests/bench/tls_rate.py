@@ -72,12 +72,10 @@ import platform
 import re
 import shlex
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -85,7 +83,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 import harness  # noqa: E402  (shared nginx / serve helpers)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import (cpu_busy_seconds, fmt, loadavg, log, med, proc_cpu_seconds, proc_tree, ratio, sh_output,  # noqa: E402
+from bench import (cpu_busy_seconds, fmt, loadavg, log, med, proc_cpu_seconds, proc_tree, ratio, reap, sh_output,  # noqa: E402
                    spread, verdict)  # the core benchmark's helpers, shared
 
 SERVER_CPU = 0
@@ -272,19 +270,7 @@ def run_client(tool, inner, secs, server_proc, json_path=None):
         s0, b0, z0 = proc_cpu_seconds(server_proc.pid), cpu_busy_seconds(), proc_sleeps(server_proc.pid)
         t0 = time.monotonic()
         p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=ROOT)
-        done = []
-
-        def kill():  # never p.poll() here: that could reap the child before wait4
-            if not done:
-                os.kill(p.pid, signal.SIGKILL)
-        killer = threading.Timer(secs + 60, kill)
-        killer.start()
-        try:
-            _, status, ru = os.wait4(p.pid, 0)
-        finally:
-            done.append(True)
-            killer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
+        status, ru = reap(p, secs)
         wall = time.monotonic() - t0
         server = proc_cpu_seconds(server_proc.pid) - s0
         server_sleeps = proc_sleeps(server_proc.pid) - z0

@@ -122,7 +122,6 @@ def script_error(text, *args, needle, hook):
 
 
 def test_syntax_error():
-    r = script_error("function request(\n  return 1\nend\n", needle="bad.lua:2", hook="x") if False else None
     import tempfile
     with tempfile.TemporaryDirectory() as tmp, Serve() as s:
         path = write(tmp, "bad.lua", "function request(\n  return 1\nend\n")

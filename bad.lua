@@ -1,3 +1,0 @@
-function request()
-  return nil
-end

@@ -1,4 +1,0 @@
-function response(status, headers, body)
-  local x = nil
-  return x.y
-end
