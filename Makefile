@@ -28,16 +28,20 @@ LLHTTP_SRC    ?= $(firstword $(wildcard /usr/share/llhttp /usr/local/share/llhtt
 LLHTTP_INC    ?= $(firstword $(wildcard /usr/share/include/llhttp /usr/include/llhttp /usr/local/include/llhttp))
 
 ifeq ($(UNAME),Linux)
-LOOP_SRC := src/loop_epoll.c
+LOOP_SRC := src/engine/loop_epoll.c
 else
-LOOP_SRC := src/loop_kqueue.c
+LOOP_SRC := src/engine/loop_kqueue.c
 endif
 
+# One folder per layer (src/README.md): each is on the include path, so a
+# header is included by its name alone.
+SRC_DIRS := src src/engine src/script src/report src/result src/serve
+ALL_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 # Everything but main.c goes into a library the unit tests link against too.
-LIB_SRC := $(LOOP_SRC) $(filter-out src/main.c src/loop_epoll.c src/loop_kqueue.c,$(wildcard src/*.c))
+LIB_SRC := $(LOOP_SRC) $(filter-out src/main.c src/engine/loop_epoll.c src/engine/loop_kqueue.c,$(ALL_SRC))
 LIB_OBJ := $(LIB_SRC:src/%.c=$(BUILD)/%.o)
 LLHTTP_OBJ := $(BUILD)/llhttp/llhttp.o $(BUILD)/llhttp/api.o $(BUILD)/llhttp/http.o
-ALL_CFLAGS = $(OPT) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS) -Isrc -I$(BUILD) -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
+ALL_CFLAGS = $(OPT) $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS) $(SRC_DIRS:%=-I%) -I$(BUILD) -I$(LLHTTP_INC) $(LUAJIT_CFLAGS) $(SSL_CFLAGS)
 LIBS = $(LUAJIT_LIBS) $(SSL_LIBS) $(LDLIBS)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -54,23 +58,24 @@ $(BUILD)/barrage: $(BUILD)/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # The Lua half of the scripting API is embedded as a byte array.
-$(BUILD)/barrage_lua.h: src/barrage.lua | $(BUILD)/.dir
+$(BUILD)/barrage_lua.h: src/script/barrage.lua | $(BUILD)/.dir
 	@echo "  GEN     $@"
-	$(Q){ echo '/* generated from src/barrage.lua: do not edit */'; \
+	$(Q){ echo '/* generated from src/script/barrage.lua: do not edit */'; \
 	  echo 'static const char barrage_lua[] = {'; \
 	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '};'; } > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/script.o: $(BUILD)/barrage_lua.h
+$(BUILD)/script/script.o: $(BUILD)/barrage_lua.h
 
 # Objects that print the version are rebuilt when `git describe` changes.
 $(BUILD)/version.stamp: FORCE | $(BUILD)/.dir
 	@echo '$(VERSION)' > $@.tmp; cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
-$(patsubst src/%.c,$(BUILD)/%.o,$(shell grep -l BARRAGE_VERSION src/*.c)): $(BUILD)/version.stamp
+$(patsubst src/%.c,$(BUILD)/%.o,$(shell grep -l BARRAGE_VERSION $(ALL_SRC))): $(BUILD)/version.stamp
 FORCE:
 
 $(BUILD)/%.o: src/%.c | $(BUILD)/.dir
 	@echo "  CC      $<"
+	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/llhttp/%.o: | $(BUILD)/.dir
@@ -116,4 +121,4 @@ fuzz:
 clean:
 	rm -rf build build-asan build-fuzz build-vg barrage
 
--include $(wildcard $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d)

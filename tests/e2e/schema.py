@@ -1,4 +1,4 @@
-"""A small JSON Schema validator (the subset src/result.schema.json uses:
+"""A small JSON Schema validator (the subset src/result/result.schema.json uses:
 type, required, properties, additionalProperties, items, enum, minimum,
 minItems, maxItems, oneOf, $ref to #/$defs). Stdlib only."""
 

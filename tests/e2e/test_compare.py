@@ -77,7 +77,7 @@ def hist_highest(i):
 
 
 def percentile(buckets, count, lo, hi, p):
-    """hist_percentile (src/stats.c): the bucket holding rank ceil(p% of
+    """hist_percentile (src/engine/stats.c): the bucket holding rank ceil(p% of
     count), reported as the bucket's highest value clamped to [min, max]."""
     if count == 0:
         return 0
@@ -177,7 +177,7 @@ def test_merge_of_parallel_runs_is_exact():
 
 def test_merge_output_follows_the_schema():
     r = runs()
-    with open(os.path.join(ROOT, "src", "result.schema.json")) as f:
+    with open(os.path.join(ROOT, "src", "result", "result.schema.json")) as f:
         schema = json.load(f)
     one = load(r["par"][0])
     m, _ = merge(*r["par"])

@@ -56,7 +56,7 @@ class Fleet:
 
 
 def percentile_bucket(buckets, total, p):
-    """The bucket holding rank ceil(p/100 * total): hist_percentile's rule (src/stats.c)."""
+    """The bucket holding rank ceil(p/100 * total): hist_percentile's rule (src/engine/stats.c)."""
     rank = max(1, -(-p * total // 100))
     seen = 0
     for idx, cnt in sorted(buckets):
@@ -67,7 +67,7 @@ def percentile_bucket(buckets, total, p):
 
 
 def hist_highest(i):
-    """The highest value stored in bucket i (layout loglinear-11-40, src/stats.c)."""
+    """The highest value stored in bucket i (layout loglinear-11-40, src/engine/stats.c)."""
     if i < 2048:
         return i
     shift = i // 1024 - 1

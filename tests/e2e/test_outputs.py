@@ -9,7 +9,7 @@ import tempfile
 import schema
 from harness import ROOT, Nginx, Serve, barrage, check, eq
 
-SCHEMA = json.load(open(os.path.join(ROOT, "src", "result.schema.json")))
+SCHEMA = json.load(open(os.path.join(ROOT, "src", "result", "result.schema.json")))
 
 
 def fmt_time_us(us):

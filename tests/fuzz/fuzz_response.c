@@ -1,6 +1,6 @@
 /* fuzz_response.c - libFuzzer target for the response path: bytes in,
  * counters out. The bytes go through http_parse / http_finish exactly as
- * src/conn.c drives them (process() and on_eof()), in reads whose sizes come
+ * src/engine/conn.c drives them (process() and on_eof()), in reads whose sizes come
  * from the input, with and without an http_capture_t; the whole input also
  * goes through http_count_requests (the wrk-style pipelined request check).
  *

@@ -68,7 +68,7 @@ if ! "$CC" $FLAGS -o "$OUT/probe" "$OUT/probe.c" >"$OUT/probe.log" 2>&1; then
 fi
 rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 
-# Which sources each target needs (from the includes of src/*.c):
+# Which sources each target needs (from the includes of src/**/*.c):
 #   config.c <-> rate.c (--stages; durations), threshold.c -> stats.c,
 #   http.c -> llhttp.
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
@@ -98,9 +98,14 @@ compile() { # compile NAME  ->  $OUT/obj/NAME.o
             "$CC" $OBJ_FLAGS -w -I"$LLHTTP_INC" -c -o "$o" "$LLHTTP_SRC/${1#llhttp/}.c" ;;
         *)
             mkdir -p "$OUT/obj"
-            "$CC" $OBJ_FLAGS -std=gnu11 -Wall -Wextra -I"$SRC" -I"$LLHTTP_INC" -c -o "$o" "$SRC/$1.c" ;;
+            f=$(find "$SRC" -name "$1.c" | head -n 1)
+            [ -n "$f" ] || { echo "fuzz: $1.c not found under $SRC"; return 1; }
+            "$CC" $OBJ_FLAGS -std=gnu11 -Wall -Wextra $INCS -I"$LLHTTP_INC" -c -o "$o" "$f" ;;
     esac
 }
+
+# Every layer folder of src/ is on the include path, as in the Makefile.
+INCS=$(find "$SRC" -type d | sed 's/^/-I/' | tr '\n' ' ')
 
 passed=0 failed=0
 built=" "
@@ -122,7 +127,7 @@ for t in $FUZZ_TARGETS; do
     done
     bin=$OUT/fuzz_$t
     if [ $ok = 1 ]; then
-        "$CC" $FLAGS -std=gnu11 -Wall -Wextra -I"$SRC" -I"$LLHTTP_INC" -o "$bin" \
+        "$CC" $FLAGS -std=gnu11 -Wall -Wextra $INCS -I"$LLHTTP_INC" -o "$bin" \
             "tests/fuzz/fuzz_$t.c" $objs -lm || ok=0
     fi
     if [ $ok = 0 ]; then

@@ -386,6 +386,8 @@ typedef struct io {
     loop_handle_t h;
     int calls, events;   /* callbacks seen, OR of their bits */
     int remove_other;    /* callback removes `other` (and poisons it) */
+    int reopen_other;    /* callback closes `other`'s fd and gives it a new one */
+    int new_fd[2];       /* the pair opened by reopen_other */
     struct io *other;
     loop_t *loop;
 } io_t;
@@ -400,9 +402,38 @@ static void io_cb(loop_handle_t *h, int events)
         x->other->h.cb = NULL;           /* would crash if still dispatched */
         x->other = NULL;
     }
+    if (x->reopen_other && x->other) {
+        /* as conn_close + conn_start do: close() unregisters the fd, the
+         * same handle is watched again with a new one */
+        io_t *o = x->other;
+        loop_forget(x->loop, &o->h);
+        close(o->h.fd);
+        if (nonblocking_pair(x->new_fd) == 0) {
+            o->h.fd = x->new_fd[0];
+            (void)loop_add(x->loop, &o->h);
+        }
+        o->other = NULL;
+        x->other = NULL;
+    }
 }
 
 static void io_reset(io_t *x) { x->calls = 0; x->events = 0; }
+
+/* Two watched socket pairs, past their first edges, each with one byte
+ * waiting: the next poll returns both in one batch. x and y point at each
+ * other. 0, or -1. */
+static int two_ready(loop_t *l, int a[2], int b[2], io_t *x, io_t *y)
+{
+    if (nonblocking_pair(a) || nonblocking_pair(b)) return -1;
+    *x = (io_t){ .h = { .fd = a[0], .cb = io_cb }, .loop = l, .other = y, .new_fd = { -1, -1 } };
+    *y = (io_t){ .h = { .fd = b[0], .cb = io_cb }, .loop = l, .other = x, .new_fd = { -1, -1 } };
+    if (loop_add(l, &x->h) || loop_add(l, &y->h)) return -1;
+    if (loop_run_once(l, loop_now() + 1000 * MS) != 2) return -1; /* initial edges */
+    io_reset(x);
+    io_reset(y);
+    if (write(a[1], "x", 1) != 1 || write(b[1], "y", 1) != 1) return -1;
+    return 0;
+}
 
 
 TEST(loop_edge_triggered_read)
@@ -530,20 +561,9 @@ TEST(loop_remove_during_batch)
     watchdog_t *w;
     ASSERT_EQ_INT(watchdog_start(&w, l, 2000), 0);
     int a[2], b[2];
-    ASSERT_EQ_INT(nonblocking_pair(a), 0);
-    ASSERT_EQ_INT(nonblocking_pair(b), 0);
-    io_t x = { .h = { .fd = a[0], .cb = io_cb }, .loop = l };
-    io_t y = { .h = { .fd = b[0], .cb = io_cb }, .loop = l };
-    ASSERT_EQ_INT(loop_add(l, &x.h), 0);
-    ASSERT_EQ_INT(loop_add(l, &y.h), 0);
-    ASSERT_EQ_INT(loop_run_once(l, loop_now() + 1000 * MS), 2); /* initial edges */
-    io_reset(&x);
-    io_reset(&y);
+    io_t x, y;
+    ASSERT_EQ_INT(two_ready(l, a, b, &x, &y), 0);
     x.remove_other = y.remove_other = 1;
-    x.other = &y;
-    y.other = &x;
-    ASSERT_EQ_INT(write(a[1], "x", 1), 1);
-    ASSERT_EQ_INT(write(b[1], "y", 1), 1);
     ASSERT(loop_run_once(l, loop_now() + 1000 * MS) >= 1);
     /* (kqueue may also deliver the survivor's write filter separately.) */
     ASSERT((x.calls == 0) != (y.calls == 0));
@@ -552,6 +572,39 @@ TEST(loop_remove_during_batch)
     ASSERT_EQ_INT(loop_remove(l, &alive->h), 0);
     close(a[0]); close(a[1]);
     close(b[0]); close(b[1]);
+    ASSERT(!watchdog_stop(w));
+    loop_destroy(l);
+}
+
+TEST(loop_forget_during_batch)
+{
+    /* Two handles ready in the same batch; whichever runs first closes the
+     * other's fd without a syscall to the loop (close() unregisters it) and
+     * reuses the handle for a new socket, as a reconnect does. The old fd's
+     * event still waiting in the batch must not reach the reused handle: it
+     * would be taken for news about the new socket. */
+    loop_t *l = loop_create(64);
+    ASSERT(l);
+    watchdog_t *w;
+    ASSERT_EQ_INT(watchdog_start(&w, l, 2000), 0);
+    int a[2], b[2];
+    io_t x, y;
+    ASSERT_EQ_INT(two_ready(l, a, b, &x, &y), 0);
+    x.reopen_other = y.reopen_other = 1;
+    ASSERT_EQ_INT(loop_run_once(l, loop_now() + 1000 * MS), 1);
+    ASSERT((x.calls == 0) != (y.calls == 0));
+    io_t *first = x.calls ? &x : &y, *reused = x.calls ? &y : &x;
+    ASSERT_EQ_INT(reused->calls, 0);
+    /* The reused handle hears about its new socket in the next batch. */
+    ASSERT(loop_run_once(l, loop_now() + 1000 * MS) >= 1);
+    ASSERT_EQ_INT(reused->events, LOOP_WRITABLE);
+    ASSERT_EQ_INT(loop_remove(l, &first->h), 0);
+    ASSERT_EQ_INT(loop_remove(l, &reused->h), 0);
+    close(first->h.fd);
+    close(reused->h.fd);
+    close(first->new_fd[1]);
+    close(a[1]);
+    close(b[1]);
     ASSERT(!watchdog_stop(w));
     loop_destroy(l);
 }

@@ -1,5 +1,5 @@
 /* compare.h - `barrage compare` and `barrage merge`: programs over JSON
- * results (src/result.schema.json) rather than over a network. Like serve.h,
+ * results (src/result/result.schema.json) rather than over a network. Like serve.h,
  * each is a program of its own: it prints its output and its one-line errors,
  * and returns the process exit code.
  *

@@ -1,7 +1,7 @@
 /* compare.c - `barrage compare` and `barrage merge` over JSON results.
  *
  * Loading: each file is parsed (json.c) and checked against the parts of
- * src/result.schema.json this code uses; every distribution is rebuilt into
+ * src/result/result.schema.json this code uses; every distribution is rebuilt into
  * a hist_t from its buckets, each [index, count] pair recorded as `count`
  * values at hist_highest(index) (the value every bucket reports), after which
  * the exact count/min/max/sum/sumsq of the file replace the summary the

@@ -64,6 +64,7 @@ void conn_close(conn_t *c)
     tq_remove(x, c);
     loop_timer_stop(x->loop, &c->timer);
     if (c->h.fd >= 0) {
+        loop_forget(x->loop, &c->h); /* a stale event must not reach the next socket */
         close(c->h.fd); /* also removes it from the loop: no extra syscall */
         c->h.fd = -1;
     }

@@ -7,9 +7,15 @@
  *    a connection register once and never call epoll_ctl/kevent per request.
  *  - Timers live in a min-heap; each is a caller-owned loop_timer_t that the
  *    loop never frees. Times are CLOCK_MONOTONIC nanoseconds (loop_now()).
+ *  - Closing a watched fd removes it from the kernel's set, but an event for
+ *    it may already wait in the batch being dispatched: whoever closes a
+ *    handle's fd calls loop_forget() (no syscall) or loop_remove() first, so
+ *    a stale event never reaches a handle that has been reused or freed.
  *  - loop_wake() is the only function another thread may call.
- * One backend is compiled per OS: loop_epoll.c (Linux), loop_kqueue.c (BSD,
- * macOS). Functions return 0 or a negative errno-style code and never print.
+ * The core (loop.c: timers, the batch and its scrub, run-once) is written
+ * once; one backend that only registers and polls is compiled per OS:
+ * loop_epoll.c (Linux), loop_kqueue.c (BSD, macOS), see loop_poller.h.
+ * Functions return 0 or a negative errno-style code and never print.
  */
 #ifndef BARRAGE_LOOP_H
 #define BARRAGE_LOOP_H
@@ -64,8 +70,11 @@ const char *loop_backend(void);
 
 /* Watch h->fd for both readability and writability, edge-triggered. */
 int loop_add(loop_t *l, loop_handle_t *h);
-/* Stop watching h->fd (call before close()). */
+/* Stop watching h->fd (call before close()); implies loop_forget(). */
 int loop_remove(loop_t *l, loop_handle_t *h);
+/* Drop h's events from the batch being dispatched, without a syscall: call
+ * it right before close(h->fd) when the close itself unregisters the fd. */
+void loop_forget(loop_t *l, loop_handle_t *h);
 
 /* Arm t to fire at `when` (re-arming an armed timer moves it). 0, or
  * -ENOMEM when the heap cannot grow (t is then not armed). */

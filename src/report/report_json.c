@@ -1,4 +1,4 @@
-/* report_json.c - the versioned JSON result (schema: src/result.schema.json).
+/* report_json.c - the versioned JSON result (schema: src/result/result.schema.json).
  * Histograms are written losslessly: the bucket layout, the non-empty
  * buckets as [index, count] pairs, and the exact min, max, sum and sum of
  * squares, so `barrage merge` can add runs exactly. */

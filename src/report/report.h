@@ -27,7 +27,7 @@ typedef struct report_run {
 
 #define REPORT_SCHEMA "barrage.result/1"
 
-/* The JSON result (schema in src/result.schema.json). 0 or -errno. */
+/* The JSON result (schema in src/result/result.schema.json). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
 /* Pieces of the JSON result, shared with `barrage merge`: a string
  * (escaped) and a number (integral values exactly, others round-trip). */
