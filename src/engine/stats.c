@@ -20,20 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUB_COUNT  (UINT64_C(1) << HIST_SUB_BITS)   /* 2048 */
-#define HALF_BITS  (HIST_SUB_BITS - 1)              /* 10 */
+#define SUB_COUNT  HIST_SUB_COUNT                  /* 2048 */
+#define HALF_BITS  HIST_HALF_BITS                  /* 10 */
 #define NCOUNTS    ((size_t)(HIST_MAX_BITS - HIST_SUB_BITS + 2) << HALF_BITS)
-
-static inline unsigned shift_of(uint64_t v)
-{
-    return (unsigned)(63 - HALF_BITS) - (unsigned)__builtin_clzll(v | (SUB_COUNT - 1));
-}
-
-static inline size_t index_of(uint64_t v)
-{
-    unsigned s = shift_of(v);
-    return ((size_t)s << HALF_BITS) + (size_t)(v >> s);
-}
+#define index_of   hist_index_unclamped
 
 size_t hist_index(uint64_t v)
 {
@@ -85,27 +75,14 @@ void hist_free(hist_t *h)
 
 void hist_reset(hist_t *h)
 {
-    if (h->counts) memset(h->counts, 0, h->ncounts * sizeof *h->counts);
-    clear_summary(h);
-}
-
-/* The hot path: an OR, a clz, a shift, an increment, two compares and three
- * floating-point operations; no branch but the (never taken) clamp. Values above the range are recorded as
- * HIST_MAX_VALUE everywhere (counts, min/max, sum), so the summary stays
- * consistent with the buckets. */
-void hist_record(hist_t *h, uint64_t v)
-{
-    if (__builtin_expect(v > HIST_MAX_VALUE, 0)) {
-        v = HIST_MAX_VALUE;
-        h->clamped++;
+    /* Only the occupied range [index(min), index(max)] can be non-zero: a
+     * second's histogram is reset every second, mostly a few hundred slots
+     * of its 31,744. */
+    if (h->counts && h->total) {
+        size_t lo = index_of(h->min), hi = index_of(h->max);
+        memset(h->counts + lo, 0, (hi - lo + 1) * sizeof *h->counts);
     }
-    h->counts[index_of(v)]++;
-    h->total++;
-    if (v < h->min) h->min = v;
-    if (v > h->max) h->max = v;
-    double d = (double)v;
-    h->sum += d;
-    h->sumsq += d * d;
+    clear_summary(h);
 }
 
 void hist_record_n(hist_t *h, uint64_t v, uint64_t n)
@@ -317,8 +294,12 @@ uint64_t stats_error_total(const stats_errors_t *e)
 stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, uint32_t active)
 {
     const hist_t *h = &s->second;
+    /* Responses are recorded in the current second only (conn.c): the
+     * whole run's histogram takes them here, before anything can fail. */
+    hist_merge(&s->latency, h);
+    size_t lo = h->total ? index_of(h->min) : 1, hi = h->total ? index_of(h->max) : 0;
     uint32_t n = 0;
-    for (size_t i = 0; i < h->ncounts; i++) n += h->counts[i] != 0;
+    for (size_t i = lo; i <= hi; i++) n += h->counts[i] != 0;
     stats_second_t *sec = malloc(sizeof *sec + n * sizeof sec->bucket[0]);
     if (!sec) return NULL;
     sec->second = second;
@@ -333,7 +314,7 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     prev->requests = s->requests;
     prev->errors = s->errors;
     sec->nbuckets = 0;
-    for (size_t i = 0; i < h->ncounts; i++) {
+    for (size_t i = lo; i <= hi; i++) {
         if (!h->counts[i]) continue;
         sec->bucket[sec->nbuckets].index = (uint32_t)i;
         sec->bucket[sec->nbuckets].count = (uint32_t)h->counts[i];

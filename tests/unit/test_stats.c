@@ -543,3 +543,48 @@ TEST(stats_counters_merge)
     stats_free(&b);
     ASSERT(a.latency.counts == NULL && a.rate.counts == NULL);
 }
+
+TEST(stats_second_take_folds_into_the_run)
+{
+    /* A response is recorded in the current second only; taking the second
+     * moves it into the whole run's histogram and hands over exactly its
+     * non-empty buckets. */
+    stats_t s, prev;
+    ASSERT_EQ_INT(stats_init(&s), 0);
+    ASSERT_EQ_INT(stats_init(&prev), 0);
+    uint64_t v1[] = { 3, 3, 900, 5000, 123456789 };
+    for (size_t i = 0; i < 5; i++) hist_record(&s.second, v1[i]);
+    s.requests = 5;
+    stats_second_t *a = stats_second_take(&s, &prev, 0, 7);
+    ASSERT(a);
+    ASSERT_EQ_INT(a->requests, 5);
+    ASSERT_EQ_INT(a->active, 7);
+    ASSERT_EQ_INT(a->nbuckets, 4);              /* 3 (twice), 900, 5000, 123456789 */
+    ASSERT_EQ_INT(a->bucket[0].index, hist_index(3));
+    ASSERT_EQ_INT(a->bucket[0].count, 2);
+    ASSERT_EQ_INT(a->bucket[3].index, hist_index(123456789));
+    ASSERT_EQ_INT(s.second.total, 0);
+    for (size_t i = 0; i < s.second.ncounts; i++) ASSERT(s.second.counts[i] == 0);
+    ASSERT_EQ_INT(s.latency.total, 5);
+    ASSERT_EQ_INT(s.latency.min, 3);
+    ASSERT_EQ_INT(s.latency.max, 123456789);
+    /* An empty second: no buckets, nothing folded. */
+    stats_second_t *b = stats_second_take(&s, &prev, 1, 7);
+    ASSERT(b);
+    ASSERT_EQ_INT(b->nbuckets, 0);
+    ASSERT_EQ_INT(b->requests, 0);
+    ASSERT_EQ_INT(s.latency.total, 5);
+    /* The next second adds to the run. */
+    hist_record(&s.second, 42);
+    s.requests = 6;
+    stats_second_t *c = stats_second_take(&s, &prev, 2, 7);
+    ASSERT(c);
+    ASSERT_EQ_INT(c->requests, 1);
+    ASSERT_EQ_INT(c->nbuckets, 1);
+    ASSERT_EQ_INT(s.latency.total, 6);
+    ASSERT_EQ_INT(hist_percentile(&s.latency, 50), 42);
+    ASSERT(s.latency.sum == 3.0 + 3 + 900 + 5000 + 123456789 + 42);
+    free(a); free(b); free(c);
+    stats_free(&s);
+    stats_free(&prev);
+}
