@@ -3,6 +3,7 @@
 Servers run on 127.0.0.1 only: nginx with a generated config, and
 `barrage serve` with fault modes. Every process is bounded in time and
 killed in a finally block."""
+import json
 import os
 import re
 import shutil
@@ -61,15 +62,33 @@ def wait_port_in(netns, host, port, timeout=5.0):
 
 
 class Result:
-    """A finished barrage run with its report parsed."""
+    """A finished barrage run. Counts come from its --json result (`doc`),
+    which harness.barrage() asks for on every run; without one (a usage
+    error, a crash) they are None, never a default 0. Where the text report
+    prints a count too, it must agree with the JSON."""
 
-    def __init__(self, args, rc, out, err, elapsed):
+    def __init__(self, args, rc, out, err, elapsed, doc=None):
         self.args, self.rc, self.out, self.err, self.elapsed = args, rc, out, err, elapsed
-        self.requests = self._int(r"^\s*(\d+) requests in ")
+        self.json = doc
+        text_requests = self._int(r"^\s*(\d+) requests in ")
         e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-        self.connect, self.read, self.write, self.timeout = (int(x) for x in e.groups()) if e else (0, 0, 0, 0)
-        self.parse = self._int(r"Parse errors: (\d+)") or 0
-        self.non2xx = self._int(r"Non-2xx or 3xx responses: (\d+)") or 0
+        text_errors = dict(zip(("connect", "read", "write", "timeout"), (int(x) for x in e.groups()))) if e else {}
+        text_parse = self._int(r"Parse errors: (\d+)")
+        text_status = self._int(r"Non-2xx or 3xx responses: (\d+)")
+        if doc is not None:
+            summ = doc["summary"]
+            errs = summ["errors"]
+            self.requests = summ["requests"]
+            self.connect, self.read, self.write = errs["connect"], errs["read"], errs["write"]
+            self.timeout, self.parse, self.non2xx = errs["timeout"], errs["parse"], errs["status"]
+            for what, text, js in [("requests", text_requests, self.requests), ("parse errors", text_parse, self.parse),
+                                   ("non-2xx", text_status, self.non2xx)] + \
+                    [(k, v, errs[k]) for k, v in text_errors.items()]:
+                if text is not None and text != js:
+                    raise Fail(f"the report says {text} {what}, the JSON {js}: {' '.join(args)}\n{out}")
+        else:
+            self.requests = text_requests
+            self.connect = self.read = self.write = self.timeout = self.parse = self.non2xx = None
         m = re.search(r"Requests/sec:\s+([\d.]+)", out)
         self.rps = float(m.group(1)) if m else None
         # percentile table: seconds; with -R a second column holds the uncorrected service time
@@ -98,12 +117,46 @@ def no_sanitizer_report(err, what):
         raise Fail(f"sanitizer report from {what}:\n{err}")
 
 
+def _json_arg(args):
+    """The FILE of a `--json FILE` among barrage's own options (before `--`)."""
+    own = args[:args.index("--")] if "--" in args else args
+    for i, a in enumerate(own):
+        if a == "--json" and i + 1 < len(own):
+            return own[i + 1]
+        if a.startswith("--json="):
+            return a[len("--json="):]
+    return None
+
+
 def barrage(*args, timeout=30, binary=None, stdin=subprocess.DEVNULL):
-    cmd = [binary or BARRAGE] + [str(a) for a in args]
+    """Run barrage; a benchmark run also writes its --json result (to a
+    temporary file unless the test gave --json), which Result reads."""
+    args = [str(a) for a in args]
+    subcommand = args[:1] in (["serve"], ["merge"], ["compare"], ["report"])
+    info = any(a in ("-h", "--help", "-v", "--version") for a in args)
+    path, tmp = _json_arg(args), None
+    if path is None and not subcommand and not info:
+        fd, tmp = tempfile.mkstemp(prefix="barrage-e2e-", suffix=".json")
+        os.close(fd)
+        os.unlink(tmp)  # barrage creates it; absent afterwards = not written
+        path, args = tmp, ["--json", tmp] + args
+    cmd = [binary or BARRAGE] + args
     t0 = time.time()
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=stdin)
-    no_sanitizer_report(p.stderr, " ".join(cmd))
-    return Result(cmd, p.returncode, p.stdout, p.stderr, time.time() - t0)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=stdin)
+        elapsed = time.time() - t0
+        no_sanitizer_report(p.stderr, " ".join(cmd))
+        doc = None
+        if path not in (None, "-") and not subcommand and os.path.exists(path):
+            try:
+                with open(path) as f:
+                    doc = json.load(f)
+            except (OSError, ValueError):
+                doc = None
+    finally:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+    return Result(cmd, p.returncode, p.stdout, p.stderr, elapsed, doc)
 
 
 class Serve:
