@@ -38,9 +38,9 @@ static int nonblocking_pair(int fds[2])
 }
 
 /* ---- watchdog: after `ms`, make the loop return through a socket ----
- * One static instance: a test that fails between start and stop returns
- * early, so the next watchdog_start() stops the stray one (its loop was
- * leaked by that test, so still valid) instead of it touching a dead stack. */
+ * One static instance. A failed assertion ends the test's process (each
+ * test runs in its own), so a watchdog never outlives its test; the check
+ * in watchdog_start() stays for --no-fork runs. */
 
 typedef struct watchdog {
     loop_t *loop;
