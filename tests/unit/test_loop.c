@@ -40,7 +40,7 @@ static int nonblocking_pair(int fds[2])
 /* ---- watchdog: after `ms`, make the loop return through a socket ----
  * One static instance. A failed assertion ends the test's process (each
  * test runs in its own), so a watchdog never outlives its test; the check
- * in watchdog_start() stays for --no-fork runs. */
+ * in watchdog_start() is only a safety net. */
 
 typedef struct watchdog {
     loop_t *loop;
