@@ -185,6 +185,7 @@ int http_count_requests(const char *buf, size_t len)
          * method, so count on from where it stopped */
         if (e != HPE_PAUSED_UPGRADE) return -1;
         const char *at = llhttp_get_error_pos(&p);
+        if (!at || at <= buf) return -1;
         len -= (size_t)(at - buf);
         buf = at;
         llhttp_resume_after_upgrade(&p);
