@@ -4,6 +4,7 @@ HTTP server on 127.0.0.1, and the tests compare what the server received
 (request line, header names as spelled on the wire, body) or what done()
 printed. Where barrage differs from wrk on purpose (README, "Compatibility
 with wrk") only barrage is checked."""
+import atexit
 import os
 import shutil
 import socket
@@ -14,6 +15,8 @@ import threading
 from harness import barrage, check, eq
 
 WRK = shutil.which("wrk")
+TMP = tempfile.mkdtemp(prefix="barrage-wrkcompat-")
+atexit.register(shutil.rmtree, TMP, True)
 
 
 class Recorder:
@@ -106,7 +109,7 @@ def parse(raw):
 
 
 def lua(text):
-    f = tempfile.NamedTemporaryFile("w", suffix=".lua", prefix="wrkcompat-", delete=False)
+    f = tempfile.NamedTemporaryFile("w", suffix=".lua", dir=TMP, delete=False)
     f.write(text)
     f.close()
     return f.name
