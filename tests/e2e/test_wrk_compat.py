@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 
 from harness import barrage, check, eq
 
@@ -34,7 +35,7 @@ class Recorder:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.lock = threading.Lock()
-        self.requests, self.count = [], 0
+        self.requests, self.count, self.active = [], 0, 0
         threading.Thread(target=self._accept, daemon=True).start()
 
     def __enter__(self):
@@ -44,7 +45,19 @@ class Recorder:
         self.sock.close()
 
     def take(self):
-        """The requests recorded since the last take()."""
+        """The requests recorded since the last take(), once the client's
+        connections are all closed (so none of them leaks into the next run)."""
+        quiet_since, end = None, time.time() + 10
+        while time.time() < end:
+            with self.lock:
+                active = self.active
+            if active:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.time()
+            elif time.time() - quiet_since > 0.2:
+                break
+            time.sleep(0.02)
         with self.lock:
             out, self.requests, self.count = self.requests, [], 0
         return out
@@ -55,6 +68,8 @@ class Recorder:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            with self.lock:
+                self.active += 1
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
@@ -95,6 +110,8 @@ class Recorder:
             pass
         finally:
             c.close()
+            with self.lock:
+                self.active -= 1
 
 
 def parse(raw):
