@@ -178,7 +178,18 @@ int http_count_requests(const char *buf, size_t len)
     int n = 0;
     llhttp_init(&p, HTTP_REQUEST, &req_settings);
     p.data = &n;
-    if (llhttp_execute(&p, buf, len) != HPE_OK) return -1;
+    for (;;) {
+        llhttp_errno_t e = llhttp_execute(&p, buf, len);
+        if (e == HPE_OK) break;
+        /* CONNECT or Upgrade: llhttp stops after the head; wrk sends any
+         * method, so count on from where it stopped */
+        if (e != HPE_PAUSED_UPGRADE) return -1;
+        const char *at = llhttp_get_error_pos(&p);
+        if (!at || at <= buf) return -1;
+        len -= (size_t)(at - buf);
+        buf = at;
+        llhttp_resume_after_upgrade(&p);
+    }
     if (p.finish != HTTP_FINISH_SAFE) return -1; /* a request is cut short */
     return n;
 }

@@ -10,10 +10,30 @@ local barrage = barrage
 local wrk = wrk
 local concat, lower = table.concat, string.lower
 
--- Header tables whose keys are case-insensitive (stored lower-case), as wrk's.
+-- Header tables as users expect them: a name keeps the spelling it was
+-- given (it goes out on the wire that way, as in wrk 4.1.0), and lookups and
+-- assignments ignore case, so wrk.headers["host"] = "x" replaces the Host
+-- header instead of adding a second one. Keys are stored raw (pairs() sees
+-- them); the metamethods run only when the exact spelling is absent.
+local function find_key(t, k)
+   local l = lower(k)
+   for name in pairs(t) do
+      if type(name) == "string" and lower(name) == l then return name end
+   end
+end
 local hdr_mt = {
-   __newindex = function(t, k, v) rawset(t, lower(k), v) end,
-   __index = function(t, k) return rawget(t, lower(k)) end,
+   __index = function(t, k)
+      if type(k) ~= "string" then return nil end
+      local name = find_key(t, k)
+      return name and rawget(t, name)
+   end,
+   __newindex = function(t, k, v)
+      if type(k) == "string" then
+         local name = find_key(t, k)
+         if name then rawset(t, name, nil) end
+      end
+      rawset(t, k, v) -- the latest spelling wins
+   end,
 }
 barrage.header_table = function(t)
    local h = setmetatable({}, hdr_mt)
@@ -48,6 +68,8 @@ local function host_header()
 end
 
 function wrk.init(args)
+   -- a script may have replaced wrk.headers with a plain table: same rules
+   if type(wrk.headers) == "table" and getmetatable(wrk.headers) == nil then setmetatable(wrk.headers, hdr_mt) end
    if not wrk.headers["Host"] then wrk.headers["Host"] = host_header() end
    if type(init) == "function" then init(args) end
    local req = wrk.format()
@@ -55,26 +77,35 @@ function wrk.init(args)
 end
 
 -- The request bytes, as wrk's wrk.format makes them: header names as the
--- caller spelled them, Host from wrk.headers when the headers have none,
--- Content-Length from the body (any given one is dropped); unlike wrk's, the
--- caller's table is not modified. One pass, no copy: it runs for every
--- request of request() scripts and workflows.
+-- caller spelled them; like wrk's, it fills the caller's table: Host (from
+-- wrk.headers) when it has none, and Content-Length from the body (any given
+-- one, in any spelling, is replaced, or removed when there is no body). One
+-- pass over the headers: it runs for every request of request() scripts and
+-- workflows.
 local function build_request(method, path, headers, body)
-   local s, n, host = { method, " ", path, " HTTP/1.1\r\n" }, 4, false
+   local s, n, host, clen = { method, " ", path, " HTTP/1.1\r\n" }, 4, false, nil
    for name, value in pairs(headers) do
-      local l = lower(name)
-      if l ~= "content-length" then
+      local l = type(name) == "string" and lower(name) or name
+      if l == "content-length" then
+         clen = name
+      else
          if l == "host" then host = true end
          if type(value) ~= "string" and type(value) ~= "number" then value = tostring(value) end
          s[n + 1], s[n + 2], s[n + 3], s[n + 4] = name, ": ", value, "\r\n"
          n = n + 4
       end
    end
-   if not host and wrk.headers["Host"] then
-      s[n + 1], s[n + 2], s[n + 3], s[n + 4] = "Host", ": ", wrk.headers["Host"], "\r\n"
-      n = n + 4
+   if not host then
+      local h = wrk.headers["Host"]
+      if h then
+         rawset(headers, "Host", h)
+         s[n + 1], s[n + 2], s[n + 3], s[n + 4] = "Host", ": ", h, "\r\n"
+         n = n + 4
+      end
    end
+   if clen ~= nil and (clen ~= "Content-Length" or not body) then rawset(headers, clen, nil) end
    if body then
+      rawset(headers, "Content-Length", #body)
       s[n + 1], s[n + 2], s[n + 3], s[n + 4] = "Content-Length", ": ", #body, "\r\n"
       n = n + 4
    end
@@ -142,8 +173,15 @@ end
 
 local methods_with_body = { POST = true, PUT = true, PATCH = true, DELETE = true }
 
-local function merge_lower(h, t)
-   for k, v in pairs(t) do h[lower(k)] = v end
+-- Merge header table t into h, names case-insensitive (idx maps a lower-case
+-- name to its spelling in h): the last spelling given goes out on the wire.
+local function merge(h, idx, t)
+   for k, v in pairs(t) do
+      local l = lower(k)
+      local old = idx[l]
+      if old ~= nil and old ~= k then h[old] = nil end
+      h[k], idx[l] = v, k
+   end
 end
 
 function user_mt:request(method, path, opts)
@@ -151,15 +189,15 @@ function user_mt:request(method, path, opts)
    if type(path) ~= "string" then error("u:request: path must be a string, got " .. type(path), 2) end
    if opts ~= nil and type(opts) ~= "table" then error("u:request: options must be a table, got " .. type(opts), 2) end
    opts = opts or {}
-   local h = {}
-   merge_lower(h, wrk.headers)
-   merge_lower(h, self.headers)
-   if opts.headers then merge_lower(h, opts.headers) end
-   if not h["cookie"] then h["cookie"] = cookie_header(self.cookies) end
+   local h, idx = {}, {}
+   merge(h, idx, wrk.headers)
+   merge(h, idx, self.headers)
+   if opts.headers then merge(h, idx, opts.headers) end
+   if not idx["cookie"] then h["Cookie"] = cookie_header(self.cookies) end
    local body = opts.body
    if opts.json ~= nil then
       body = json().encode(opts.json)
-      if not h["content-type"] then h["content-type"] = "application/json" end
+      if not idx["content-type"] then h["Content-Type"] = "application/json" end
    end
    if body ~= nil and type(body) ~= "string" then error("u:request: body must be a string", 2) end
    if body == nil and methods_with_body[method] then body = "" end

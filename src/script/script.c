@@ -326,9 +326,16 @@ static int l_thread_get(lua_State *L)
         if (e) return luaL_error(L, "thread:get('%s'): %s", name, e);
         return 1;
     }
-    /* setup(): values set so far */
+    /* setup(): values set so far, else the script's global of that name (wrk
+     * reads the thread's state, which ran the same script), as a copy */
     push_staged(L, t);
     lua_getfield(L, -1, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_getglobal(L, name);
+        const char *e = transfer(L, L);
+        if (e) return luaL_error(L, "thread:get('%s'): %s", name, e);
+    }
     return 1;
 }
 
@@ -341,7 +348,13 @@ static int l_thread_set(lua_State *L)
         lua_setglobal(L, name);
         return 0;
     }
-    if (t->worker) return luaL_error(L, "thread:set('%s'): the thread has finished", name);
+    if (t->worker) { /* done(): set the finished thread's global, as wrk */
+        lua_pushvalue(L, 3);
+        const char *e = transfer(L, t->worker->L);
+        if (e) return luaL_error(L, "thread:set('%s'): %s", name, e);
+        lua_setglobal(t->worker->L, name);
+        return 0;
+    }
     sbuf_t b = { 0 };
     const char *e = ser(L, 3, &b, 0);
     free(b.p);
@@ -450,7 +463,7 @@ static int l_stats_index(lua_State *L)
     else if (!strcmp(k, "stdev")) lua_pushnumber(L, hist_stdev(h));
     else if (!strcmp(k, "count")) lua_pushnumber(L, (lua_Number)h->total);
     else if (!strcmp(k, "percentile")) lua_pushcfunction(L, l_stats_percentile);
-    else lua_pushnil(L);
+    else lua_pushvalue(L, 2); /* an unknown field answers its own name, as wrk's */
     return 1;
 }
 
@@ -534,7 +547,11 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
     set_string(L, "host", u->host);
     set_string(L, "port", u->default_port ? NULL : u->port);
     set_string(L, "method", cfg->method);
-    set_string(L, "path", u->path);
+    /* wrk.path keeps the URL's #fragment, as wrk's (requests made from it send it) */
+    const char *frag = cfg->url_text ? strchr(cfg->url_text, '#') : NULL;
+    lua_pushstring(L, u->path);
+    if (frag) { lua_pushstring(L, frag); lua_concat(L, 2); }
+    lua_setfield(L, -2, "path");
     if (cfg->body) { lua_pushlstring(L, cfg->body, cfg->body_len); lua_setfield(L, -2, "body"); }
     lua_newtable(L);
     for (size_t i = 0; i < cfg->nheaders; i++) {
@@ -586,6 +603,13 @@ static int load_user(script_t *s, const char *path, char *err, size_t errlen)
         return -1;
     }
     if (pcall(s, 0, 0, "the script's main chunk")) {
+        /* require's error lists every file it tried, one per line: keep one line */
+        char *nf = strstr(s->error, " not found:\n");
+        if (nf && strstr(s->error, "module '")) {
+            snprintf(err, errlen, "script error: %.*s not found (install it, or add its directory to "
+                     "LUA_PATH or package.path) (in the script's main chunk)", (int)(nf - s->error), s->error);
+            return -1;
+        }
         snprintf(err, errlen, "script error: %s", s->error);
         return -1;
     }
@@ -747,6 +771,8 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
     }
     lua_getfield(L, -1, "init");
     lua_newtable(L);
+    lua_pushstring(L, cfg->url_text); /* args[0] is the URL, as wrk's */
+    lua_rawseti(L, -2, 0);
     for (size_t i = 0; i < cfg->nscript_args; i++) {
         lua_pushstring(L, cfg->script_args[i]);
         lua_rawseti(L, -2, (int)i + 1);
@@ -931,7 +957,7 @@ static int hook_next(conn_t *c, const char **buf, size_t *len)
             if (s->delay_ref != LUA_NOREF && !sc->delayed) {
                 lua_rawgeti(L, LUA_REGISTRYINDEX, s->delay_ref);
                 if (pcall(s, 0, 1, "delay()")) return SCRIPT_EFAIL;
-                if (!lua_isnumber(L, -1)) {
+                if (!lua_isnumber(L, -1) && !lua_isnil(L, -1)) { /* nil: 0, as wrk */
                     const char *type = lua_typename(L, lua_type(L, -1));
                     lua_pop(L, 1);
                     char loc[256];
