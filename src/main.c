@@ -122,10 +122,14 @@ static int run(const config_t *cfg)
         fprintf(stderr, "barrage: script error: %s\n", r.script_err);
         exit_code = EXIT_USAGE;
     }
+    char hint[512];
+    if (report_all_failed(cfg, &r.total, hint, sizeof hint)) fprintf(stderr, "barrage: %s\n", hint);
     size_t failed = run_thresholds(&r);
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
+    /* a failed threshold (99) names its cause in the report: it goes first */
+    if (cfg->failure_exit && stats_failed(&r.total) && exit_code == EXIT_OK) exit_code = cfg->failure_exit;
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
