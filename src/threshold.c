@@ -169,7 +169,7 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
     }
     case THRESHOLD_REQUESTS:
         if (pct)
-            return fail(err, errlen, expr, "requests takes a count, not a percentage like '%.*s' (use e.g. requests>=1000; for a share of failures use errors<1%%)", len, s);
+            return fail(err, errlen, expr, "requests takes a count, not a percentage like '%.*s' (use e.g. requests>=1000; for a share of failures use failed_rate<1%%)", len, s);
         if (mult == 0)
             return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. requests>=1000 or requests>=10k)", len, s);
         break;
@@ -237,7 +237,7 @@ int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen
         return -1;
     }
     if (name && t.metric == THRESHOLD_NON2XX)
-        return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:errors', its statuses >= 400 and failed attempts)", (int)(name_end - name), name);
+        return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:failed', its failed requests)", (int)(name_end - name), name);
 
     /* OP */
     const char *o = skip_ws(me, end), *oe = o;
