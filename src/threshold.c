@@ -237,7 +237,7 @@ int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen
         return -1;
     }
     if (name && t.metric == THRESHOLD_NON2XX)
-        return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:failed', its failed requests)", (int)(name_end - name), name);
+        return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:errors', its failed requests, the same as NAME:failed)", (int)(name_end - name), name);
 
     /* OP */
     const char *o = skip_ws(me, end), *oe = o;
