@@ -106,7 +106,9 @@ def test_bad_expect_status_lists_are_usage_errors():
 def test_exit_on_failures_and_its_interaction_with_thresholds():
     with Serve("--fault", "status500:10") as s:
         eq(barrage("-t", "1", "-c", "2", "-n", "100", s.url).rc, 0, "off by default")
-        eq(barrage("-t", "1", "-c", "2", "-n", "100", "--exit-on-failures", s.url).rc, 1, "--exit-on-failures: 1")
+        r = barrage("-t", "1", "-c", "2", "-n", "100", "--exit-on-failures", s.url)
+        eq(r.rc, 1, "--exit-on-failures: 1")
+        check("barrage: 10 of 100 requests failed (10.00%): exit code 1\n" in r.err, f"says why: {r.err!r}")
         eq(barrage("-t", "1", "-c", "2", "-n", "100", "--exit-code-on-error", "3", s.url).rc, 3,
            "Locust's --exit-code-on-error N")
         eq(barrage("-t", "1", "-c", "2", "-n", "100", "--exit-code-on-error", "0", s.url).rc, 0, "0 turns it off")
