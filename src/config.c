@@ -24,6 +24,7 @@ void config_defaults(config_t *c)
     c->tls_resume = 1;
     c->keepalive = 1;
     c->shard_count = 1;
+    stats_expect_default(&c->expect);
 }
 
 int config_parse_time(const char *s, double *unix_s)
@@ -92,6 +93,10 @@ const char *config_usage(void)
 "      --threshold EXPR  pass/fail gate, e.g. 'p(95)<300ms', 'errors<0.1%%', 'rps>1000',\n"
 "                        'non2xx==0', 'login:p(99)<1s' (repeatable; exit code 99 if one fails)\n"
 "      --abort-on-fail   stop as soon as a threshold can no longer pass\n"
+"      --expect-status LIST  statuses that are not failures (default 100-399), e.g.\n"
+"                        200-399,429; any other status counts as a failed request\n"
+"      --exit-on-failures  exit with code 1 when any request failed (off by default)\n"
+"      --exit-code-on-error N  the same with exit code N (Locust's option; 0 = off)\n"
 "  -q, --quiet           no live progress line on stderr\n"
 "      --shard I/N       run shard I (0-based) of N: its share of connections, rate, -n\n"
 "      --shards N        N shards, this one's index from $JOB_COMPLETION_INDEX (Kubernetes)\n"
@@ -112,8 +117,9 @@ const char *config_usage(void)
 "\n"
 "Counts accept k/M/G suffixes (1k = 1000). Arguments after -- are passed to the\n"
 "script's init(args).\n"
-"Exit codes: 0 finished, 1 run failed (e.g. out of file descriptors), 2 usage or\n"
-"set-up error, 130/143 interrupted by SIGINT/SIGTERM (the report still prints).\n";
+"Exit codes: 0 finished, 1 run failed (e.g. out of file descriptors) or, with\n"
+"--exit-on-failures, a request failed, 2 usage or set-up error, 99 a threshold\n"
+"failed, 130/143 interrupted by SIGINT/SIGTERM (the report still prints).\n";
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -305,7 +311,7 @@ enum opt_id {
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
-    OPT_SHARDS, OPT_START_AT,
+    OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
 };
 
 static const struct opt {
@@ -345,6 +351,9 @@ static const struct opt {
     { "shard",       0,   1, OPT_SHARD },
     { "shards",      0,   1, OPT_SHARDS },
     { "start-at",    0,   1, OPT_START_AT },
+    { "expect-status", 0, 1, OPT_EXPECT_STATUS },
+    { "exit-on-failures", 0, 0, OPT_EXIT_ON_FAILURES },
+    { "exit-code-on-error", 0, 1, OPT_EXIT_CODE_ON_ERROR },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -438,6 +447,21 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         if (push(&c->thresholds, &c->nthresholds, v)) return fail(err, errlen, "out of memory");
         break;
     case OPT_ABORT_ON_FAIL: c->abort_on_fail = 1; break;
+    case OPT_EXPECT_STATUS: {
+        const char *bad;
+        size_t blen;
+        if (stats_expect_parse(&c->expect, v, &bad, &blen))
+            return fail(err, errlen, "%s: cannot read '%.*s' in '%s' as a status or a range (use codes 100-999 and ranges, e.g. --expect-status 200-399,429)",
+                        name, (int)blen, bad, v);
+        c->expect_text = v;
+        break;
+    }
+    case OPT_EXIT_ON_FAILURES: c->failure_exit = 1; break;
+    case OPT_EXIT_CODE_ON_ERROR:
+        if (config_parse_count(v, &n) || n > 255 || strpbrk(v, "kMG"))
+            return fail(err, errlen, "%s: '%s' is not an exit code (use 0 to 255; 0 turns it off)", name, v);
+        c->failure_exit = (int)n;
+        break;
     case OPT_QUIET: c->quiet = 1; break;
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "rate.h"
+#include "stats.h"
 
 /* A parsed http(s) URL. Strings are owned by the struct (config_url_free). */
 typedef struct config_url {
@@ -49,6 +50,10 @@ typedef struct config {
     const char **thresholds; /* --threshold expressions (borrowed); array owned */
     size_t nthresholds;
     int abort_on_fail;    /* stop as soon as a threshold is certainly broken */
+    stats_expect_t expect;/* --expect-status: statuses that are not failures (default 100-399) */
+    const char *expect_text; /* --expect-status as given (borrowed), NULL for the default */
+    int failure_exit;     /* --exit-on-failures (1) / --exit-code-on-error N: the exit code
+                             when any request failed; 0 = off (the default, as wrk) */
     int quiet;            /* no live progress line */
     uint32_t shard_index; /* --shard I/N: this instance is shard I (0-based) */
     uint32_t shard_count; /* ... of N (1 = not sharded) */

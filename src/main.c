@@ -2,6 +2,7 @@
  * exit code. Only this file (and report.c for results) prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -122,10 +123,19 @@ static int run(const config_t *cfg)
         fprintf(stderr, "barrage: script error: %s\n", r.script_err);
         exit_code = EXIT_USAGE;
     }
+    char hint[512];
+    if (report_all_failed(cfg, &r.total, hint, sizeof hint)) fprintf(stderr, "barrage: %s\n", hint);
     size_t failed = run_thresholds(&r);
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
+    /* a failed threshold (99) names its cause in the report: it goes first */
+    if (cfg->failure_exit && stats_failed(&r.total) && exit_code == EXIT_OK) {
+        exit_code = cfg->failure_exit;
+        uint64_t nf = stats_failed(&r.total), na = stats_attempts(&r.total);
+        fprintf(stderr, "barrage: %" PRIu64 " of %" PRIu64 " requests failed (%.2f%%): exit code %d\n", nf, na,
+                na ? 100.0 * (double)nf / (double)na : 0.0, exit_code);
+    }
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;

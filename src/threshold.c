@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define OPS_HINT "use <, <=, >, >=, == or !="
-#define METRICS_HINT "use p(N), med, mean, min, max, stdev, errors, non2xx, requests, rps or checks"
+#define METRICS_HINT "use p(N), med, mean, min, max, stdev, failed, failed_rate, errors, non2xx, requests, rps or checks"
 
 /* The expression is the user's and may hold control characters; they become
  * spaces so the message stays one line. */
@@ -96,7 +96,8 @@ static int parse_metric(const char *s, const char *e, threshold_t *t, const char
         { "mean", THRESHOLD_MEAN }, { "avg", THRESHOLD_MEAN }, { "min", THRESHOLD_MIN },
         { "max", THRESHOLD_MAX }, { "stdev", THRESHOLD_STDEV }, { "errors", THRESHOLD_ERRORS },
         { "non2xx", THRESHOLD_NON2XX }, { "requests", THRESHOLD_REQUESTS },
-        { "rps", THRESHOLD_RPS }, { "checks", THRESHOLD_CHECKS },
+        { "rps", THRESHOLD_RPS }, { "checks", THRESHOLD_CHECKS }, { "failed", THRESHOLD_FAILED },
+        { "failed_rate", THRESHOLD_FAILED_RATE }, { "http_req_failed", THRESHOLD_FAILED_RATE },
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (span_is(s, e, words[i].word)) { t->metric = words[i].m; return 0; }
@@ -154,16 +155,21 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
         else if (span_is(u, e, "G")) mult = 1e9;
     }
     switch (t->metric) {
+    case THRESHOLD_FAILED_RATE:
+        if (!pct && (mult != 1 || v > 1))
+            return fail(err, errlen, expr, "cannot read '%.*s' as a rate (use a fraction from 0 to 1 or a percentage, e.g. failed_rate<0.01 or failed_rate<1%%)", len, s);
+        break;
+    case THRESHOLD_FAILED:
     case THRESHOLD_ERRORS:
     case THRESHOLD_NON2XX: {
-        const char *m = t->metric == THRESHOLD_ERRORS ? "errors" : "non2xx";
+        const char *m = t->metric == THRESHOLD_ERRORS ? "errors" : t->metric == THRESHOLD_FAILED ? "failed" : "non2xx";
         if (!pct && mult == 0)
             return fail(err, errlen, expr, "cannot read '%.*s' as a count or a percentage (use e.g. %s<0.1%% or %s<10)", len, s, m, m);
         break;
     }
     case THRESHOLD_REQUESTS:
         if (pct)
-            return fail(err, errlen, expr, "requests takes a count, not a percentage like '%.*s' (use e.g. requests>=1000; for a share of failures use errors<1%%)", len, s);
+            return fail(err, errlen, expr, "requests takes a count, not a percentage like '%.*s' (use e.g. requests>=1000; for a share of failures use failed_rate<1%%)", len, s);
         if (mult == 0)
             return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. requests>=1000 or requests>=10k)", len, s);
         break;
@@ -223,9 +229,15 @@ int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen
         const char *w = word_end(m, end);
         return fail(err, errlen, expr, "missing metric before '%.*s' (use e.g. p(95)<300ms)", (int)(w - m), m);
     }
-    if (parse_metric(m, me, &t, expr, err, errlen)) return -1;
+    /* k6's spelling of a rate threshold on http_req_failed: "http_req_failed: rate<0.01" */
+    if (name && span_is(name, name_end, "http_req_failed") && span_is(m, me, "rate")) {
+        t.metric = THRESHOLD_FAILED_RATE;
+        name = NULL;
+    } else if (parse_metric(m, me, &t, expr, err, errlen)) {
+        return -1;
+    }
     if (name && t.metric == THRESHOLD_NON2XX)
-        return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:errors', its statuses >= 400 and failed attempts)", (int)(name_end - name), name);
+        return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:errors', its failed requests, the same as NAME:failed)", (int)(name_end - name), name);
 
     /* OP */
     const char *o = skip_ws(me, end), *oe = o;
@@ -318,13 +330,13 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
     /* The whole run, or one name's share of it. */
     const hist_t *lat = &s->latency;
     uint64_t requests = s->requests, errors = stats_error_total(&s->errors);
-    uint64_t attempts = requests + errors;
+    uint64_t attempts = stats_attempts(s), failed = stats_failed(s);
     if (t->name && t->metric != THRESHOLD_CHECKS) {
         const stats_named_t *n = find_named(s, t->name);
         if (!n) { r->note = "no requests with this name"; return; }
         lat = &n->latency;
         requests = attempts = n->requests;   /* a name's requests count its failed attempts */
-        errors = n->failures;
+        errors = failed = n->failures;
     }
 
     double m;
@@ -338,6 +350,12 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
     case THRESHOLD_ERRORS:
         if (t->percent && !attempts) { r->note = "no requests"; return; }
         m = t->percent ? percent(errors, attempts) : (double)errors;
+        break;
+    case THRESHOLD_FAILED:
+    case THRESHOLD_FAILED_RATE:
+        if ((t->percent || t->metric == THRESHOLD_FAILED_RATE) && !attempts) { r->note = "no requests"; return; }
+        m = t->percent ? percent(failed, attempts)
+          : t->metric == THRESHOLD_FAILED_RATE ? (double)failed / (double)attempts : (double)failed;
         break;
     case THRESHOLD_NON2XX:
         if (t->percent && !requests) { r->note = "no responses"; return; }
@@ -367,20 +385,23 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
     }
     r->measured = m;
     r->pass = holds(m, t->op, t->value);
+    /* errors never counts a status: say so when it leaves failed responses out */
+    if (t->metric == THRESHOLD_ERRORS && !t->name && s->failed_status)
+        r->note = "(socket/protocol errors only: responses with a failed status are in 'failed')";
 }
 
 int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
 {
     if (t->percent) return 0;
     const hist_t *lat = &s->latency;
-    uint64_t requests = s->requests, errors = stats_error_total(&s->errors);
+    uint64_t requests = s->requests, errors = stats_error_total(&s->errors), failed = stats_failed(s);
     if (t->name) {
         if (t->metric == THRESHOLD_CHECKS) return 0;
         const stats_named_t *n = find_named(s, t->name);
         if (!n) return 0;                      /* it may still come */
         lat = &n->latency;
         requests = n->requests;
-        errors = n->failures;
+        errors = failed = n->failures;
     }
 
     double cur;
@@ -389,6 +410,7 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     case THRESHOLD_MAX:      if (!lat->total) return 0; cur = (double)lat->max; rising = 1; break;
     case THRESHOLD_MIN:      if (!lat->total) return 0; cur = (double)lat->min; rising = 0; break;
     case THRESHOLD_ERRORS:   cur = (double)errors; rising = 1; break;
+    case THRESHOLD_FAILED:   cur = (double)failed; rising = 1; break;
     case THRESHOLD_NON2XX:   cur = (double)s->errors.status; rising = 1; break;
     case THRESHOLD_REQUESTS: cur = (double)requests; rising = 1; break;
     default:                 return 0;
@@ -413,6 +435,8 @@ char *threshold_format_value(const threshold_t *t, double v, char *buf, size_t l
         snprintf(buf, len, "%.2f%s", v, units[i]);
     } else if (t->percent) {
         snprintf(buf, len, "%.2f%%", v);
+    } else if (t->metric == THRESHOLD_FAILED_RATE) {
+        snprintf(buf, len, "%.4f", v);
     } else if (t->metric == THRESHOLD_RPS) {
         snprintf(buf, len, "%.1f/s", v);
     } else {

@@ -11,20 +11,28 @@
  *           of that name (stats_t.checks). Absent: the whole run.
  *   METRIC  latency: p(N) with 0 < N <= 100 (e.g. p(99.9)), med (= p(50)),
  *           mean (alias avg), min, max, stdev;
- *           errors    socket/protocol errors (stats_error_total); per NAME its
- *                     failures (statuses >= 400 and failed attempts);
+ *           failed    failed requests (stats_failed: socket/protocol errors plus
+ *                     responses whose status is not expected, --expect-status);
+ *                     per NAME its failures (the same definition);
+ *           failed_rate (alias http_req_failed, k6's; also "http_req_failed:rate")
+ *                     failed / attempts as a fraction (0.01) or a percentage (1%);
+ *           errors    socket/protocol errors only (stats_error_total), never a
+ *                     status; per NAME its failures (as NAME:failed);
  *           non2xx    responses with status >= 400 (errors.status); whole run only;
  *           requests  complete responses; per NAME its requests (attempts);
  *           rps       requests / duration of the run;
  *           checks    percentage of passed checks; per NAME that check's.
  *   OP      <  <=  >  >=  ==  != (two values within 1e-9 relative are equal)
  *   VALUE   latency: a number with unit us, ms, s or m; a bare number is ms (as in k6).
- *           errors, non2xx: a count, or a percentage "0.1%" of
- *             errors / (requests + errors) for errors, (per NAME: failures / requests),
+ *           errors, non2xx, failed: a count, or a percentage "0.1%" of
+ *             errors / (requests + errors) for errors, failed / (requests + errors)
+ *             for failed (per NAME: failures / requests for both),
+ *           failed_rate: a fraction from 0 to 1, or a percentage;
  *             errors.status / requests for non2xx.
  *           requests: a count.  rps: a number.  Counts and rps take k/M/G (10k = 10000).
  *           checks: a percentage ("99%").  Percentages are 0% to 100%.
  * Examples: p(95)<300ms  p(99.9)<1s  mean<50  errors<0.1%  rps>1000  non2xx==0
+ *           failed==0  failed_rate<1%  http_req_failed<0.01
  *           login:p(95)<500ms  list items:errors<1%  has token:checks>=99.5%
  */
 #ifndef BARRAGE_THRESHOLD_H
@@ -49,7 +57,9 @@ typedef enum threshold_metric {
     THRESHOLD_NON2XX,       /* count or percentage */
     THRESHOLD_REQUESTS,     /* count */
     THRESHOLD_RPS,          /* requests per second */
-    THRESHOLD_CHECKS        /* percentage */
+    THRESHOLD_CHECKS,       /* percentage */
+    THRESHOLD_FAILED,       /* count or percentage of attempts */
+    THRESHOLD_FAILED_RATE   /* fraction (or percentage) of attempts */
 } threshold_metric_t;
 
 typedef enum threshold_op {
@@ -89,7 +99,8 @@ size_t threshold_scan_number(const char *s, const char *end, double *v);
 typedef struct threshold_result {
     double measured;  /* in the unit of threshold_t.value (0 when there was no data) */
     int pass;         /* 1 if `measured OP value` holds; 0 when there was no data */
-    const char *note; /* static text saying why there was no data, else NULL */
+    const char *note; /* static text saying why there was no data, or (errors with
+                       * failed statuses in the run) that errors leaves them out; else NULL */
 } threshold_result_t;
 
 /* Evaluate t against the merged statistics of a run of duration_s seconds.
@@ -102,7 +113,7 @@ void threshold_eval(const threshold_t *t, const stats_t *total, double duration_
 
 /* 1 if t can no longer pass whatever the rest of the run does, else 0. Only
  * quantities that move one way qualify: max with < <= ==, min with > >= ==,
- * and the counts (errors, non2xx, requests, not percentages) with < <= ==.
+ * and the counts (errors, failed, non2xx, requests, not percentages) with < <= ==.
  * Never for percentiles, mean, stdev, rps, percentages or checks. */
 int threshold_certainly_broken(const threshold_t *t, const stats_t *so_far);
 

@@ -265,7 +265,11 @@ static int on_response(conn_t *c)
     hist_record(&s->second, us); /* folded into s->latency each second (stats_second_take) */
     if (x->gate) hist_record(&s->service, (x->now - c->actual_at) / 1000);
     s->requests++;
-    if (c->resp.status >= 400) s->errors.status++;
+    unsigned st = c->resp.status;
+    if (st >= 400) s->errors.status++;
+    s->status[st < STATS_STATUS_MAX ? st : 0]++;
+    c->resp_failed = !stats_expected(c->expect ? c->expect : x->expect, st);
+    s->failed_status += c->resp_failed;
     if (c->inflight) c->inflight--;
     if (!c->inflight) tq_remove(x, c);
     if (x->hooks && x->hooks->response) {

@@ -80,6 +80,7 @@ typedef struct conn_ctx {
     uint64_t hold_until;     /* --start-at: send nothing before this instant */
     char *pbuf;              /* the thread's plaintext buffer (TLS only) */
     size_t pbuf_size;
+    const stats_expect_t *expect; /* the run's expected statuses (--expect-status); NULL: < 400 */
 } conn_ctx_t;
 
 enum conn_state {
@@ -117,6 +118,10 @@ struct conn {
     uint32_t held_n;         /* requests in the held request string */
     uint8_t held;            /* a request string waits for the rate gate */
     uint8_t gated;           /* queued at the gate (the worker's idle list) */
+    uint8_t resp_failed;     /* the response just completed has an unexpected status
+                              * (set before hooks->response: the one definition of failed) */
+    const stats_expect_t *expect; /* expected statuses of this connection's requests, set by
+                              * a hook before sending (per-request expectations); NULL: ctx's */
 };
 
 /* Bind c to ctx; no socket yet. */

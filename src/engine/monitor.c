@@ -73,6 +73,9 @@ static void take(monitor_t *m, stats_second_t *sec)
     m->totals.errors.timeout += sec->errors.timeout;
     m->totals.errors.status += sec->errors.status;
     m->totals.errors.parse += sec->errors.parse;
+    m->totals.failed_status += sec->failed_status;
+    for (uint32_t i = 0; i < sec->ncodes; i++)
+        if (sec->codes[i].code < STATS_STATUS_MAX) m->totals.status[sec->codes[i].code] += sec->codes[i].count;
     for (uint32_t i = 0; i < sec->nbuckets; i++)
         hist_record_n(&m->totals.latency, hist_highest(sec->bucket[i].index), sec->bucket[i].count);
     if (++m->open[slot].reports >= m->n) finish_second(m, slot);

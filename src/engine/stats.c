@@ -15,6 +15,7 @@
  */
 #include "stats.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -212,6 +213,7 @@ void stats_free(stats_t *s)
     hist_free(&s->tls_time);
     for (size_t i = 0; i < s->nnamed; i++) {
         free(s->named[i].name);
+        free(s->named[i].codes);
         hist_free(&s->named[i].latency);
     }
     free(s->named);
@@ -261,6 +263,8 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->errors.timeout += src->errors.timeout;
     dst->errors.status += src->errors.status;
     dst->errors.parse += src->errors.parse;
+    dst->failed_status += src->failed_status;
+    for (size_t i = 0; i < STATS_STATUS_MAX; i++) dst->status[i] += src->status[i];
     hist_merge(&dst->latency, &src->latency);
     hist_merge(&dst->rate, &src->rate);
     hist_merge(&dst->service, &src->service);
@@ -276,6 +280,8 @@ void stats_merge(stats_t *dst, const stats_t *src)
         stats_named_t *d = &dst->named[k];
         d->requests += src->named[i].requests;
         d->failures += src->named[i].failures;
+        for (uint32_t j = 0; j < src->named[i].ncodes; j++)
+            (void)stats_code_add(&d->codes, &d->ncodes, src->named[i].codes[j].code, src->named[i].codes[j].count);
         hist_merge(&d->latency, &src->named[i].latency);
     }
     for (size_t i = 0; i < src->nchecks; i++) {
@@ -291,6 +297,93 @@ uint64_t stats_error_total(const stats_errors_t *e)
     return e->connect + e->read + e->write + e->timeout + e->parse;
 }
 
+uint64_t stats_failed(const stats_t *s)
+{
+    return stats_error_total(&s->errors) + s->failed_status;
+}
+
+uint64_t stats_attempts(const stats_t *s)
+{
+    return s->requests + stats_error_total(&s->errors);
+}
+
+uint32_t stats_ncodes(const stats_t *s)
+{
+    uint32_t n = 0;
+    for (size_t i = 0; i < STATS_STATUS_MAX; i++) n += s->status[i] != 0;
+    return n;
+}
+
+static void expect_range(stats_expect_t *e, unsigned lo, unsigned hi)
+{
+    for (unsigned c = lo; c <= hi && c < STATS_STATUS_MAX; c++) e->bits[c >> 3] |= (uint8_t)(1u << (c & 7));
+}
+
+void stats_expect_default(stats_expect_t *e)
+{
+    memset(e, 0, sizeof *e);
+    expect_range(e, 100, 399);
+}
+
+/* One code of a list: 3 digits, 100..999. Returns the characters read, 0 if none. */
+static size_t scan_code(const char *s, const char *end, unsigned *code)
+{
+    size_t n = 0;
+    unsigned v = 0;
+    while (s + n < end && isdigit((unsigned char)s[n]) && n < 4) v = v * 10 + (unsigned)(s[n++] - '0');
+    if (n != 3 || v < 100) return 0;
+    *code = v;
+    return n;
+}
+
+int stats_expect_parse(stats_expect_t *e, const char *s, const char **bad, size_t *badlen)
+{
+    memset(e, 0, sizeof *e);
+    const char *p = s;
+    for (;;) {
+        const char *item = p, *end = p + strcspn(p, ",");
+        const char *a = item, *b = end;
+        while (a < b && isspace((unsigned char)*a)) a++;
+        while (b > a && isspace((unsigned char)b[-1])) b--;
+        unsigned lo, hi;
+        size_t n = scan_code(a, b, &lo);
+        const char *q = a + n;
+        int ok = n > 0;
+        hi = lo;
+        if (ok && q < b && *q == '-') {
+            size_t m = scan_code(q + 1, b, &hi);
+            ok = m > 0 && hi >= lo;
+            q += 1 + m;
+        }
+        if (!ok || q != b) {
+            *bad = a;
+            *badlen = (size_t)(b - a);
+            return -1;
+        }
+        expect_range(e, lo, hi);
+        if (!*end) return 0;
+        p = end + 1;
+    }
+}
+
+int stats_code_add(stats_code_t **list, uint32_t *n, uint32_t code, uint64_t count)
+{
+    uint32_t i = 0;
+    while (i < *n && (*list)[i].code < code) i++;
+    if (i < *n && (*list)[i].code == code) {
+        (*list)[i].count += count;
+        return 0;
+    }
+    stats_code_t *l = realloc(*list, (*n + 1) * sizeof *l);
+    if (!l) return -ENOMEM;
+    memmove(l + i + 1, l + i, (*n - i) * sizeof *l);
+    l[i].code = code;
+    l[i].count = count;
+    *list = l;
+    (*n)++;
+    return 0;
+}
+
 stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, uint32_t active)
 {
     const hist_t *h = &s->second;
@@ -298,10 +391,24 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
      * whole run's histogram takes them here, before anything can fail. */
     hist_merge(&s->latency, h);
     size_t lo = h->total ? index_of(h->min) : 1, hi = h->total ? index_of(h->max) : 0;
-    uint32_t n = 0;
+    uint32_t n = 0, nc = 0;
     for (size_t i = lo; i <= hi; i++) n += h->counts[i] != 0;
-    stats_second_t *sec = malloc(sizeof *sec + n * sizeof sec->bucket[0]);
+    for (size_t i = 0; i < STATS_STATUS_MAX; i++) nc += s->status[i] != prev->status[i];
+    size_t head = sizeof(stats_second_t) + n * sizeof ((stats_second_t *)0)->bucket[0];
+    head = (head + _Alignof(stats_code_t) - 1) / _Alignof(stats_code_t) * _Alignof(stats_code_t);
+    stats_second_t *sec = malloc(head + nc * sizeof(stats_code_t));
     if (!sec) return NULL;
+    sec->codes = (stats_code_t *)(void *)((char *)sec + head);
+    sec->ncodes = 0;
+    for (uint32_t i = 0; nc && i < STATS_STATUS_MAX; i++) {
+        if (s->status[i] == prev->status[i]) continue;
+        sec->codes[sec->ncodes].code = i;
+        sec->codes[sec->ncodes].count = s->status[i] - prev->status[i];
+        sec->ncodes++;
+        prev->status[i] = s->status[i];
+    }
+    sec->failed_status = s->failed_status - prev->failed_status;
+    prev->failed_status = s->failed_status;
     sec->second = second;
     sec->active = active;
     sec->requests = s->requests - prev->requests;
@@ -344,6 +451,9 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
     pt->errors.timeout += sec->errors.timeout;
     pt->errors.status += sec->errors.status;
     pt->errors.parse += sec->errors.parse;
+    pt->failed += stats_error_total(&sec->errors) + sec->failed_status;
+    for (uint32_t i = 0; i < sec->ncodes; i++)
+        if (stats_code_add(&pt->codes, &pt->ncodes, sec->codes[i].code, sec->codes[i].count)) return -ENOMEM;
     pt->active += sec->active;
     for (uint32_t i = 0; i < sec->nbuckets; i++) {
         uint32_t k = sec->bucket[i].index;
@@ -365,6 +475,7 @@ void stats_series_finish(stats_series_t *ser, uint32_t second, const hist_t *mer
 
 void stats_series_free(stats_series_t *ser)
 {
+    for (uint32_t i = 0; i < ser->n; i++) free(ser->pts[i].codes);
     free(ser->pts);
     memset(ser, 0, sizeof *ser);
 }

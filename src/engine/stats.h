@@ -97,12 +97,48 @@ typedef struct stats_errors {
     uint64_t parse;     /* malformed or unsolicited response bytes */
 } stats_errors_t;
 
+/* Status codes are counted in an array indexed by the code: llhttp reads
+ * exactly three digits, so every status is below STATS_STATUS_MAX. */
+#define STATS_STATUS_MAX 1000
+
+/* Which response statuses are expected, i.e. not failures (--expect-status):
+ * one bit per code 0..999. */
+typedef struct stats_expect {
+    uint8_t bits[STATS_STATUS_MAX / 8];
+} stats_expect_t;
+
+/* The default: 100-399 expected, so a status >= 400 fails. */
+void stats_expect_default(stats_expect_t *e);
+/* Parse a list of codes and ranges, "200-399,429" (spaces allowed around
+ * items; codes 100..999). 0, or -1 with *bad at the item that cannot be read
+ * and *badlen its length. */
+int stats_expect_parse(stats_expect_t *e, const char *s, const char **bad, size_t *badlen);
+/* 1 if status is expected under e (NULL: the default, status < 400). */
+static inline int stats_expected(const stats_expect_t *e, unsigned status)
+{
+    if (!e) return status < 400;
+    return status < STATS_STATUS_MAX && (e->bits[status >> 3] >> (status & 7) & 1);
+}
+
+/* How many responses had one status code (a sparse list: per name, per second). */
+typedef struct stats_code {
+    uint32_t code;
+    uint64_t count;
+} stats_code_t;
+
+/* Add count responses of code to a list kept in ascending order of code
+ * (allocates only for a code not yet in it). 0 or -ENOMEM. */
+int stats_code_add(stats_code_t **list, uint32_t *n, uint32_t code, uint64_t count);
+
 /* Requests grouped by a script-given name (workflow steps), Locust-style. */
 typedef struct stats_named {
     char *name;          /* owned */
     uint64_t requests;   /* responses plus failed attempts */
-    uint64_t failures;   /* responses with status >= 400, and failed attempts */
+    uint64_t failures;   /* failed requests (stats_failed's definition): responses
+                            with an unexpected status, and failed attempts */
     hist_t latency;      /* latency of the responses, microseconds */
+    stats_code_t *codes; /* responses by status code, ascending (owned) */
+    uint32_t ncodes;
 } stats_named_t;
 
 /* Results of check(cond, name) in scripts. */
@@ -118,6 +154,9 @@ typedef struct stats {
     uint64_t bytes;      /* bytes read from the server */
     uint64_t connects;   /* connections established */
     stats_errors_t errors;
+    uint64_t failed_status; /* responses whose status was not expected (--expect-status;
+                            default: status >= 400); see stats_failed */
+    uint64_t status[STATS_STATUS_MAX]; /* responses by status code */
     hist_t latency;      /* response latency, microseconds; with -R measured from
                             the intended send time (coordinated omission). Holds
                             the seconds taken by stats_second_take: complete once
@@ -147,6 +186,9 @@ typedef struct stats_second {
     uint32_t active;       /* connections open at its end */
     uint64_t requests;     /* responses completed during it */
     stats_errors_t errors; /* errors during it */
+    uint64_t failed_status;/* responses with an unexpected status during it */
+    stats_code_t *codes;   /* responses by status during it (inside this allocation) */
+    uint32_t ncodes;
     uint32_t nbuckets;     /* entries in bucket[] */
     struct { uint32_t index; uint32_t count; } bucket[]; /* latency hist */
 } stats_second_t;
@@ -155,6 +197,9 @@ typedef struct stats_second {
 typedef struct stats_point {
     uint64_t requests;
     stats_errors_t errors;
+    uint64_t failed;       /* failed requests (stats_failed's definition) */
+    stats_code_t *codes;   /* responses by status (owned) */
+    uint32_t ncodes;
     uint32_t active;       /* connections open */
     uint32_t stage;        /* 0-based stage (with --stages) */
     uint64_t p50, p90, p99, max; /* latency of that second, us */
@@ -189,5 +234,14 @@ int stats_named_index(stats_t *s, const char *name);
 int stats_check_index(stats_t *s, const char *name);
 /* Sum of the socket/protocol error classes (excludes status). */
 uint64_t stats_error_total(const stats_errors_t *e);
+/* The one definition of a failed request, used by every output: an attempt
+ * that ended in a socket/protocol error (connect, read, write, timeout,
+ * parse), or a response whose status was not expected. */
+uint64_t stats_failed(const stats_t *s);
+/* Attempts, the denominator of failure rates: complete responses plus
+ * socket/protocol errors. */
+uint64_t stats_attempts(const stats_t *s);
+/* Distinct status codes with at least one response. */
+uint32_t stats_ncodes(const stats_t *s);
 
 #endif

@@ -271,6 +271,7 @@ static void *run(void *arg)
         .req = w->req, .req_len = w->req_len, .req_is_head = (uint8_t)w->req_is_head,
         .timeout_ns = w->timeout_ns, .rbuf = rbuf, .rbuf_size = RBUF_SIZE,
         .quota = w->quota, .pipeline = 1, .tls = w->tls, .close_each = (uint8_t)w->close_each,
+        .expect = w->cfg ? &w->cfg->expect : NULL,
     };
     if (w->tls) {
         x->pbuf_size = RBUF_SIZE;

@@ -160,6 +160,19 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
     fprintf(f, "  %" PRIu64 " requests in %s, %sB read\n", s->requests,
             report_time_us(a, sizeof a, (double)elapsed_ns / 1000),
             report_binary(b, sizeof b, (double)s->bytes));
+    uint32_t ncodes = stats_ncodes(s);
+    int non2xx = 0;
+    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++) non2xx |= s->status[i] && (i < 200 || i > 299);
+    if (ncodes > 1 || non2xx || (c->latency && ncodes)) {
+        fprintf(f, "  Status   ");
+        for (uint32_t i = 0, k = 0; i < STATS_STATUS_MAX; i++)
+            if (s->status[i]) fprintf(f, "%s %u: %" PRIu64, k++ ? "," : "", i, s->status[i]);
+        fputc('\n', f);
+    }
+    uint64_t failed = stats_failed(s), attempts = stats_attempts(s);
+    if (failed || c->expect_text || c->failure_exit)
+        fprintf(f, "  Failed    %" PRIu64 " of %" PRIu64 " attempts (%.2f%%)\n", failed, attempts,
+                attempts ? 100.0 * (double)failed / (double)attempts : 0.0);
     const stats_errors_t *e = &s->errors;
     if (e->connect || e->read || e->write || e->timeout)
         fprintf(f, "  Socket errors: connect %" PRIu64 ", read %" PRIu64 ", write %" PRIu64
@@ -211,7 +224,9 @@ void report_progress(FILE *f, const config_t *c, uint64_t elapsed_ns, const stat
                 report_time_us(p50, sizeof p50, (double)last->p50),
                 report_time_us(p99, sizeof p99, (double)last->p99));
     }
-    fprintf(f, ", errors %" PRIu64, stats_error_total(&totals->errors) + totals->errors.status);
+    uint64_t failed = stats_failed(totals), attempts = stats_attempts(totals);
+    fprintf(f, ", errors %" PRIu64 ", failed %" PRIu64, stats_error_total(&totals->errors), failed);
+    if (failed) fprintf(f, " (%.1f%%)", attempts ? 100.0 * (double)failed / (double)attempts : 100.0);
     fflush(f);
 }
 
@@ -231,4 +246,60 @@ void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *
                 threshold_format_value(&t[i], r[i].measured, v, sizeof v),
                 r[i].note ? "  " : "", r[i].note ? r[i].note : "");
     }
+}
+
+/* The one cause shared by every failed attempt, or NULL when they differ. */
+static const char *only_cause(const stats_t *s, uint64_t failed, uint32_t *code)
+{
+    const stats_errors_t *e = &s->errors;
+    if (e->timeout == failed) return "timeout";
+    if (e->connect == failed) return "connect";
+    if (e->read == failed) return "read";
+    if (e->write == failed) return "write";
+    if (e->parse == failed) return "parse";
+    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++)
+        if (s->status[i]) {
+            if (s->status[i] != failed) return NULL;
+            *code = i;
+            return "status";
+        }
+    return NULL;
+}
+
+char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t size)
+{
+    uint64_t failed = stats_failed(s), attempts = stats_attempts(s);
+    if (!attempts || failed < attempts) return NULL;
+    char t[32];
+    uint32_t code = 0;
+    const char *why = only_cause(s, failed, &code);
+    const char *host = c->url.host ? c->url.host : "?", *port = c->url.port ? c->url.port : "?";
+    if (!why) {
+        const stats_errors_t *e = &s->errors;
+        snprintf(buf, size, "every request failed (connect %" PRIu64 ", read %" PRIu64 ", write %" PRIu64
+                 ", timeout %" PRIu64 ", parse %" PRIu64 ", unexpected status %" PRIu64 "): see the report above",
+                 e->connect, e->read, e->write, e->timeout, e->parse, s->failed_status);
+    } else if (!strcmp(why, "timeout")) {
+        snprintf(buf, size, "every request timed out after %s: raise --timeout, or check that %s:%s answers",
+                 report_duration(t, sizeof t, c->timeout_ns), host, port);
+    } else if (!strcmp(why, "connect")) {
+        snprintf(buf, size, "every connection failed to open (refused, unreachable%s): is the server up at %s:%s?",
+                 strcmp(c->url.scheme ? c->url.scheme : "", "https") ? "" : " or TLS handshake failed", host, port);
+    } else if (!strcmp(why, "read")) {
+        snprintf(buf, size, "every request failed: the server closed or reset the connection before answering");
+    } else if (!strcmp(why, "write")) {
+        snprintf(buf, size, "every request failed: writing the request to %s:%s failed", host, port);
+    } else if (!strcmp(why, "parse")) {
+        snprintf(buf, size, "every response was malformed: is %s:%s an HTTP/1.1 server%s?", host, port,
+                 strcmp(c->url.scheme ? c->url.scheme : "", "https") ? " (not https?)" : "");
+    } else {
+        const char *hint = code == 404 ? "check the URL's path"
+                         : code == 401 || code == 403 ? "add the credentials (-H 'Authorization: ...')"
+                         : code == 429 ? "the server is rate limiting: lower -R or -c"
+                         : code >= 500 ? "the server is failing: see its logs"
+                         : "check the request";
+        snprintf(buf, size, "every request got HTTP %u: %s (or list %u in --expect-status if it is a success)",
+                 code, hint, code);
+    }
+    return buf;
 }

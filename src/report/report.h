@@ -33,6 +33,8 @@ int report_json(FILE *f, const report_run_t *run);
  * (escaped) and a number (integral values exactly, others round-trip). */
 void report_json_string(FILE *f, const char *s);
 void report_json_number(FILE *f, double v);
+/* Responses by status code as a JSON object, {"200": 95, "500": 5}. */
+void report_json_codes(FILE *f, const stats_code_t *codes, uint32_t n);
 /* The members "summary" to "checks" of a result (each line ends ",\n"):
  * statistics over secs seconds; which optional distributions to write. */
 void report_json_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
@@ -48,11 +50,17 @@ void report_header(FILE *f, const config_t *c);
 /* The wrk-style report of merged statistics over elapsed_ns. */
 void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns);
 
+/* When every attempt failed (stats_failed == stats_attempts > 0): one line
+ * in buf naming the cause and the likely fix ("every request timed out after
+ * 2s: raise --timeout, ..."), returning buf; else NULL. */
+char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t size);
+
 /* The thresholds' verdicts: expression, measured value, pass or fail. */
 void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *r, size_t n);
 
 /* The live progress line (stderr, a TTY): elapsed/total, stage,
- * connections, req/s, p50/p99 and errors of the last complete second. */
+ * connections, req/s, p50/p99 of the last complete second, and so far the
+ * socket/protocol errors and the failed requests (stats_failed). */
 void report_progress(FILE *f, const config_t *c, uint64_t elapsed_ns, const stats_point_t *last,
                      const stats_t *totals);
 /* Erase the progress line. */

@@ -1,7 +1,9 @@
 /* report_csv.c - Locust-compatible CSV files. Column names are Locust's
  * where the concept is the same, so existing spreadsheets keep working:
  * PREFIX_stats.csv (one row per name, then "Aggregated"),
- * PREFIX_stats_history.csv (one row per second), PREFIX_failures.csv. */
+ * PREFIX_stats_history.csv (one row per second), PREFIX_failures.csv, and
+ * PREFIX_status.csv (responses by status code; not Locust's). Failure counts
+ * are barrage's one definition (stats_failed). */
 #include "report.h"
 
 #include <errno.h>
@@ -60,7 +62,7 @@ int report_csv(const char *prefix, const report_run_t *run, char *err, size_t er
           "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s", f);
     for (size_t i = 0; i < NPCT; i++) fprintf(f, ",%g%%", pct[i]);
     fputc('\n', f);
-    uint64_t failures = stats_error_total(&s->errors) + s->errors.status;
+    uint64_t failures = stats_failed(s);
     for (size_t i = 0; i < s->nnamed; i++)
         stats_row(f, "", s->named[i].name, s->named[i].requests, s->named[i].failures, &s->named[i].latency,
                   secs, 0);
@@ -77,7 +79,7 @@ int report_csv(const char *prefix, const report_run_t *run, char *err, size_t er
     uint64_t total_req = 0, total_fail = 0;
     for (uint32_t i = 0; run->series && i < run->series->n; i++) {
         const stats_point_t *p = &run->series->pts[i];
-        uint64_t fails = stats_error_total(&p->errors) + p->errors.status;
+        uint64_t fails = p->failed;
         total_req += p->requests;
         total_fail += fails;
         /* a second's percentiles beyond p50/p90/p99/max are not kept: N/A, as Locust writes */
@@ -91,12 +93,12 @@ int report_csv(const char *prefix, const report_run_t *run, char *err, size_t er
     f = open_csv(prefix, "failures", path, sizeof path, err, errlen);
     if (!f) return -1;
     fputs("Method,Name,Error,Occurrences\n", f);
-    static const char *const names[] = { "connect", "read", "write", "timeout", "parse", "status" };
+    static const char *const names[] = { "connect", "read", "write", "timeout", "parse" };
     const uint64_t counts[] = { s->errors.connect, s->errors.read, s->errors.write, s->errors.timeout,
-                                s->errors.parse, s->errors.status };
+                                s->errors.parse };
     static const char *const what[] = {
         "connection failed", "connection closed or reset with a request in flight", "write failed",
-        "no response within the timeout", "malformed or unsolicited response", "HTTP status >= 400",
+        "no response within the timeout", "malformed or unsolicited response",
     };
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
         if (!counts[i]) continue;
@@ -109,15 +111,43 @@ int report_csv(const char *prefix, const report_run_t *run, char *err, size_t er
         cell(f, e);
         fprintf(f, ",%" PRIu64 "\n", counts[i]);
     }
+    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++) { /* one row per failed status code */
+        if (!s->status[i] || stats_expected(&run->cfg->expect, i)) continue;
+        cell(f, method);
+        fputc(',', f);
+        cell(f, run->cfg->url.path);
+        fputc(',', f);
+        char e[128];
+        snprintf(e, sizeof e, "status %u: HTTP status not expected (--expect-status)", i);
+        cell(f, e);
+        fprintf(f, ",%" PRIu64 "\n", s->status[i]);
+    }
     for (size_t i = 0; i < s->nnamed; i++) {
         if (!s->named[i].failures) continue;
         cell(f, "");
         fputc(',', f);
         cell(f, s->named[i].name);
         fputc(',', f);
-        cell(f, "status >= 400 or request error");
+        cell(f, "unexpected HTTP status or request error");
         fprintf(f, ",%" PRIu64 "\n", s->named[i].failures);
     }
+    if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
+
+    /* Responses by status code: per name, then the whole run ("Aggregated"). */
+    f = open_csv(prefix, "status", path, sizeof path, err, errlen);
+    if (!f) return -1;
+    fputs("Name,Status,Count,Counted As\n", f);
+    for (size_t i = 0; i < s->nnamed; i++)
+        for (uint32_t j = 0; j < s->named[i].ncodes; j++) {
+            const stats_code_t *k = &s->named[i].codes[j];
+            cell(f, s->named[i].name);
+            fprintf(f, ",%u,%" PRIu64 ",%s\n", k->code, k->count,
+                    stats_expected(&run->cfg->expect, k->code) ? "expected" : "failed");
+        }
+    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++)
+        if (s->status[i])
+            fprintf(f, "\"Aggregated\",%u,%" PRIu64 ",%s\n", i, s->status[i],
+                    stats_expected(&run->cfg->expect, i) ? "expected" : "failed");
     if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
     return 0;
 }

@@ -770,7 +770,23 @@ static void section_config(FILE *f, const report_run_t *run)
     fputs("</table></section>\n", f);
 }
 
-static void section_errors(FILE *f, const stats_t *s)
+/* Responses by status code, each marked expected or failed (--expect-status). */
+static void status_table(FILE *f, const config_t *c, const stats_t *s)
+{
+    if (!stats_ncodes(s)) return;
+    fputs("<h2>Responses by status</h2><table id=\"status\">\n<thead><tr><th class=\"l\">status</th>"
+          "<th class=\"l\">counted as</th><th>count</th></tr></thead><tbody>\n", f);
+    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++) {
+        if (!s->status[i]) continue;
+        int ok = stats_expected(&c->expect, i);
+        fprintf(f, "<tr data-status=\"%u\"%s><td class=\"l\">%u</td><td class=\"l muted\">%s</td>"
+                   "<td data-metric=\"status-%u\">%" PRIu64 "</td></tr>\n",
+                i, ok ? "" : " class=\"bad\"", i, ok ? "expected" : "failed", i, s->status[i]);
+    }
+    fputs("</tbody></table>\n", f);
+}
+
+static void section_errors(FILE *f, const config_t *c, const stats_t *s)
 {
     uint64_t total = stats_error_total(&s->errors) + s->errors.status;
     fputs("<section class=\"half\"><h2>Errors by class</h2><table id=\"errors\">\n"
@@ -782,7 +798,9 @@ static void section_errors(FILE *f, const stats_t *s)
                 v ? " class=\"bad\"" : "", err_colors[k], err_names[k], err_what[k], err_names[k], v);
     }
     fprintf(f, "<tr class=\"total\"><td class=\"l\">total</td><td></td><td data-metric=\"errors\">%" PRIu64
-               "</td></tr>\n</tbody></table></section>\n", total);
+               "</td></tr>\n</tbody></table>\n", total);
+    status_table(f, c, s);
+    fputs("</section>\n", f);
 }
 
 static void section_names(FILE *f, const stats_t *s, double secs)
@@ -995,6 +1013,11 @@ int report_html(FILE *f, const report_run_t *run)
              ? 100.0 * (double)errs / (double)(s->requests + stats_error_total(&s->errors)) : 0.0,
              "attempts");
     card(f, errs ? "alert" : NULL, "Errors", "errors", v, sub);
+    uint64_t failed = stats_failed(s), attempts = stats_attempts(s);
+    snprintf(v, sizeof v, "%" PRIu64, failed);
+    snprintf(sub, sizeof sub, "%.2f%% of %" PRIu64 " attempts", attempts ? 100.0 * (double)failed / (double)attempts : 0.0,
+             attempts);
+    card(f, failed ? "alert" : NULL, "Failed", "failed", v, sub);
     snprintf(sub, sizeof sub, "p50 %s", fmt_us(a, sizeof a, (double)hist_percentile(&s->latency, 50)));
     card(f, NULL, "Latency p99", "p99-card", fmt_us(v, sizeof v, (double)hist_percentile(&s->latency, 99)), sub);
     fputs("</div>\n", f);
@@ -1021,7 +1044,7 @@ int report_html(FILE *f, const report_run_t *run)
                 fmt_us(a, sizeof a, (double)hist_percentile(&s->tls_time, 50)));
     }
     fputs("</p></section>\n", f);
-    section_errors(f, s);
+    section_errors(f, c, s);
     fputs("</div>\n", f);
 
     /* Charts. */

@@ -49,6 +49,22 @@ static void errors(FILE *f, const stats_errors_t *e)
             e->connect, e->read, e->write, e->timeout, e->status, e->parse);
 }
 
+void report_json_codes(FILE *f, const stats_code_t *codes, uint32_t n)
+{
+    fputc('{', f);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f, "%s\"%u\": %" PRIu64, i ? ", " : "", codes[i].code, codes[i].count);
+    fputc('}', f);
+}
+
+static void status_counts(FILE *f, const uint64_t *status)
+{
+    fputc('{', f);
+    for (uint32_t i = 0, k = 0; i < STATS_STATUS_MAX; i++)
+        if (status[i]) fprintf(f, "%s\"%u\": %" PRIu64, k++ ? ", " : "", i, status[i]);
+    fputc('}', f);
+}
+
 /* A latency (or rate) distribution: summary, percentiles, lossless histogram. */
 static void dist(FILE *f, const hist_t *h, const char *unit)
 {
@@ -141,6 +157,8 @@ static void config(FILE *f, const config_t *c)
     fprintf(f, ", \"shard\": ");
     if (c->shard_count > 1) fprintf(f, "{\"index\": %u, \"count\": %u}", c->shard_index, c->shard_count);
     else fputs("null", f);
+    fputs(", \"expect_status\": ", f);
+    report_json_string(f, c->expect_text ? c->expect_text : "100-399");
     fprintf(f, ", \"keepalive\": %s, \"pin\": %s, \"tls_verify\": %s, \"tls_resume\": %s}",
             c->keepalive ? "true" : "false", c->pin ? "true" : "false",
             c->insecure ? "false" : "true", c->tls_resume ? "true" : "false");
@@ -156,6 +174,11 @@ void report_json_stats(FILE *f, const stats_t *s, double secs, int corrected, in
     report_json_number(f, secs > 0 ? (double)s->bytes / secs : 0);
     fputs(", \"errors\": ", f);
     errors(f, &s->errors);
+    fprintf(f, ", \"failed\": %" PRIu64 ", \"attempts\": %" PRIu64 ", \"failed_rate\": ", stats_failed(s),
+            stats_attempts(s));
+    report_json_number(f, stats_attempts(s) ? (double)stats_failed(s) / (double)stats_attempts(s) : 0);
+    fputs(", \"status\": ", f);
+    status_counts(f, s->status);
     fputs("},\n  \"latency\": ", f);
     dist(f, &s->latency, "us");
     fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", corrected ? "true" : "false");
@@ -185,6 +208,8 @@ void report_json_stats(FILE *f, const stats_t *s, double secs, int corrected, in
         report_json_string(f, n->name);
         fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", n->requests, n->failures);
         report_json_number(f, secs > 0 ? (double)n->requests / secs : 0);
+        fputs(", \"status\": ", f);
+        report_json_codes(f, n->codes, n->ncodes);
         fputs(", \"latency\": ", f);
         dist(f, &n->latency, "us");
         fputc('}', f);
@@ -241,6 +266,8 @@ int report_json(FILE *f, const report_run_t *run)
         fprintf(f, "%s\n    {\"t\": %u, \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
                 i ? "," : "", i, run->start_unix_ms + (int64_t)i * 1000, p->requests);
         errors(f, &p->errors);
+        fprintf(f, ", \"failed\": %" PRIu64 ", \"status\": ", p->failed);
+        report_json_codes(f, p->codes, p->ncodes);
         fprintf(f, ", \"active\": %u, \"stage\": %u, \"p50\": %" PRIu64 ", \"p90\": %" PRIu64 ", \"p99\": %" PRIu64
                    ", \"max\": %" PRIu64 "}", p->active, p->stage, p->p50, p->p90, p->p99, p->max);
     }

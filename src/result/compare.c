@@ -52,6 +52,9 @@ typedef struct point {
     int64_t unix_ms;
     uint64_t requests;
     stats_errors_t errors;
+    uint64_t failed;             /* "failed" (older results: errors plus statuses >= 400) */
+    stats_code_t *codes;         /* "status" (owned; older results: none) */
+    uint32_t ncodes;
     uint64_t active, stage, p50, p90, p99, max;
 } point_t;
 
@@ -151,6 +154,29 @@ static int load_errors(const loader_t *L, const json_value_t *obj, const char *w
            need_u64(L, v, w, "status", &e->status) || need_u64(L, v, w, "parse", &e->parse) ? -1 : 0;
 }
 
+/* An optional "status" object ({"200": N, ...}; absent in older results):
+ * each code is added to list/n, or (list NULL) into the array all. */
+static int load_codes(const loader_t *L, const json_value_t *obj, const char *where, stats_code_t **list,
+                      uint32_t *n, uint64_t *all)
+{
+    const json_value_t *v = json_get(obj, "status");
+    if (!v) return 0;
+    char w[256];
+    join(w, sizeof w, where, "status");
+    if (!json_is(v, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(v));
+    for (size_t i = 0; i < v->len; i++) {
+        const char *k = json_key_at(v, i);
+        char *end;
+        unsigned long code = strtoul(k, &end, 10);
+        uint64_t count;
+        if (!*k || *end || code >= STATS_STATUS_MAX) return bad(L, w, "'%s' is not a status code", k);
+        if (json_u64(json_value_at(v, i), &count)) return bad(L, w, "\"%s\": expected a count", k);
+        if (all) all[code] += count;
+        else if (stats_code_add(list, n, (uint32_t)code, count)) return bad(L, w, "out of memory");
+    }
+    return 0;
+}
+
 /* A distribution (schema $defs/distribution) into the empty histogram h. */
 static int load_hist(const loader_t *L, const json_value_t *d, const char *where, hist_t *h)
 {
@@ -239,6 +265,7 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, 
         if (load_hist(L, json_get(n, "latency"), wl, tmp)) return -1;
         int k = stats_named_index(st, nv->str);
         if (k < 0) return bad(L, w, "out of memory");
+        if (load_codes(L, n, w, &st->named[k].codes, &st->named[k].ncodes, NULL)) return -1;
         st->named[k].requests += req;
         st->named[k].failures += fail;
         hist_merge(&st->named[k].latency, tmp);
@@ -283,6 +310,10 @@ static int load_series(const loader_t *L, const json_value_t *root, result_t *r)
             return -1;
         if (ms > INT64_MAX / 2) return bad(L, w, "unix_ms out of range");
         pt->unix_ms = (int64_t)ms;
+        pt->failed = stats_error_total(&pt->errors) + pt->errors.status;
+        if ((json_get(p, "failed") && need_u64(L, p, w, "failed", &pt->failed)) ||
+            load_codes(L, p, w, &pt->codes, &pt->ncodes, NULL))
+            return -1;
         r->npts++;
     }
     return 0;
@@ -292,6 +323,7 @@ static void result_free(result_t *r)
 {
     if (r->st_ready) stats_free(&r->st);
     json_free(r->doc);
+    for (size_t i = 0; i < r->npts; i++) free(r->pts[i].codes);
     free(r->pts);
     memset(r, 0, sizeof *r);
 }
@@ -345,6 +377,14 @@ static int result_load(result_t *r, const char *path, char *err, size_t errlen)
         need_u64(&L, sum, "summary", "connects", &r->st.connects) ||
         load_errors(&L, sum, "summary", "errors", &r->st.errors))
         goto out;
+    /* failed = socket/protocol errors + failed statuses; older results: statuses >= 400 */
+    r->st.failed_status = r->st.errors.status;
+    if (json_get(sum, "failed")) {
+        if (need_u64(&L, sum, "summary", "failed", &u)) goto out;
+        uint64_t socket = stats_error_total(&r->st.errors);
+        r->st.failed_status = u > socket ? u - socket : 0;
+    }
+    if (load_codes(&L, sum, "summary", NULL, NULL, r->st.status)) goto out;
     if (load_hist(&L, json_get(root, "latency"), "latency", &r->st.latency) ||
         load_opt_hist(&L, root, "service", &r->st.service, &r->has_service) ||
         load_opt_hist(&L, root, "schedule_delay", &r->st.jitter, &r->has_schedule) ||
@@ -569,6 +609,13 @@ static int write_series(FILE *f, const result_t *rs, size_t n, int64_t start_ms)
             double w = (double)p->requests;
             m.requests += p->requests;
             errors_add(&m.errors, &p->errors);
+            m.failed += p->failed;
+            for (uint32_t c = 0; c < p->ncodes; c++)
+                if (stats_code_add(&m.codes, &m.ncodes, p->codes[c].code, p->codes[c].count)) {
+                    free(m.codes);
+                    free(kp);
+                    return -1;
+                }
             m.active += p->active;
             if (p->stage > m.stage) m.stage = p->stage;
             if (p->max > m.max) m.max = p->max;
@@ -583,6 +630,9 @@ static int write_series(FILE *f, const result_t *rs, size_t n, int64_t start_ms)
         fprintf(f, "%s\n    {\"t\": %" PRId64 ", \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
                 out ? "," : "", sec - first_sec > 0 ? sec - first_sec : 0, sec * 1000, m.requests);
         jerrors(f, &m.errors);
+        fprintf(f, ", \"failed\": %" PRIu64 ", \"status\": ", m.failed);
+        report_json_codes(f, m.codes, m.ncodes);
+        free(m.codes);
         fprintf(f, ", \"active\": %" PRIu64 ", \"stage\": %" PRIu64 ", \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
                    ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}",
                 m.active, m.stage, m.p50, m.p90, m.p99, m.max);
@@ -864,7 +914,7 @@ static double min_p(size_t nx, size_t ny)
 }
 
 /* Per-second samples, the first and last seconds left out. */
-enum { S_NONE = -1, S_RPS, S_P50, S_P90, S_P99, S_MAX, S_ERRORS, S_NON2XX };
+enum { S_NONE = -1, S_RPS, S_P50, S_P90, S_P99, S_MAX, S_ERRORS, S_NON2XX, S_FAILED };
 
 static size_t samples(const result_t *r, int kind, double *out)
 {
@@ -875,6 +925,7 @@ static size_t samples(const result_t *r, int kind, double *out)
         case S_RPS: out[n++] = (double)p->requests; break;
         case S_ERRORS: out[n++] = (double)stats_error_total(&p->errors); break;
         case S_NON2XX: out[n++] = (double)p->errors.status; break;
+        case S_FAILED: out[n++] = (double)p->failed; break;
         default:
             if (!p->requests) break;   /* no latency that second */
             out[n++] = (double)(kind == S_P50 ? p->p50 : kind == S_P90 ? p->p90 : kind == S_P99 ? p->p99 : p->max);
@@ -1098,7 +1149,7 @@ static const stats_named_t *find_name(const stats_t *s, const char *name)
 static row_t *make_rows(const result_t *b, const result_t *c, size_t *nrows)
 {
     const stats_t *sb = &b->st, *sc = &c->st;
-    size_t names = sb->nnamed + sc->nnamed, cap = 9 + 5 * names;
+    size_t names = sb->nnamed + sc->nnamed, cap = 10 + 5 * names;
     row_t *rows = calloc(cap, sizeof *rows);
     if (!rows) return NULL;
     size_t n = 0;
@@ -1117,6 +1168,8 @@ static row_t *make_rows(const result_t *b, const result_t *c, size_t *nrows)
             U_COUNT, S_ERRORS);
     if (sb->errors.status || sc->errors.status)
         add_row(rows, &n, "non-2xx", (double)sb->errors.status, (double)sc->errors.status, U_COUNT, S_NON2XX);
+    if (stats_failed(sb) || stats_failed(sc))
+        add_row(rows, &n, "failed", (double)stats_failed(sb), (double)stats_failed(sc), U_COUNT, S_FAILED);
     /* per name: BASE's names in order, then NEW's new ones */
     for (size_t pass = 0; pass < 2; pass++) {
         const stats_t *s = pass ? sc : sb;

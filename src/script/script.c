@@ -1053,7 +1053,8 @@ static int hook_response(conn_t *c, uint64_t latency_us)
         if (sc->name >= 0) {
             stats_named_t *n = &s->stats->named[sc->name];
             n->requests++;
-            if (status >= 400) n->failures++;
+            n->failures += c->resp_failed;
+            if (stats_code_add(&n->codes, &n->ncodes, (uint32_t)status, 1)) return -ENOMEM;
             hist_record(&n->latency, latency_us);
         }
         if (c->inflight) return 0; /* not the last of a pipelined batch */
@@ -1139,6 +1140,11 @@ int script_done(script_t *s, const stats_t *t, uint64_t duration_us)
     set_number(L, "duration", (double)duration_us);
     set_number(L, "requests", (double)t->requests);
     set_number(L, "bytes", (double)t->bytes);
+    set_number(L, "failed", (double)stats_failed(t));
+    lua_newtable(L); /* status: responses by status code */
+    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++)
+        if (t->status[i]) { lua_pushnumber(L, (double)t->status[i]); lua_rawseti(L, -2, (int)i); }
+    lua_setfield(L, -2, "status");
     lua_newtable(L);
     set_number(L, "connect", (double)t->errors.connect);
     set_number(L, "read", (double)t->errors.read);
