@@ -79,6 +79,9 @@ const char *config_usage(void)
 "  -H, --header H        add a header to every request, e.g. -H 'Accept: */*' (repeatable)\n"
 "  -s, --script FILE     load a Lua script\n"
 "  -T, --timeout T       fail a request with no response within T (default 2s)\n"
+"      --connect-timeout T\n"
+"                        a connection not open (TCP connect and TLS handshake) within\n"
+"                        T is a connect error, retried with back-off (default: -T)\n"
 "  -L, --latency         print latency percentiles\n"
 "  -n, --requests N      stop after exactly N responses (no time limit unless -d is given)\n"
 "  -m, --method M        request method (default GET)\n"
@@ -305,7 +308,7 @@ enum opt_id {
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
-    OPT_SHARDS, OPT_START_AT,
+    OPT_SHARDS, OPT_START_AT, OPT_CONNECT_TIMEOUT,
 };
 
 static const struct opt {
@@ -345,6 +348,7 @@ static const struct opt {
     { "shard",       0,   1, OPT_SHARD },
     { "shards",      0,   1, OPT_SHARDS },
     { "start-at",    0,   1, OPT_START_AT },
+    { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -382,6 +386,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         if (config_parse_duration(v, &n) || n < 1000000)
             return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
         c->timeout_ns = n;
+        break;
+    case OPT_CONNECT_TIMEOUT:
+        if (config_parse_duration(v, &n) || n < 1000000)
+            return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
+        c->connect_timeout_ns = n;
         break;
     case OPT_REQUESTS:
         if (config_parse_count(v, &n) || n == 0)
@@ -519,6 +528,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
         if (apply(c, o, name, val, err, errlen)) return -1;
     }
     if (c->show_help || c->show_version) return 0;
+    if (!c->connect_timeout_ns) c->connect_timeout_ns = c->timeout_ns;
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;
     if (config_parse_url(url, &c->url, err, errlen)) return -1;

@@ -27,6 +27,7 @@ typedef struct config {
     uint64_t duration_ns; /* -d, default 10 s */
     int duration_set;     /* -d was given */
     uint64_t timeout_ns;  /* --timeout, default 2 s */
+    uint64_t connect_timeout_ns; /* --connect-timeout (TCP connect + TLS handshake), default timeout_ns */
     uint64_t requests;    /* -n: stop after exactly this many responses; 0 = no limit */
     int latency;          /* --latency: print the percentile table */
     int pin;              /* pin threads to CPUs (default on, --no-pin) */

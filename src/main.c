@@ -9,6 +9,7 @@
 
 #include "compare.h"
 #include "config.h"
+#include "conn.h"
 #include "http.h"
 #include "loop.h"
 #include "report.h"
@@ -112,6 +113,11 @@ static int run(const config_t *cfg)
         fprintf(stderr, "barrage: script error: %s\n", r.script_err ? r.script_err : "unknown");
         /* a script stopped by Ctrl-C is an interruption, not a script bug */
         exit_code = got_signal ? 128 + got_signal : EXIT_USAGE;
+    } else if (r.error == -ETIMEDOUT || r.error == -ECONNREFUSED) { /* conn.c's connect_give_up */
+        fprintf(stderr, "barrage: run ended early: no connection to %s could be opened (%d tries: %s); "
+                "is the server accepting connections? (--connect-timeout sets the wait)\n",
+                r.addr.text[0] ? r.addr.text : cfg->url.host, CONN_GIVE_UP_TRIES, strerror(-r.error));
+        exit_code = EXIT_RUN_FAILED;
     } else if (r.error) {
         fprintf(stderr, "barrage: run ended early: %s\n", fatal_hint(r.error));
         exit_code = EXIT_RUN_FAILED;

@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -54,8 +55,8 @@ static int resolve_target(run_t *r, char *err, size_t errlen)
     net_addr_t addrs[8];
     int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, errlen);
     if (naddrs < 0) return -1;
-    int probe = 0, probe_ms = (int)(cfg->timeout_ns / 1000000);
-    if (probe_ms > 5000) probe_ms = 5000;
+    uint64_t ct_ms = cfg->connect_timeout_ns / 1000000;
+    int probe = 0, probe_ms = ct_ms > INT_MAX ? INT_MAX : (int)ct_ms;
     for (int i = 0; i < naddrs; i++) {
         probe = net_probe(&addrs[i], probe_ms);
         if (probe == 0) {

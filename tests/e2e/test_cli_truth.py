@@ -1,0 +1,128 @@
+"""The command line and the outputs tell the truth: connecting has a bound
+(--connect-timeout), numbers are finite, --body-file has limits, --json is
+valid UTF-8 that merge/compare read back, descriptors 0-2 stay free, an
+unwritable report is an error, signals during start-up and done() exit with
+the code the JSON records."""
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+
+from harness import BARRAGE, Serve, barrage, check, eq, make_pki, no_sanitizer_report
+
+
+class NoAccept:
+    """A loopback listener that never calls accept(), with an accept queue
+    of one (listen(0) on Linux): the start-up probe's connection fills it,
+    and every later SYN is dropped, so connects hang in SYN-SENT."""
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        return self
+
+    def __exit__(self, *exc):
+        self.sock.close()
+
+
+class StallTLS:
+    """Accepts TCP; the first two connections (the start-up probes: TCP, then
+    TLS) get a real TLS handshake, every later one is held open without a
+    byte sent back."""
+
+    def __init__(self, pki):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(f"{pki}/server.crt", f"{pki}/server.key")
+        self.held, self.accepted = [], 0
+
+    def __enter__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"https://127.0.0.1:{self.port}/"
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.accepted <= 2:
+                c.settimeout(2)
+                try:
+                    t = self.ctx.wrap_socket(c, server_side=True)
+                    t.close()
+                except (OSError, ssl.SSLError):
+                    c.close()
+            else:
+                self.held.append(c)
+
+    def __exit__(self, *exc):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def run_json(*args, timeout=30):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "r.json")
+        r = barrage(*args, "--json", path, timeout=timeout)
+        doc = json.load(open(path)) if os.path.exists(path) else None
+        return r, doc
+
+
+# --- connecting has a bound -------------------------------------------------
+
+def test_untimed_run_against_a_server_that_never_accepts_ends():
+    with NoAccept() as s:
+        r, doc = run_json("-n", "1", "-T", "1s", "-t", "1", "-c", "1", s.url, timeout=20)
+    check(r.elapsed < 8, f"ended within a few seconds: {r.elapsed:.1f}s {r}")
+    eq(r.rc, 1, f"exit code: {r}")
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    eq(len(lines), 1, f"one line on stderr: {r.err!r}")
+    check("could be opened" in lines[0] and f"127.0.0.1:{s.port}" in lines[0], f"message: {lines[0]!r}")
+    check(doc["summary"]["errors"]["connect"] >= 3, f"connect errors recorded: {doc['summary']['errors']}")
+
+
+def test_timed_run_against_a_server_that_never_accepts_counts_connect_errors():
+    with NoAccept() as s:
+        r, doc = run_json("-d", "3s", "-T", "1s", "-t", "1", "-c", "2", s.url, timeout=20)
+    eq(r.rc, 0, f"{r}")
+    check(r.elapsed < 8, f"ends on time: {r}")
+    eq(doc["summary"]["requests"], 0, "no responses")
+    check(doc["summary"]["errors"]["connect"] >= 3, f"timed-out connects are connect errors: {doc['summary']['errors']}")
+    check(r.connect == doc["summary"]["errors"]["connect"], f"the report says so too: {r.out}")
+
+
+def test_connect_timeout_option_is_its_own_bound():
+    with NoAccept() as s:
+        # -T 10s would allow one connect in 2s; --connect-timeout 300ms several
+        r, doc = run_json("-d", "2s", "-T", "10s", "--connect-timeout", "300ms", "-t", "1", "-c", "1",
+                          s.url, timeout=20)
+    eq(r.rc, 0, f"{r}")
+    check(doc["summary"]["errors"]["connect"] >= 3, f"connect errors every ~300ms: {doc['summary']['errors']}")
+    r = barrage("--connect-timeout", "soon", "http://127.0.0.1:1/")
+    eq(r.rc, 2, f"bad --connect-timeout: {r}")
+    check("--connect-timeout" in r.err, f"names the option: {r.err!r}")
+
+
+def test_tls_handshake_is_bounded_by_the_connect_timeout():
+    with tempfile.TemporaryDirectory() as d:
+        pki = make_pki(d)
+        with StallTLS(pki) as s:
+            r, doc = run_json("-k", "-d", "3s", "-T", "1s", "-t", "1", "-c", "1", s.url, timeout=20)
+    eq(r.rc, 0, f"{r}")
+    check(doc["summary"]["errors"]["connect"] >= 2, f"stalled handshakes are connect errors: {doc['summary']['errors']} {r}")
+    eq(doc["summary"]["requests"], 0, "no responses")
