@@ -19,6 +19,9 @@ typedef struct config_url {
     int default_port;/* port was absent or equal to the scheme's default */
 } config_url_t;
 
+/* --body-file: the largest body read from a file (bytes). */
+#define CONFIG_BODY_FILE_MAX (UINT64_C(256) << 20)
+
 typedef struct config {
     config_url_t url;     /* the target */
     const char *url_text; /* as given (borrowed from argv) */

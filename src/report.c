@@ -39,7 +39,11 @@ char *report_binary(char *buf, size_t size, double n)
 char *report_duration(char *buf, size_t size, uint64_t ns)
 {
     uint64_t ms = ns / 1000000;
-    if (ms % 1000) snprintf(buf, size, "%" PRIu64 "ms", ms);
+    if (ns % 1000000) { /* below a millisecond, or not a whole number of them: microseconds */
+        if (ns % 1000) snprintf(buf, size, "%.3fus", (double)ns / 1e3);
+        else snprintf(buf, size, "%" PRIu64 "us", ns / 1000);
+    } else if (!ns) snprintf(buf, size, "0s");
+    else if (ms % 1000) snprintf(buf, size, "%" PRIu64 "ms", ms);
     else if (ms % 3600000 == 0) snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
     else if (ms % 60000 == 0) snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
     else snprintf(buf, size, "%" PRIu64 "s", ms / 1000);

@@ -226,14 +226,14 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
         if (cfg->abort_on_fail && broken(r)) return 1;
-        int timeout = timelines ? 2 : 100;
+        uint64_t timeout = timelines ? 2000000 : 100000000; /* ns */
         if (limited) {
             if (now >= end) break;
-            uint64_t left = (end - now + 999999) / 1000000;
-            if (left < 100) timeout = (int)left;
+            if (end - now < timeout) timeout = end - now; /* to the ns: -d 500us ends on time */
         }
         struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
-        if (poll(&p, 1, timeout) > 0) {
+        struct timespec ts = { .tv_sec = (time_t)(timeout / 1000000000), .tv_nsec = (long)(timeout % 1000000000) };
+        if (ppoll(&p, 1, &ts, NULL) > 0) {
             char buf[64];
             ssize_t rd = read(r->notify_rd, buf, sizeof buf);
             (void)rd;

@@ -126,3 +126,62 @@ def test_tls_handshake_is_bounded_by_the_connect_timeout():
     eq(r.rc, 0, f"{r}")
     check(doc["summary"]["errors"]["connect"] >= 2, f"stalled handshakes are connect errors: {doc['summary']['errors']} {r}")
     eq(doc["summary"]["requests"], 0, "no responses")
+
+
+# --- numbers, --body-file, short durations ----------------------------------
+
+def one_line_usage_error(r, needle):
+    eq(r.rc, 2, f"exit code of {' '.join(r.args[1:])}: {r}")
+    lines = [ln for ln in r.err.splitlines() if ln.strip()]
+    eq(len(lines), 1, f"one line on stderr for {r.args[1:]}: {r.err!r}")
+    check(lines[0].startswith("barrage: ") and needle in lines[0], f"{lines[0]!r} should mention {needle!r}")
+    eq(r.out, "", "nothing on stdout")
+
+
+def test_nan_and_inf_are_usage_errors_everywhere():
+    bad = [("-R", "nan", "nan"), ("-R", "NaN/s", "NaN"), ("-R", "inf", "inf"),
+           ("--start-at", "nan", "nan"), ("--start-at", "infinity", "infinity"),
+           ("--start-at", "2030-01-01T00:00:nanZ", "nan"), ("-d", "nan", "nan"), ("-d", "infs", "inf"),
+           ("-T", "inf", "inf"), ("--connect-timeout", "nan", "nan"), ("-n", "nan", "nan"),
+           ("-c", "inf", "inf"), ("-t", "nan", "nan"), ("--stages", "1s:nan", "nan"),
+           ("--stages", "nan:5", "nan"), ("--stages", "1s:inf", "inf"), ("--threshold", "p(95)<nan", "nan"),
+           ("--threshold", "rps>inf", "inf"), ("--threshold", "errors<nan%", "nan"),
+           ("--threshold", "p(nan)<1s", "nan")]
+    with Serve() as s:
+        for opt, val, needle in bad:
+            r = barrage(opt, val, "-d", "1s", "-t", "1", "-c", "1", s.url, timeout=15)
+            one_line_usage_error(r, needle)
+            check(opt in r.err, f"names the option {opt}: {r.err!r}")
+
+
+def test_body_file_must_be_a_bounded_regular_file():
+    with tempfile.TemporaryDirectory() as d, Serve() as s:
+        fifo = os.path.join(d, "fifo")
+        os.mkfifo(fifo)
+        big = os.path.join(d, "big")
+        with open(big, "wb") as f:
+            f.truncate((256 << 20) + 1)  # sparse: one byte over the limit
+        for path, needle in (("/dev/zero", "device"), ("/dev/urandom", "device"), (d, "directory"),
+                             (fifo, "FIFO"), (big, "256 MiB")):
+            r = barrage("--body-file", path, "-d", "1s", "-t", "1", "-c", "1", s.url, timeout=15)
+            one_line_usage_error(r, needle)
+            check(path in r.err, f"names the file: {r.err!r}")
+        ok = os.path.join(d, "ok")
+        with open(ok, "wb") as f:
+            f.write(b"x" * 1000)
+        r = barrage("--body-file", ok, "-m", "POST", "-n", "5", "-t", "1", "-c", "1", s.url)
+        eq(r.rc, 0, f"a regular file still works: {r}")
+        eq(r.requests, 5, "responses")
+    r = barrage("--help")
+    check("256 MiB" in r.out, "--help states the limit")
+
+
+def test_sub_millisecond_duration_reads_sanely():
+    with Serve() as s:
+        r, doc = run_json("-d", "500us", "-t", "1", "-c", "1", s.url)
+    eq(r.rc, 0, f"{r}")
+    first = r.out.splitlines()[0]
+    check(first.startswith("Running 500us test @ "), f"header: {first!r}")
+    check(r.requests is not None and " requests in " in r.out, f"report: {r.out}")
+    eq(doc["config"]["duration_s"], 0.0005, "JSON duration")
+    check(doc["duration_s"] < 1, f"measured a short run: {doc['duration_s']}")
