@@ -185,3 +185,51 @@ def test_sub_millisecond_duration_reads_sanely():
     check(r.requests is not None and " requests in " in r.out, f"report: {r.out}")
     eq(doc["config"]["duration_s"], 0.0005, "JSON duration")
     check(doc["duration_s"] < 1, f"measured a short run: {doc['duration_s']}")
+
+
+# --- --json is valid UTF-8, and merge/compare read it back -------------------
+
+WEIRD_SCRIPT = rb'''
+function user(u)
+  u:get("/", {name = "bad\255\254 \"q\" \\ \1 end"})
+  u:get("/", {name = "\230\151\165\230\156\172 ok"})
+  check(true, "chk\195(\237\160\128")
+  u:sleep(5)
+end
+'''
+
+
+def test_json_is_valid_utf8_and_round_trips_through_merge_and_compare():
+    with tempfile.TemporaryDirectory() as d, Serve() as s:
+        script = os.path.join(os.fsencode(d), b"w\xff.lua")
+        with open(script, "wb") as f:
+            f.write(WEIRD_SCRIPT)
+        path = os.path.join(d, "r.json")
+        cmd = [os.fsencode(BARRAGE), b"-d", b"2s", b"-t", b"1", b"-c", b"2", b"-H", b"X-Weird: a\xffb\xc3",
+               b"-s", script, b"--threshold", b"bad\xff\xfe \"q\" \\ \x01 end:p(99)<10s",
+               b"--json", os.fsencode(path), s.url.encode() + b"/p\xff\xfeath"]
+        p = subprocess.run(cmd, capture_output=True, timeout=30)
+        no_sanitizer_report(p.stderr.decode(errors="replace"), "weird run")
+        eq(p.returncode, 0, f"run: {p.stderr!r}")
+        raw = open(path, "rb").read()
+        text = raw.decode("utf-8")  # strict: raises on invalid UTF-8
+        doc = json.loads(text)
+        names = set(doc["names"]) if isinstance(doc["names"], dict) else {n["name"] for n in doc["names"]}
+        check("bad\ufffd\ufffd \"q\" \\ \x01 end" in names, f"invalid bytes as U+FFFD: {names}")
+        check("\u65e5\u672c ok" in names, f"valid UTF-8 kept: {names}")
+        checks = doc["checks"] if isinstance(doc["checks"], list) else [{"name": k} for k in doc["checks"]]
+        check(any(c["name"] == "chk\ufffd(\ufffd\ufffd\ufffd" for c in checks), f"check name: {checks}")
+        check(doc["config"]["url"].endswith("/p\ufffd\ufffdath"), f"url: {doc['config']['url']}")
+        check("X-Weird: a\ufffdb\ufffd" in doc["config"]["headers"], f"headers: {doc['config']['headers']}")
+        check("\ufffd" in doc["config"]["script"], f"script path: {doc['config']['script']}")
+        eq(doc["thresholds"][0]["expr"], "bad\ufffd\ufffd \"q\" \\ \x01 end:p(99)<10s", "threshold expression")
+        # barrage reads back what it wrote
+        merged = os.path.join(d, "m.json")
+        m = subprocess.run([BARRAGE, "merge", "-o", merged, path, path], capture_output=True, text=True, timeout=30)
+        eq(m.returncode, 0, f"merge reads it: {m.stderr}")
+        mdoc = json.loads(open(merged, "rb").read().decode("utf-8"))
+        mnames = set(mdoc["names"]) if isinstance(mdoc["names"], dict) else {n["name"] for n in mdoc["names"]}
+        eq(mnames, names, "merge keeps the names")
+        for a, b in ((path, path), (path, merged), (merged, path)):
+            c = subprocess.run([BARRAGE, "compare", "--no-color", a, b], capture_output=True, text=True, timeout=30)
+            eq(c.returncode, 0, f"compare {a} {b}: {c.stderr}")
