@@ -2,6 +2,7 @@
  * exit code. Only this file (and report.c for results) prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,28 @@ static void on_signal(int sig)
     char b = 0;
     ssize_t r = write(notify_pipe[1], &b, 1);
     (void)r;
+}
+
+/* A closed stdin, stdout or stderr gets /dev/null opened read-only in its
+ * place before anything else opens a descriptor: no socket, pipe, eventfd or
+ * file can become fd 0-2 (a report printed into a socket, a JSON file fed to
+ * printf), and writing to a closed stdout still fails (EBADF), so the report
+ * check below says so and exits 1. */
+static void guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = open("/dev/null", O_RDONLY);
+        if (n >= 0 && n != fd) { dup2(n, fd); close(n); }
+    }
+}
+
+/* The text report's stream after a flush: 0, or -1 (the first errno kept in
+ * *werr) when it could not be written (/dev/full, a closed pipe or stdout). */
+static int out_flush(FILE *out, int *werr)
+{
+    if ((fflush(out) || ferror(out)) && !*werr) *werr = errno ? errno : EIO;
+    return *werr ? -1 : 0;
 }
 
 static int usage_error(const char *msg)
@@ -101,13 +124,14 @@ static int run(const config_t *cfg)
     }
     /* with --json -, stdout is the JSON's: the text report goes to stderr */
     FILE *out = cfg->json_path && !strcmp(cfg->json_path, "-") ? stderr : stdout;
+    int werr = 0;
     report_header(out, cfg);
-    fflush(out);
+    out_flush(out, &werr);
     int aborted = run_start(&r) ? 0 : run_wait(&r, &got_signal);
     run_stop(&r);
     if (run_merge(&r)) { exit_code = usage_error("out of memory"); goto done; }
     report_print(out, cfg, &r.total, r.elapsed_ns);
-    fflush(out);
+    out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {
         fprintf(stderr, "barrage: script error: %s\n", r.script_err ? r.script_err : "unknown");
@@ -132,6 +156,10 @@ static int run(const config_t *cfg)
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
+    if (out_flush(out, &werr) && out == stdout) { /* a report nobody can read is a failed run */
+        fprintf(stderr, "barrage: cannot write the report to stdout: %s\n", strerror(werr));
+        if (exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
+    }
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
@@ -140,13 +168,22 @@ done:
     return exit_code;
 }
 
+/* --help, --version: 0, or 1 with a message when stdout cannot take them. */
+static int flushed_stdout(void)
+{
+    if (!fflush(stdout) && !ferror(stdout)) return EXIT_OK;
+    fprintf(stderr, "barrage: cannot write to stdout: %s\n", strerror(errno));
+    return EXIT_RUN_FAILED;
+}
+
 int main(int argc, char **argv)
 {
+    guard_std_fds();
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is an EPIPE to report, not a silent death */
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "compare")) return compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return compare_merge_main(argc - 1, argv + 1);
 
-    signal(SIGPIPE, SIG_IGN);
     config_t cfg;
     config_defaults(&cfg);
     char err[512];
@@ -154,12 +191,12 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return usage_error(err);
     }
-    if (cfg.show_help) { fputs(config_usage(), stdout); config_free(&cfg); return EXIT_OK; }
+    if (cfg.show_help) { fputs(config_usage(), stdout); config_free(&cfg); return flushed_stdout(); }
     if (cfg.show_version) {
         printf("barrage %s [%s] (llhttp %d.%d.%d)\n", BARRAGE_VERSION, loop_backend(),
                LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
         config_free(&cfg);
-        return EXIT_OK;
+        return flushed_stdout();
     }
     if (pipe(notify_pipe) < 0) { config_free(&cfg); return usage_error("cannot create a pipe"); }
     struct sigaction sa = { .sa_handler = on_signal };

@@ -233,3 +233,71 @@ def test_json_is_valid_utf8_and_round_trips_through_merge_and_compare():
         for a, b in ((path, path), (path, merged), (merged, path)):
             c = subprocess.run([BARRAGE, "compare", "--no-color", a, b], capture_output=True, text=True, timeout=30)
             eq(c.returncode, 0, f"compare {a} {b}: {c.stderr}")
+
+
+# --- descriptors 0-2, unwritable reports, SIGPIPE ----------------------------
+
+def fd_targets(pid):
+    out = {}
+    for fd in (0, 1, 2):
+        try:
+            out[fd] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except FileNotFoundError:
+            out[fd] = None
+    return out
+
+
+def test_closed_std_fds_are_never_reused():
+    with tempfile.TemporaryDirectory() as d, Serve() as s:
+        for redir, closed, want_rc in (("<&- >&- 2>&-", (0, 1, 2), 1), ("<&-", (0,), 0), ("2>&-", (2,), 0),
+                                       (">&-", (1,), 1)):
+            path = os.path.join(d, "r.json")
+            p = subprocess.Popen(f"exec '{BARRAGE}' -d 2s -t 2 -c 4 --json '{path}' {s.url} {redir}",
+                                 shell=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            time.sleep(1.0)
+            fds = fd_targets(p.pid)
+            _, err = p.communicate(timeout=20)
+            for fd in closed:
+                check(fds[fd] in ("/dev/null", None), f"{redir}: fd {fd} is {fds[fd]}: an internal descriptor took it")
+            eq(p.returncode, want_rc, f"{redir}: exit code ({err!r})")
+            doc = json.load(open(path))
+            eq(doc["exit_code"], want_rc, f"{redir}: the JSON records the exit code")
+            check(doc["summary"]["requests"] > 0, "the run ran")
+
+
+def test_unwritable_report_exits_1_with_a_message():
+    with tempfile.TemporaryDirectory() as d, Serve() as s:
+        path = os.path.join(d, "r.json")
+        cases = [("/dev/full", "No space left"), ("closed", "Bad file descriptor"), ("pipe", "Broken pipe")]
+        for how, reason in cases:
+            args = [BARRAGE, "-d", "500ms", "-t", "1", "-c", "1", "--json", path, s.url]
+            if how == "/dev/full":
+                with open("/dev/full", "w") as full:
+                    p = subprocess.run(args, stdout=full, stderr=subprocess.PIPE, text=True, timeout=20)
+                rc, err = p.returncode, p.stderr
+            elif how == "closed":
+                p = subprocess.run(" ".join(f"'{a}'" for a in args) + " >&-", shell=True,
+                                   stderr=subprocess.PIPE, text=True, timeout=20)
+                rc, err = p.returncode, p.stderr
+            else:
+                p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                p.stdout.close()  # `| head -c0`
+                err = p.stderr.read()
+                rc = p.wait(timeout=20)
+            no_sanitizer_report(err, how)
+            eq(rc, 1, f"report to {how}: exit code ({err!r})")
+            lines = [ln for ln in err.splitlines() if ln.strip()]
+            eq(len(lines), 1, f"one line on stderr: {err!r}")
+            check("cannot write the report to stdout" in lines[0] and reason in lines[0], f"message: {lines[0]!r}")
+            eq(json.load(open(path))["exit_code"], 1, f"{how}: JSON exit code agrees")
+        # compare and merge: a closed pipe is an error message and exit 1, not a silent SIGPIPE death
+        for sub in (["compare", path, path], ["merge", path, path]):
+            p = subprocess.Popen([BARRAGE] + sub, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            p.stdout.close()
+            err = p.stderr.read()
+            rc = p.wait(timeout=20)
+            eq(rc, 1, f"{sub[0]} into a closed pipe: exit code ({err!r})")
+            check("cannot write" in err and "Broken pipe" in err, f"{sub[0]}: message {err!r}")
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([BARRAGE, "--help"], stdout=full, stderr=subprocess.PIPE, text=True)
+        eq(p.returncode, 1, f"--help into /dev/full ({p.stderr!r})")
