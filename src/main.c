@@ -26,8 +26,16 @@ enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = THRESH
 static int notify_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_signal;
 
+static volatile sig_atomic_t started; /* the workers are about to start: a signal stops the run */
+
 static void on_signal(int sig)
 {
+    if (!started) { /* start-up (probe, TLS check, script setup()): nothing measured yet */
+        static const char msg[] = "barrage: interrupted during start-up\n";
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
     if (got_signal) _exit(128 + sig); /* second signal: leave at once */
     got_signal = sig;
     char b = 0;
@@ -122,6 +130,7 @@ static int run(const config_t *cfg)
         exit_code = usage_error(err);
         goto done;
     }
+    started = 1;
     /* with --json -, stdout is the JSON's: the text report goes to stderr */
     FILE *out = cfg->json_path && !strcmp(cfg->json_path, "-") ? stderr : stdout;
     int werr = 0;
@@ -156,6 +165,9 @@ static int run(const config_t *cfg)
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
+    /* a signal during done() (or the thresholds) is an interruption too: the
+     * exit code and the JSON's interrupted/exit_code say the same */
+    if (got_signal && (exit_code == EXIT_OK || exit_code == EXIT_THRESHOLD)) exit_code = 128 + got_signal;
     if (out_flush(out, &werr) && out == stdout) { /* a report nobody can read is a failed run */
         fprintf(stderr, "barrage: cannot write the report to stdout: %s\n", strerror(werr));
         if (exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;

@@ -19,7 +19,11 @@ from harness import BARRAGE, Serve, barrage, check, eq, make_pki, no_sanitizer_r
 class NoAccept:
     """A loopback listener that never calls accept(), with an accept queue
     of one (listen(0) on Linux): the start-up probe's connection fills it,
-    and every later SYN is dropped, so connects hang in SYN-SENT."""
+    and every later SYN is dropped, so connects hang in SYN-SENT. full=True
+    fills the queue first, so the probe itself hangs."""
+
+    def __init__(self, full=False):
+        self.full, self.fillers = full, []
 
     def __enter__(self):
         self.sock = socket.socket()
@@ -27,10 +31,21 @@ class NoAccept:
         self.sock.listen(0)
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}/"
+        for _ in range(3 if self.full else 0):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+        time.sleep(0.2 if self.full else 0)
         return self
 
     def __exit__(self, *exc):
         self.sock.close()
+        for c in self.fillers:
+            c.close()
 
 
 class StallTLS:
@@ -301,3 +316,48 @@ def test_unwritable_report_exits_1_with_a_message():
         with open("/dev/full", "w") as full:
             p = subprocess.run([BARRAGE, "--help"], stdout=full, stderr=subprocess.PIPE, text=True)
         eq(p.returncode, 1, f"--help into /dev/full ({p.stderr!r})")
+
+
+# --- signals during start-up and done() ---------------------------------------
+
+def test_sigint_during_the_start_up_probe_exits_130_at_once():
+    with NoAccept(full=True) as s:
+        p = subprocess.Popen([BARRAGE, "-d", "5s", "-T", "30s", "-t", "1", "-c", "1", s.url],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        check(p.poll() is None, "still probing")
+        t0 = time.time()
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=30)
+        no_sanitizer_report(err, "probe SIGINT")
+        check(time.time() - t0 < 1.5, f"exits at once: {time.time() - t0:.1f}s")
+        eq(p.returncode, 130, f"exit code ({err!r})")
+        check("interrupted" in err, f"says why: {err!r}")
+
+
+DONE_SCRIPTS = {
+    "sleep": 'function done(summary, latency, requests) os.execute("sleep 3") end\n',
+    "busy": "function done(summary, latency, requests)\n"
+            "  local t = os.clock() + 2\n  while os.clock() < t do end\nend\n",
+}
+
+
+def test_sigterm_during_done_exit_code_and_json_agree():
+    with tempfile.TemporaryDirectory() as d, Serve() as s:
+        for kind, body in DONE_SCRIPTS.items():
+            script = os.path.join(d, f"{kind}.lua")
+            with open(script, "w") as f:
+                f.write(body)
+            path = os.path.join(d, f"{kind}.json")
+            p = subprocess.Popen([BARRAGE, "-d", "1s", "-t", "1", "-c", "1", "-s", script, "--json", path, s.url],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            time.sleep(1.8)  # the run is over, done() is running
+            check(p.poll() is None, f"{kind}: done() still running")
+            p.send_signal(signal.SIGTERM)
+            out, err = p.communicate(timeout=30)
+            no_sanitizer_report(err, f"done() {kind}")
+            doc = json.load(open(path))
+            eq(p.returncode, 143, f"{kind}: exit code ({err!r})")
+            eq(doc["exit_code"], p.returncode, f"{kind}: JSON exit_code agrees")
+            eq(doc["interrupted"], True, f"{kind}: JSON says interrupted")
+            check(doc["summary"]["requests"] > 0, "the measured run is reported")
