@@ -112,6 +112,8 @@ static void config(FILE *f, const config_t *c)
     else fputs("null", f);
     fprintf(f, ", \"requests\": %" PRIu64 ", \"timeout_s\": ", c->requests);
     report_json_number(f, (double)c->timeout_ns / 1e9);
+    fputs(", \"connect_timeout_s\": ", f);
+    report_json_number(f, (double)(c->connect_timeout_ns ? c->connect_timeout_ns : c->timeout_ns) / 1e9);
     fputs(", \"rate\": ", f);
     report_json_number(f, c->rate);
     fputs(", \"stages\": [", f);

@@ -109,6 +109,11 @@ def test_untimed_run_against_a_server_that_never_accepts_ends():
     eq(len(lines), 1, f"one line on stderr: {r.err!r}")
     check("could be opened" in lines[0] and f"127.0.0.1:{s.port}" in lines[0], f"message: {lines[0]!r}")
     check(doc["summary"]["errors"]["connect"] >= 3, f"connect errors recorded: {doc['summary']['errors']}")
+    eq(doc["config"]["connect_timeout_s"], 1, "--connect-timeout defaults to -T")
+    with NoAccept(full=True) as s:  # the probe itself cannot connect: a set-up error after -T
+        r = barrage("-n", "1", "-T", "1s", "-t", "1", "-c", "1", s.url, timeout=20)
+    eq(r.rc, 2, f"probe: {r}")
+    check(r.elapsed < 4 and "timed out" in r.err and len(r.err.strip().splitlines()) == 1, f"probe: {r}")
 
 
 def test_timed_run_against_a_server_that_never_accepts_counts_connect_errors():
@@ -127,6 +132,7 @@ def test_connect_timeout_option_is_its_own_bound():
         r, doc = run_json("-d", "2s", "-T", "10s", "--connect-timeout", "300ms", "-t", "1", "-c", "1",
                           s.url, timeout=20)
     eq(r.rc, 0, f"{r}")
+    eq(doc["config"]["connect_timeout_s"], 0.3, "JSON records the connect timeout")
     check(doc["summary"]["errors"]["connect"] >= 3, f"connect errors every ~300ms: {doc['summary']['errors']}")
     r = barrage("--connect-timeout", "soon", "http://127.0.0.1:1/")
     eq(r.rc, 2, f"bad --connect-timeout: {r}")
