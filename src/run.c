@@ -232,8 +232,13 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
             if (end - now < timeout) timeout = end - now; /* to the ns: -d 500us ends on time */
         }
         struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
+#ifdef __linux__
         struct timespec ts = { .tv_sec = (time_t)(timeout / 1000000000), .tv_nsec = (long)(timeout % 1000000000) };
-        if (ppoll(&p, 1, &ts, NULL) > 0) {
+        int ready = ppoll(&p, 1, &ts, NULL);
+#else
+        int ready = poll(&p, 1, (int)((timeout + 999999) / 1000000));
+#endif
+        if (ready > 0) {
             char buf[64];
             ssize_t rd = read(r->notify_rd, buf, sizeof buf);
             (void)rd;
