@@ -143,9 +143,11 @@ def test_tls_handshake_is_bounded_by_the_connect_timeout():
     with tempfile.TemporaryDirectory() as d:
         pki = make_pki(d)
         with StallTLS(pki) as s:
-            r, doc = run_json("-k", "-d", "3s", "-T", "1s", "-t", "1", "-c", "1", s.url, timeout=20)
+            # -T 10s would allow none in 3s: the handshake is bounded by --connect-timeout
+            r, doc = run_json("-k", "-d", "3s", "-T", "10s", "--connect-timeout", "500ms", "-t", "1", "-c", "1",
+                              s.url, timeout=20)
     eq(r.rc, 0, f"{r}")
-    check(doc["summary"]["errors"]["connect"] >= 2, f"stalled handshakes are connect errors: {doc['summary']['errors']} {r}")
+    check(doc["summary"]["errors"]["connect"] >= 3, f"stalled handshakes are connect errors: {doc['summary']['errors']} {r}")
     eq(doc["summary"]["requests"], 0, "no responses")
 
 
@@ -342,9 +344,10 @@ def test_sigint_during_the_start_up_probe_exits_130_at_once():
         check("interrupted" in err, f"says why: {err!r}")
 
 
-DONE_SCRIPTS = {
-    "sleep": 'function done(summary, latency, requests) os.execute("sleep 3") end\n',
-    "busy": "function done(summary, latency, requests)\n"
+DONE_SCRIPTS = {  # each first leaves a marker file (MARKER) so the test knows done() runs
+    "sleep": "function done(summary, latency, requests)\n  io.open(MARKER, 'w'):close()\n"
+             "  os.execute('sleep 3')\nend\n",
+    "busy": "function done(summary, latency, requests)\n  io.open(MARKER, 'w'):close()\n"
             "  local t = os.clock() + 2\n  while os.clock() < t do end\nend\n",
 }
 
@@ -353,12 +356,17 @@ def test_sigterm_during_done_exit_code_and_json_agree():
     with tempfile.TemporaryDirectory() as d, Serve() as s:
         for kind, body in DONE_SCRIPTS.items():
             script = os.path.join(d, f"{kind}.lua")
+            marker = os.path.join(d, f"{kind}.in-done")
             with open(script, "w") as f:
-                f.write(body)
+                f.write(f"MARKER = {json.dumps(marker)}\n" + body)
             path = os.path.join(d, f"{kind}.json")
             p = subprocess.Popen([BARRAGE, "-d", "1s", "-t", "1", "-c", "1", "-s", script, "--json", path, s.url],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            time.sleep(1.8)  # the run is over, done() is running
+            t0 = time.time()
+            while not os.path.exists(marker) and time.time() - t0 < 15:
+                time.sleep(0.05)
+            check(os.path.exists(marker), f"{kind}: done() was reached")
+            time.sleep(0.2)
             check(p.poll() is None, f"{kind}: done() still running")
             p.send_signal(signal.SIGTERM)
             out, err = p.communicate(timeout=30)
