@@ -4,11 +4,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NS_PER_S UINT64_C(1000000000)
 
@@ -27,14 +31,22 @@ void config_defaults(config_t *c)
     stats_expect_default(&c->expect);
 }
 
+/* strtod alone takes "nan", "inf" and "infinity": a number must start
+ * with a digit (or a '.' and a digit). */
+static int starts_number(const char *s)
+{
+    return isdigit((unsigned char)s[0]) || (s[0] == '.' && isdigit((unsigned char)s[1]));
+}
+
 int config_parse_time(const char *s, double *unix_s)
 {
     char *end;
     if (!s || !*s) return -1;
     if (!strchr(s, '-')) { /* Unix seconds */
+        if (!starts_number(s)) return -1;
         errno = 0;
         double v = strtod(s, &end);
-        if (errno || *end || end == s || v <= 0) return -1;
+        if (errno || *end || end == s || !isfinite(v) || v <= 0) return -1;
         *unix_s = v;
         return 0;
     }
@@ -52,7 +64,8 @@ int config_parse_time(const char *s, double *unix_s)
         off = (oh * 3600 + om * 60) * (*z == '-' ? -1 : 1);
         z += 1 + m;
     } else return -1;
-    if (*z || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec < 0 || sec >= 61) return -1;
+    if (*z || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || !isfinite(sec) || sec < 0 ||
+        sec >= 61) return -1;
     tm.tm_year = y - 1900;
     tm.tm_mon = mo - 1;
     tm.tm_mday = d;
@@ -80,11 +93,14 @@ const char *config_usage(void)
 "  -H, --header H        add a header to every request, e.g. -H 'Accept: */*' (repeatable)\n"
 "  -s, --script FILE     load a Lua script\n"
 "  -T, --timeout T       fail a request with no response within T (default 2s)\n"
+"      --connect-timeout T\n"
+"                        a connection not open (TCP connect and TLS handshake) within\n"
+"                        T is a connect error, retried with back-off (default: -T)\n"
 "  -L, --latency         print latency percentiles\n"
 "  -n, --requests N      stop after exactly N responses (no time limit unless -d is given)\n"
 "  -m, --method M        request method (default GET)\n"
 "      --body STR        request body\n"
-"      --body-file FILE  request body read from FILE\n"
+"      --body-file FILE  request body read from FILE (a regular file, at most 256 MiB)\n"
 "      --no-pin          do not pin worker threads to CPUs\n"
 "  -R, --rate N          constant rate: N requests/s in all (latency is measured from\n"
 "                        each request's intended send time: coordinated omission)\n"
@@ -137,7 +153,7 @@ int config_parse_duration(const char *s, uint64_t *ns)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s) return -1;
+    if (errno || end == s || !isfinite(v)) return -1;
     double mult;
     if (!*end || !strcmp(end, "s")) mult = 1e9;
     else if (!strcmp(end, "ms")) mult = 1e6;
@@ -278,29 +294,54 @@ int config_parse_url(const char *s, config_url_t *u, char *err, size_t errlen)
     return 0;
 }
 
+/* --body-file: a regular file of at most CONFIG_BODY_FILE_MAX bytes, read
+ * whole. Opened non-blocking so that a FIFO cannot hang the start; devices
+ * (/dev/zero), directories and FIFOs are refused before a byte is read. */
 static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { fail(err, errlen, "--body-file: cannot open '%s': %s", path, strerror(errno)); return NULL; }
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-        if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) { free(buf); buf = NULL; }
-            buf = nb;
-        }
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf || bad) {
-        free(buf);
-        fail(err, errlen, "--body-file: cannot read '%s'", path);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) { fail(err, errlen, "--body-file: cannot open '%s': %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        fail(err, errlen, "--body-file: cannot read '%s': %s", path, strerror(errno));
+        close(fd);
         return NULL;
     }
+    if (!S_ISREG(st.st_mode)) {
+        fail(err, errlen, "--body-file: '%s' is %s, not a regular file (save the body to a file first)", path,
+             S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+             S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "not a file");
+        close(fd);
+        return NULL;
+    }
+    if ((uint64_t)st.st_size > CONFIG_BODY_FILE_MAX) {
+        fail(err, errlen, "--body-file: '%s' is %.1f MiB, more than the limit of %u MiB (use a smaller body)",
+             path, (double)st.st_size / (1 << 20), (unsigned)(CONFIG_BODY_FILE_MAX >> 20));
+        close(fd);
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0; /* + 1: room to notice a file that grew */
+    char *buf = malloc(cap);
+    if (!buf) { fail(err, errlen, "out of memory"); close(fd); return NULL; }
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            fail(err, errlen, "--body-file: cannot read '%s': %s", path, strerror(errno));
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n == cap) {
+            fail(err, errlen, "--body-file: '%s' changed while it was read", path);
+            free(buf);
+            close(fd);
+            return NULL;
+        }
+    }
+    close(fd);
     *len = n;
     return buf;
 }
@@ -312,6 +353,7 @@ enum opt_id {
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
+    OPT_CONNECT_TIMEOUT,
 };
 
 static const struct opt {
@@ -354,6 +396,7 @@ static const struct opt {
     { "expect-status", 0, 1, OPT_EXPECT_STATUS },
     { "exit-on-failures", 0, 0, OPT_EXIT_ON_FAILURES },
     { "exit-code-on-error", 0, 1, OPT_EXIT_CODE_ON_ERROR },
+    { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -391,6 +434,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         if (config_parse_duration(v, &n) || n < 1000000)
             return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
         c->timeout_ns = n;
+        break;
+    case OPT_CONNECT_TIMEOUT:
+        if (config_parse_duration(v, &n) || n < 1000000)
+            return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
+        c->connect_timeout_ns = n;
         break;
     case OPT_REQUESTS:
         if (config_parse_count(v, &n) || n == 0)
@@ -435,7 +483,8 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_RATE: {
         char *end;
         double r = strtod(v, &end);
-        if (end == v || r <= 0 || r > 1e8 || (*end && strcmp(end, "/s")))
+        if (end == v || !starts_number(v) || !(r > 0 && r <= 1e8) ||
+            (*end && strcmp(end, "/s")))
             return fail(err, errlen, "%s: '%s' is not a rate (requests per second, e.g. -R 1000)", name, v);
         c->rate = r;
         break;
@@ -543,6 +592,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
         if (apply(c, o, name, val, err, errlen)) return -1;
     }
     if (c->show_help || c->show_version) return 0;
+    if (!c->connect_timeout_ns) c->connect_timeout_ns = c->timeout_ns;
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;
     if (config_parse_url(url, &c->url, err, errlen)) return -1;

@@ -20,6 +20,9 @@ typedef struct config_url {
     int default_port;/* port was absent or equal to the scheme's default */
 } config_url_t;
 
+/* --body-file: the largest body read from a file (bytes). */
+#define CONFIG_BODY_FILE_MAX (UINT64_C(256) << 20)
+
 typedef struct config {
     config_url_t url;     /* the target */
     const char *url_text; /* as given (borrowed from argv) */
@@ -28,6 +31,7 @@ typedef struct config {
     uint64_t duration_ns; /* -d, default 10 s */
     int duration_set;     /* -d was given */
     uint64_t timeout_ns;  /* --timeout, default 2 s */
+    uint64_t connect_timeout_ns; /* --connect-timeout (TCP connect + TLS handshake), default timeout_ns */
     uint64_t requests;    /* -n: stop after exactly this many responses; 0 = no limit */
     int latency;          /* --latency: print the percentile table */
     int pin;              /* pin threads to CPUs (default on, --no-pin) */

@@ -2,6 +2,7 @@
  * exit code. Only this file (and report.c for results) prints. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 
 #include "compare.h"
 #include "config.h"
+#include "conn.h"
 #include "http.h"
 #include "loop.h"
 #include "report.h"
@@ -25,13 +27,43 @@ enum { EXIT_OK = 0, EXIT_RUN_FAILED = 1, EXIT_USAGE = 2, EXIT_THRESHOLD = THRESH
 static int notify_pipe[2] = { -1, -1 };
 static volatile sig_atomic_t got_signal;
 
+static volatile sig_atomic_t started; /* the workers are about to start: a signal stops the run */
+
 static void on_signal(int sig)
 {
+    if (!started) { /* start-up (probe, TLS check, script setup()): nothing measured yet */
+        static const char msg[] = "barrage: interrupted during start-up\n";
+        ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+        (void)w;
+        _exit(128 + sig);
+    }
     if (got_signal) _exit(128 + sig); /* second signal: leave at once */
     got_signal = sig;
     char b = 0;
     ssize_t r = write(notify_pipe[1], &b, 1);
     (void)r;
+}
+
+/* A closed stdin, stdout or stderr gets /dev/null opened read-only in its
+ * place before anything else opens a descriptor: no socket, pipe, eventfd or
+ * file can become fd 0-2 (a report printed into a socket, a JSON file fed to
+ * printf), and writing to a closed stdout still fails (EBADF), so the report
+ * check below says so and exits 1. */
+static void guard_std_fds(void)
+{
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF) continue;
+        int n = open("/dev/null", O_RDONLY);
+        if (n >= 0 && n != fd) { dup2(n, fd); close(n); }
+    }
+}
+
+/* The text report's stream after a flush: 0, or -1 (the first errno kept in
+ * *werr) when it could not be written (/dev/full, a closed pipe or stdout). */
+static int out_flush(FILE *out, int *werr)
+{
+    if ((fflush(out) || ferror(out)) && !*werr) *werr = errno ? errno : EIO;
+    return *werr ? -1 : 0;
 }
 
 static int usage_error(const char *msg)
@@ -99,20 +131,27 @@ static int run(const config_t *cfg)
         exit_code = usage_error(err);
         goto done;
     }
+    started = 1;
     /* with --json -, stdout is the JSON's: the text report goes to stderr */
     FILE *out = cfg->json_path && !strcmp(cfg->json_path, "-") ? stderr : stdout;
+    int werr = 0;
     report_header(out, cfg);
-    fflush(out);
+    out_flush(out, &werr);
     int aborted = run_start(&r) ? 0 : run_wait(&r, &got_signal);
     run_stop(&r);
     if (run_merge(&r)) { exit_code = usage_error("out of memory"); goto done; }
     report_print(out, cfg, &r.total, r.elapsed_ns);
-    fflush(out);
+    out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {
         fprintf(stderr, "barrage: script error: %s\n", r.script_err ? r.script_err : "unknown");
         /* a script stopped by Ctrl-C is an interruption, not a script bug */
         exit_code = got_signal ? 128 + got_signal : EXIT_USAGE;
+    } else if (r.error == -ETIMEDOUT || r.error == -ECONNREFUSED) { /* conn.c's connect_give_up */
+        fprintf(stderr, "barrage: run ended early: no connection to %s could be opened (%d tries: %s); "
+                "is the server accepting connections? (--connect-timeout sets the wait)\n",
+                r.addr.text[0] ? r.addr.text : cfg->url.host, CONN_GIVE_UP_TRIES, strerror(-r.error));
+        exit_code = EXIT_RUN_FAILED;
     } else if (r.error) {
         fprintf(stderr, "barrage: run ended early: %s\n", fatal_hint(r.error));
         exit_code = EXIT_RUN_FAILED;
@@ -124,17 +163,25 @@ static int run(const config_t *cfg)
         exit_code = EXIT_USAGE;
     }
     char hint[512];
-    if (report_all_failed(cfg, &r.total, hint, sizeof hint)) fprintf(stderr, "barrage: %s\n", hint);
+    /* a run that ended early has said why already */
+    if (!r.error && report_all_failed(cfg, &r.total, hint, sizeof hint)) fprintf(stderr, "barrage: %s\n", hint);
     size_t failed = run_thresholds(&r);
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
+    /* a signal during done() (or the thresholds) is an interruption too: the
+     * exit code and the JSON's interrupted/exit_code say the same */
+    if (got_signal && (exit_code == EXIT_OK || exit_code == EXIT_THRESHOLD)) exit_code = 128 + got_signal;
     /* a failed threshold (99) names its cause in the report: it goes first */
     if (cfg->failure_exit && stats_failed(&r.total) && exit_code == EXIT_OK) {
         exit_code = cfg->failure_exit;
         uint64_t nf = stats_failed(&r.total), na = stats_attempts(&r.total);
         fprintf(stderr, "barrage: %" PRIu64 " of %" PRIu64 " requests failed (%.2f%%): exit code %d\n", nf, na,
                 na ? 100.0 * (double)nf / (double)na : 0.0, exit_code);
+    }
+    if (out_flush(out, &werr) && out == stdout) { /* a report nobody can read is a failed run */
+        fprintf(stderr, "barrage: cannot write the report to stdout: %s\n", strerror(werr));
+        if (exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
     }
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
@@ -144,13 +191,22 @@ done:
     return exit_code;
 }
 
+/* --help, --version: 0, or 1 with a message when stdout cannot take them. */
+static int flushed_stdout(void)
+{
+    if (!fflush(stdout) && !ferror(stdout)) return EXIT_OK;
+    fprintf(stderr, "barrage: cannot write to stdout: %s\n", strerror(errno));
+    return EXIT_RUN_FAILED;
+}
+
 int main(int argc, char **argv)
 {
+    guard_std_fds();
+    signal(SIGPIPE, SIG_IGN); /* a closed pipe is an EPIPE to report, not a silent death */
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "compare")) return compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return compare_merge_main(argc - 1, argv + 1);
 
-    signal(SIGPIPE, SIG_IGN);
     config_t cfg;
     config_defaults(&cfg);
     char err[512];
@@ -158,12 +214,12 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return usage_error(err);
     }
-    if (cfg.show_help) { fputs(config_usage(), stdout); config_free(&cfg); return EXIT_OK; }
+    if (cfg.show_help) { fputs(config_usage(), stdout); config_free(&cfg); return flushed_stdout(); }
     if (cfg.show_version) {
         printf("barrage %s [%s] (llhttp %d.%d.%d)\n", BARRAGE_VERSION, loop_backend(),
                LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
         config_free(&cfg);
-        return EXIT_OK;
+        return flushed_stdout();
     }
     if (pipe(notify_pipe) < 0) { config_free(&cfg); return usage_error("cannot create a pipe"); }
     struct sigaction sa = { .sa_handler = on_signal };

@@ -4,6 +4,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -54,8 +55,8 @@ static int resolve_target(run_t *r, char *err, size_t errlen)
     net_addr_t addrs[8];
     int naddrs = net_resolve(cfg->url.host, cfg->url.port, addrs, 8, err, errlen);
     if (naddrs < 0) return -1;
-    int probe = 0, probe_ms = (int)(cfg->timeout_ns / 1000000);
-    if (probe_ms > 5000) probe_ms = 5000;
+    uint64_t ct_ms = cfg->connect_timeout_ns / 1000000;
+    int probe = 0, probe_ms = ct_ms > INT_MAX ? INT_MAX : (int)ct_ms;
     for (int i = 0; i < naddrs; i++) {
         probe = net_probe(&addrs[i], probe_ms);
         if (probe == 0) {
@@ -225,14 +226,19 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
         if (cfg->abort_on_fail && broken(r)) return 1;
-        int timeout = timelines ? 2 : 100;
+        uint64_t timeout = timelines ? 2000000 : 100000000; /* ns */
         if (limited) {
             if (now >= end) break;
-            uint64_t left = (end - now + 999999) / 1000000;
-            if (left < 100) timeout = (int)left;
+            if (end - now < timeout) timeout = end - now; /* to the ns: -d 500us ends on time */
         }
         struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
-        if (poll(&p, 1, timeout) > 0) {
+#ifdef __linux__
+        struct timespec ts = { .tv_sec = (time_t)(timeout / 1000000000), .tv_nsec = (long)(timeout % 1000000000) };
+        int ready = ppoll(&p, 1, &ts, NULL);
+#else
+        int ready = poll(&p, 1, (int)((timeout + 999999) / 1000000));
+#endif
+        if (ready > 0) {
             char buf[64];
             ssize_t rd = read(r->notify_rd, buf, sizeof buf);
             (void)rd;

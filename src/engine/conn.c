@@ -42,6 +42,30 @@ static void tq_append(conn_ctx_t *x, conn_t *c)
     c->in_tq = 1;
 }
 
+/* The connect queue: connections still opening, all with the same connect
+ * timeout, so appending at the start of an open keeps it in deadline order.
+ * It borrows the timeout queue's links: an opening connection has nothing
+ * in flight. Kept apart so the request path above stays as it was. */
+static void cq_remove(conn_ctx_t *x, conn_t *c)
+{
+    if (!c->in_cq) return;
+    if (c->tq_prev) c->tq_prev->tq_next = c->tq_next; else x->cq_head = c->tq_next;
+    if (c->tq_next) c->tq_next->tq_prev = c->tq_prev; else x->cq_tail = c->tq_prev;
+    c->tq_prev = c->tq_next = NULL;
+    c->in_cq = 0;
+}
+
+static void cq_append(conn_ctx_t *x, conn_t *c)
+{
+    if (c->in_tq || c->in_cq || !x->connect_timeout_ns) return;
+    c->deadline = c->opened_at + x->connect_timeout_ns;
+    c->tq_prev = x->cq_tail;
+    c->tq_next = NULL;
+    if (x->cq_tail) x->cq_tail->tq_next = c; else x->cq_head = c;
+    x->cq_tail = c;
+    c->in_cq = 1;
+}
+
 static void on_backoff(loop_timer_t *t)
 {
     conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
@@ -62,6 +86,7 @@ void conn_close(conn_t *c)
     c->inflight = 0;
     c->writing = 0;
     tq_remove(x, c);
+    cq_remove(x, c);
     loop_timer_stop(x->loop, &c->timer);
     if (c->h.fd >= 0) {
         loop_forget(x->loop, &c->h); /* a stale event must not reach the next socket */
@@ -112,6 +137,22 @@ static int is_fatal(int err)
     return err == -EMFILE || err == -ENFILE || err == -EADDRNOTAVAIL || err == -ENOBUFS;
 }
 
+/* A TCP connect that failed with err (or timed out: -ETIMEDOUT). Counted
+ * and retried with back-off, unless connect_give_up says the server does
+ * not accept at all: then err ends the run. */
+static void connect_failed(conn_t *c, int err)
+{
+    conn_ctx_t *x = c->ctx;
+    if (x->connect_give_up && !x->stats->connects &&
+        c->backoff_ms >= (BACKOFF_MIN_MS << (CONN_GIVE_UP_TRIES - 2))) {
+        x->stats->errors.connect++;
+        x->fatal = err < 0 ? err : -ECONNREFUSED;
+        conn_close(c);
+        return;
+    }
+    fail(c, CONN_ERR_CONNECT);
+}
+
 void conn_start(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
@@ -120,7 +161,7 @@ void conn_start(conn_t *c)
     int fd = net_connect(x->addr);
     if (fd < 0) {
         if (is_fatal(fd)) { x->fatal = fd; return; }
-        fail(c, CONN_ERR_CONNECT);
+        connect_failed(c, fd);
         return;
     }
     c->h.fd = fd;
@@ -138,7 +179,9 @@ void conn_start(conn_t *c)
     if (rc) {
         if (is_fatal(rc) || rc == -ENOMEM) x->fatal = rc;
         conn_close(c);
+        return;
     }
+    cq_append(x, c);
 }
 
 /* Keep the unwritten rest of a hook's request: its buffer may not outlive
@@ -382,6 +425,7 @@ static void handshake(conn_t *c)
     stats_t *s = x->stats;
     hist_record(&s->tls_time, (x->now - c->opened_at) / 1000);
     if (tls_resumed(c->tls)) s->tls_resumed++;
+    cq_remove(x, c);
     if (!s->tls_info[0])
         snprintf(s->tls_info, sizeof s->tls_info, "%s %s", tls_version(c->tls), tls_cipher(c->tls));
     c->state = CONN_OPEN;
@@ -415,7 +459,7 @@ static void on_io(loop_handle_t *h, int events)
         int rc = net_connect_result(h->fd);
         if (rc) {
             if (is_fatal(rc)) { x->fatal = rc; conn_close(c); return; }
-            fail(c, CONN_ERR_CONNECT);
+            connect_failed(c, rc);
             return;
         }
         x->now = loop_now();
@@ -428,6 +472,7 @@ static void on_io(loop_handle_t *h, int events)
             handshake(c);
             return;
         }
+        cq_remove(x, c);
         c->state = CONN_OPEN;
         c->backoff_ms = 0;
         if (send_next(c)) return;
@@ -466,5 +511,13 @@ uint64_t conn_expire(conn_ctx_t *x, uint64_t now)
         x->now = now;
         fail(c, CONN_ERR_TIMEOUT);
     }
-    return x->tq_head ? x->tq_head->deadline : UINT64_MAX;
+    while (x->cq_head && x->cq_head->deadline <= now && !x->fatal) {
+        conn_t *c = x->cq_head; /* not open within --connect-timeout */
+        x->now = now;
+        if (c->state == CONN_HANDSHAKE) fail(c, CONN_ERR_CONNECT);
+        else connect_failed(c, -ETIMEDOUT);
+    }
+    uint64_t next = x->tq_head ? x->tq_head->deadline : UINT64_MAX;
+    if (x->cq_head && x->cq_head->deadline < next) next = x->cq_head->deadline;
+    return next;
 }

@@ -22,6 +22,11 @@
 
 typedef struct conn conn_t;
 
+/* connect_give_up: consecutive failed opens of one connection, in a thread
+ * that never opened any, after which the run ends (the server does not
+ * accept at all; -n without -d would otherwise retry forever). */
+#define CONN_GIVE_UP_TRIES 3
+
 /* Why a request in flight failed (the error classes of stats_errors_t). */
 enum conn_error {
     CONN_ERR_CONNECT = 0,
@@ -67,6 +72,11 @@ typedef struct conn_ctx {
     int fatal;               /* negative errno that must end the run (EMFILE...) */
     conn_t *tq_head;         /* connections awaiting a response, oldest first */
     conn_t *tq_tail;
+    conn_t *cq_head;         /* connections still opening (connect, TLS handshake), oldest first */
+    conn_t *cq_tail;
+    uint64_t connect_timeout_ns; /* --connect-timeout: a connection not open by then is a connect error */
+    uint8_t connect_give_up; /* end the run (fatal) when no connection of the thread ever opened and
+                                one has failed to open CONN_GIVE_UP_TRIES times in a row */
     const conn_hooks_t *hooks; /* NULL: every request is `req` (the fast path) */
     uint32_t pipeline;       /* requests in each request string (>= 1) */
     uint8_t capture;         /* collect response headers and bodies */
@@ -97,13 +107,14 @@ struct conn {
     http_resp_t resp;        /* response parser */
     conn_t *tq_prev, *tq_next;
     uint64_t sent_at;        /* when the pending request started, ns */
-    uint64_t deadline;       /* sent_at + timeout */
+    uint64_t deadline;       /* sent_at + timeout (opening: connect start + connect timeout) */
     size_t woff;             /* bytes of the pending request written */
     uint32_t inflight;       /* requests awaiting a response */
     uint32_t backoff_ms;     /* next reconnect delay after a connect failure */
     uint8_t state;           /* enum conn_state */
     uint8_t writing;         /* a write waits for writability */
     uint8_t in_tq;           /* linked in ctx's timeout queue */
+    uint8_t in_cq;           /* linked in ctx's connect queue (same links: never in both) */
     loop_timer_t timer;      /* reconnect back-off */
     const char *wbuf;        /* bytes of the pending request string */
     size_t wlen;
@@ -135,7 +146,9 @@ void conn_resume(conn_t *c);
 /* Free what the connection owns (after conn_close). */
 void conn_free(conn_t *c);
 /* Fail every request whose deadline has passed (counted as timeouts,
- * connection closed and reopened). Returns the next deadline or UINT64_MAX. */
+ * connection closed and reopened) and every connection not open within the
+ * connect timeout (counted as connect errors, reopened with back-off).
+ * Returns the next deadline or UINT64_MAX. */
 uint64_t conn_expire(conn_ctx_t *ctx, uint64_t now);
 
 #endif

@@ -272,6 +272,9 @@ static void *run(void *arg)
         .timeout_ns = w->timeout_ns, .rbuf = rbuf, .rbuf_size = RBUF_SIZE,
         .quota = w->quota, .pipeline = 1, .tls = w->tls, .close_each = (uint8_t)w->close_each,
         .expect = w->cfg ? &w->cfg->expect : NULL,
+        .connect_timeout_ns = w->cfg->connect_timeout_ns,
+        /* -n without -d: nothing else would end a run whose server never accepts */
+        .connect_give_up = w->cfg->requests && !w->cfg->duration_set,
     };
     if (w->tls) {
         x->pbuf_size = RBUF_SIZE;
@@ -318,7 +321,7 @@ static void *run(void *arg)
         goto out;
     apply_stages(w, loop_now());
     for (uint64_t i = 0; i < w->connections; i++) conn_start(&w->conns[i]);
-    uint64_t next_deadline = UINT64_MAX;
+    uint64_t next_deadline = conn_expire(x, loop_now()); /* the connects just started */
     while (!done(w)) {
         int rc = loop_run_once(w->loop, next_deadline);
         if (rc < 0) { err = rc; break; }

@@ -39,7 +39,11 @@ char *report_binary(char *buf, size_t size, double n)
 char *report_duration(char *buf, size_t size, uint64_t ns)
 {
     uint64_t ms = ns / 1000000;
-    if (ms % 1000) snprintf(buf, size, "%" PRIu64 "ms", ms);
+    if (ns % 1000000) { /* below a millisecond, or not a whole number of them: microseconds */
+        if (ns % 1000) snprintf(buf, size, "%.3fus", (double)ns / 1e3);
+        else snprintf(buf, size, "%" PRIu64 "us", ns / 1000);
+    } else if (!ns) snprintf(buf, size, "0s");
+    else if (ms % 1000) snprintf(buf, size, "%" PRIu64 "ms", ms);
     else if (ms % 3600000 == 0) snprintf(buf, size, "%" PRIu64 "h", ms / 3600000);
     else if (ms % 60000 == 0) snprintf(buf, size, "%" PRIu64 "m", ms / 60000);
     else snprintf(buf, size, "%" PRIu64 "s", ms / 1000);
@@ -283,7 +287,7 @@ char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t s
         snprintf(buf, size, "every request timed out after %s: raise --timeout, or check that %s:%s answers",
                  report_duration(t, sizeof t, c->timeout_ns), host, port);
     } else if (!strcmp(why, "connect")) {
-        snprintf(buf, size, "every connection failed to open (refused, unreachable%s): is the server up at %s:%s?",
+        snprintf(buf, size, "every connection failed to open (refused, unreachable, timed out%s): is the server up at %s:%s?",
                  strcmp(c->url.scheme ? c->url.scheme : "", "https") ? "" : " or TLS handshake failed", host, port);
     } else if (!strcmp(why, "read")) {
         snprintf(buf, size, "every request failed: the server closed or reset the connection before answering");

@@ -30,7 +30,8 @@ typedef struct report_run {
 /* The JSON result (schema in src/result/result.schema.json). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
 /* Pieces of the JSON result, shared with `barrage merge`: a string
- * (escaped) and a number (integral values exactly, others round-trip). */
+ * (escaped; invalid UTF-8 bytes become \ufffd: json_write_string) and a
+ * number (integral values exactly, others round-trip). */
 void report_json_string(FILE *f, const char *s);
 void report_json_number(FILE *f, double v);
 /* Responses by status code as a JSON object, {"200": 95, "500": 5}. */

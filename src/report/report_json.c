@@ -3,6 +3,7 @@
  * buckets as [index, count] pairs, and the exact min, max, sum and sum of
  * squares, so `barrage merge` can add runs exactly. */
 #include "report.h"
+#include "json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -16,16 +17,7 @@
 
 void report_json_string(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\r') fputs("\\r", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
+    json_write_string(f, s, s ? strlen(s) : 0); /* valid UTF-8 whatever the bytes (json.h) */
 }
 
 void report_json_number(FILE *f, double v)
@@ -136,6 +128,8 @@ static void config(FILE *f, const config_t *c)
     else fputs("null", f);
     fprintf(f, ", \"requests\": %" PRIu64 ", \"timeout_s\": ", c->requests);
     report_json_number(f, (double)c->timeout_ns / 1e9);
+    fputs(", \"connect_timeout_s\": ", f);
+    report_json_number(f, (double)(c->connect_timeout_ns ? c->connect_timeout_ns : c->timeout_ns) / 1e9);
     fputs(", \"rate\": ", f);
     report_json_number(f, c->rate);
     fputs(", \"stages\": [", f);

@@ -417,17 +417,7 @@ out:
 
 static void jstr_n(FILE *f, const char *s, size_t n)
 {
-    fputc('"', f);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
-        else if (c == '\n') fputs("\\n", f);
-        else if (c == '\r') fputs("\\r", f);
-        else if (c == '\t') fputs("\\t", f);
-        else if (c < 0x20) fprintf(f, "\\u%04x", c);
-        else fputc(c, f);
-    }
-    fputc('"', f);
+    json_write_string(f, s, n);
 }
 
 static void jstr(FILE *f, const char *s)
@@ -750,7 +740,7 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
                    "not on a merge\",\n", nth, nth == 1 ? "" : "s");
     if (write_series(f, rs, n, start)) return -ENOMEM;
     fputs("}\n", f);
-    return ferror(f) ? -EIO : 0;
+    return ferror(f) ? (errno ? -errno : -EIO) : 0; /* EPIPE, ENOSPC: say which */
 }
 
 /* Shards of one fleet run (--shard I/N): warn unless they are complete
@@ -839,7 +829,7 @@ int compare_merge_main(int argc, char **argv)
     int to_file = out_path && strcmp(out_path, "-");
     FILE *f = to_file ? fopen(out_path, "w") : stdout;
     int w = f ? write_merged(f, rs, nfiles, &total) : -errno;
-    if (f && (to_file ? fclose(f) : fflush(f)) && !w) w = -EIO;
+    if (f && (to_file ? fclose(f) : fflush(f)) && !w) w = errno ? -errno : -EIO;
     if (w) {
         fprintf(stderr, "barrage merge: cannot write '%s': %s\n", out_path ? out_path : "stdout", strerror(-w));
         rc = EXIT_WRITE;
@@ -1385,7 +1375,11 @@ int compare_main(int argc, char **argv)
         if (i > 1) fputc('\n', stdout);
         failed += print_block(stdout, &rs[0], &rs[i], gates, ngates, color, &oom);
     }
-    fflush(stdout);
+    if (fflush(stdout) || ferror(stdout)) { /* /dev/full, a closed pipe or stdout */
+        fprintf(stderr, "barrage compare: cannot write to stdout: %s\n", strerror(errno ? errno : EIO));
+        rc = 1;
+        goto done;
+    }
     if (oom) { fprintf(stderr, "barrage compare: out of memory\n"); rc = EXIT_USAGE; goto done; }
     if (failed) fprintf(stderr, "barrage compare: %d gate%s failed\n", failed, failed == 1 ? "" : "s");
     rc = failed ? COMPARE_EXIT_GATE : 0;

@@ -650,3 +650,27 @@ const char *json_type_name(const json_value_t *v)
     }
     return "nothing";
 }
+
+void json_write_string(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    if (!s) n = 0;
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c == '\n') fputs("\\n", f);
+        else if (c == '\r') fputs("\\r", f);
+        else if (c == '\t') fputs("\\t", f);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else if (c >= 0x80) { /* the reader's own check: what is written reads back */
+            size_t len = utf8_seq(p + i, n - i);
+            if (!len) fputs("\\ufffd", f);
+            else fwrite(p + i, 1, len, f);
+            i += len ? len : 1;
+            continue;
+        } else fputc(c, f);
+        i++;
+    }
+    fputc('"', f);
+}

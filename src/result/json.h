@@ -25,6 +25,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define JSON_DEPTH_DEFAULT 64    /* nesting limit when json_parse is given 0 */
 #define JSON_DEPTH_MAX 1024      /* larger limits are lowered to this */
@@ -84,5 +85,14 @@ int json_bool(const json_value_t *v, int *out);
 int json_equal(const json_value_t *a, const json_value_t *b);
 /* "null", "boolean", "number", "string", "array" or "object"; "nothing" for NULL. */
 const char *json_type_name(const json_value_t *v);
+
+/* Write s[0..n) as a JSON string literal that json_parse reads back: quote,
+ * backslash and control characters escaped (\n, \r, \t, \u00XX, NUL too),
+ * valid UTF-8 copied as is, and each byte that is not part of a valid UTF-8
+ * sequence (stray continuation bytes, overlong forms, surrogates, > U+10FFFF,
+ * truncated sequences) written as \ufffd, the replacement character. So the
+ * output is always valid UTF-8 JSON, whatever bytes a name, header, URL or
+ * message held. */
+void json_write_string(FILE *f, const char *s, size_t n);
 
 #endif

@@ -433,3 +433,34 @@ TEST(compare_gates_parse)
         }
     }
 }
+
+TEST(json_write_string_is_valid_utf8)
+{
+    static const struct { const char *in; size_t n; const char *out; } cases[] = {
+        { "plain", 5, "\"plain\"" },
+        { "q\"b\\\n\r\t\x01", 8, "\"q\\\"b\\\\\\n\\r\\t\\u0001\"" },
+        { "a\0b", 3, "\"a\\u0000b\"" },
+        { "\xe6\x97\xa5 ok", 6, "\"\xe6\x97\xa5 ok\"" },             /* valid UTF-8 kept */
+        { "\xff\xfe", 2, "\"\\ufffd\\ufffd\"" },                       /* not UTF-8 at all */
+        { "\xc3(", 2, "\"\\ufffd(\"" },                                /* truncated sequence */
+        { "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" },            /* a surrogate */
+        { "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"" },                       /* overlong */
+        { "\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* above U+10FFFF */
+        { "\xe6\x97", 2, "\"\\ufffd\\ufffd\"" },                       /* cut at the end */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        ASSERT(f);
+        json_write_string(f, cases[i].in, cases[i].n);
+        fclose(f);
+        if (strcmp(buf, cases[i].out)) fprintf(stderr, "    case %zu: got %s\n", i, buf);
+        ASSERT_EQ_STR(buf, cases[i].out);
+        json_doc_t *doc = NULL;
+        char err[128];
+        ASSERT_EQ_INT(json_parse(&doc, buf, len, 0, err, sizeof err), 0); /* reads back */
+        json_free(doc);
+        free(buf);
+    }
+}

@@ -16,4 +16,6 @@ TEST(report_units)
     ASSERT_EQ_STR(report_duration(b, sizeof b, 10000000000ULL), "10s");
     ASSERT_EQ_STR(report_duration(b, sizeof b, 120000000000ULL), "2m");
     ASSERT_EQ_STR(report_duration(b, sizeof b, 1500000000ULL), "1500ms");
+    ASSERT_EQ_STR(report_duration(b, sizeof b, 500000ULL), "500us");
+    ASSERT_EQ_STR(report_duration(b, sizeof b, 1500000ULL), "1500us");
 }
