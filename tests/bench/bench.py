@@ -521,16 +521,14 @@ class PerfSession:
 
     def __init__(self, freq):
         self.freq = freq
-        self.dir = tempfile.mkdtemp(prefix="bench-perf-")
-        self.data = os.path.join(self.dir, "perf.data")
+        self.dir = self.data = self.errpath = None
         self.proc = self.ctl = self.ack = None
-        self.errpath = os.path.join(self.dir, "perf.err")
 
-    def command(self, ctl, ack):
+    def command(self, ctl, ack, data):
         # perf itself on the server's CPU, off the client's
         return ["taskset", "-c", str(SERVER_CPU), PERF, "record", "-e", "cpu-clock", "-F", str(self.freq),
                 "-C", str(CLIENT_CPU), "-D", "-1", "--control", f"fifo:{ctl},{ack}", "--synth=no", "-B",
-                "-o", self.data]
+                "-o", data]
 
     def _error(self, what):
         err = ""
@@ -566,6 +564,15 @@ class PerfSession:
                 got += chunk
 
     def start(self, timeout=30):
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, timeout):
+        self.dir = tempfile.mkdtemp(prefix="bench-perf-")
+        self.data, self.errpath = os.path.join(self.dir, "perf.data"), os.path.join(self.dir, "perf.err")
         ctl, ack = os.path.join(self.dir, "ctl"), os.path.join(self.dir, "ack")
         os.mkfifo(ctl)
         os.mkfifo(ack)
@@ -573,7 +580,7 @@ class PerfSession:
         # exists: open ours first, non-blocking
         self.ack = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)
         with open(self.errpath, "w") as err:
-            self.proc = subprocess.Popen(self.command(ctl, ack), stdin=subprocess.DEVNULL,
+            self.proc = subprocess.Popen(self.command(ctl, ack, self.data), stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=err, cwd=self.dir)
         deadline = time.monotonic() + timeout
         while self.ctl is None:
@@ -633,7 +640,9 @@ class PerfSession:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
 
 
 class PerfError(Exception):
@@ -983,7 +992,7 @@ def timed_runs(args, target, url, scripts, check=None):
     for t in tools:
         log("  " + show(pinned(timed(client_cmd(args, t, url, CONNECTIONS, args.duration, scripts[t]), "FILE"))))
     if not args.perf_note:
-        log("  around each: " + show(PerfSession(args.perf_freq).command("CTL", "ACK")[:-1] + ["FILE"])
+        log("  around each: " + show(PerfSession(args.perf_freq).command("CTL", "ACK", "FILE"))
             + "; then " + show([PERF, "script", "-i", "FILE", "--pid=PID", "-F", "pid,period,ip,sym,dso"]))
     i = 0
     while len(runs["wrk"]) < args.runs:
@@ -1110,9 +1119,10 @@ def run_notes(label, runs):
         sp = [r.perf_per_mreq for r in runs[t] if r.perf_per_mreq]
         if sp:
             pw = [r.perf_vs_wait4 for r in runs[t] if r.perf_vs_wait4]
+            share = [r.perf.user_ns / (r.perf.user_ns + r.perf.kernel_ns) for r in runs[t] if r.perf_per_mreq]
             notes.append(f"{label}{t} CPU s per 1M requests from perf samples: user {med([u for u, _ in sp]):.2f} + "
-                         f"kernel {med([k for _, k in sp]):.2f} (medians of {len(sp)} runs); perf total / wait4 "
-                         f"total {spread(pw, '.2f')}")
+                         f"kernel {med([k for _, k in sp]):.2f} (medians of {len(sp)} runs; user share of the "
+                         f"samples {100 * med(share):.1f}%); perf total / wait4 total {spread(pw, '.2f')}")
         sp = [r.split_per_mreq for r in runs[t] if r.split_per_mreq]
         if sp:
             notes.append(f"{label}{t} CPU s per 1M requests split by rusage (tick-based): user "
