@@ -539,7 +539,7 @@ class PerfSession:
             err = lines[0] if lines else ""  # perf's first line says why
             if any("paranoid" in ln for ln in lines):
                 err += f" (perf_event_paranoid is {read_text('/proc/sys/kernel/perf_event_paranoid')}: " \
-                       "run as root, or set it to -1)"
+                       "run as root, or set it to 0 or less)"
         except OSError:
             pass
         return PerfError(f"{what}{': ' + err if err else ''}")
