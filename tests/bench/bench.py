@@ -492,7 +492,7 @@ def parse_strace(path):
 # sampled address. The client itself is started exactly as without perf, so
 # its wait4 rusage (the total CPU) is the same measure as before.
 KERNEL_IP = 1 << 63  # x86_64 and arm64 Linux: kernel addresses have the top bit set
-PERF_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]+)\s+(.*?)\s+\(([^()]*)\)\s*$")
+PERF_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+([0-9a-fA-F]+)(?:\s+(.*?)\s+\(([^()]*)\))?\s*$")
 
 
 class PerfResult:
@@ -621,7 +621,7 @@ class PerfSession:
             for ln in p.stdout.splitlines():
                 m = PERF_LINE.match(ln)
                 if m and int(m.group(1)) == pid:
-                    res.add(int(m.group(2)), int(m.group(3), 16), m.group(4), m.group(5))
+                    res.add(int(m.group(2)), int(m.group(3), 16), m.group(4) or "[unknown]", m.group(5) or "[unknown]")
             if not res.samples:
                 last = (p.stderr.strip().splitlines() or [""])[-1]
                 raise PerfError(f"no perf samples of pid {pid} (perf script rc {p.returncode}{': ' + last if last else ''})")
@@ -1006,8 +1006,13 @@ def timed_runs(args, target, url, scripts, check=None):
                     perf = PerfSession(args.perf_freq).start()
                 except (PerfError, OSError, subprocess.SubprocessError) as e:
                     perf_error = str(e)
-            s0, b0 = server_cpu_seconds(target), cpu_busy_seconds()
-            r = run_client(t, cmd, args.duration, affinity_sampler(min(1.0, args.duration / 2)))
+            try:
+                s0, b0 = server_cpu_seconds(target), cpu_busy_seconds()
+                r = run_client(t, cmd, args.duration, affinity_sampler(min(1.0, args.duration / 2)))
+            except BaseException:
+                if perf:
+                    perf.close()
+                raise
             r.extra["server_cpu"] = server_cpu_seconds(target) - s0
             b1 = cpu_busy_seconds()
             if r.cpu is not None and SERVER_CPU in b1 and CLIENT_CPU in b1:
