@@ -1,6 +1,7 @@
 /* config.c - option parsing and validation. Written by hand instead of with
  * getopt_long so that every mistake gets barrage's own one-line message. */
 #include "config.h"
+#include "units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -145,43 +146,6 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-int config_parse_duration(const char *s, uint64_t *ns)
-{
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v)) return -1;
-    double mult;
-    if (!*end || !strcmp(end, "s")) mult = 1e9;
-    else if (!strcmp(end, "ms")) mult = 1e6;
-    else if (!strcmp(end, "us")) mult = 1e3;
-    else if (!strcmp(end, "m")) mult = 60e9;
-    else if (!strcmp(end, "h")) mult = 3600e9;
-    else return -1;
-    double r = v * mult;
-    if (r < 0 || r > 1e18) return -1;
-    *ns = (uint64_t)(r + 0.5);
-    return 0;
-}
-
-int config_parse_count(const char *s, uint64_t *out)
-{
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno) return -1;
-    uint64_t mult = 1;
-    if (*end == 'k' || *end == 'K') { mult = 1000; end++; }
-    else if (*end == 'M') { mult = 1000000; end++; }
-    else if (*end == 'G') { mult = 1000000000; end++; }
-    if (*end) return -1;
-    if (v > UINT64_MAX / mult) return -1;
-    *out = (uint64_t)v * mult;
-    return 0;
 }
 
 void config_url_free(config_url_t *u)
@@ -415,33 +379,33 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     uint64_t n;
     switch (o->id) {
     case OPT_CONNECTIONS:
-        if (config_parse_count(v, &n) || n == 0 || n > 1000000)
+        if (units_parse_count(v, &n) || n == 0 || n > 1000000)
             return fail(err, errlen, "%s: '%s' is not a valid number of connections (use 1 to 1000000, e.g. -c 100)", name, v);
         c->connections = n;
         break;
     case OPT_THREADS:
-        if (config_parse_count(v, &n) || n == 0 || n > 1024)
+        if (units_parse_count(v, &n) || n == 0 || n > 1024)
             return fail(err, errlen, "%s: '%s' is not a valid number of threads (use 1 to 1024, e.g. -t 2)", name, v);
         c->threads = n;
         break;
     case OPT_DURATION:
-        if (config_parse_duration(v, &n) || n == 0)
+        if (units_parse_duration(v, &n) || n == 0)
             return fail(err, errlen, "%s: cannot parse '%s' as a duration (use e.g. 10s, 2m, 1h)", name, v);
         c->duration_ns = n;
         c->duration_set = 1;
         break;
     case OPT_TIMEOUT:
-        if (config_parse_duration(v, &n) || n < 1000000)
+        if (units_parse_duration(v, &n) || n < 1000000)
             return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
         c->timeout_ns = n;
         break;
     case OPT_CONNECT_TIMEOUT:
-        if (config_parse_duration(v, &n) || n < 1000000)
+        if (units_parse_duration(v, &n) || n < 1000000)
             return fail(err, errlen, "%s: cannot parse '%s' as a timeout of at least 1ms (use e.g. 500ms, 2s)", name, v);
         c->connect_timeout_ns = n;
         break;
     case OPT_REQUESTS:
-        if (config_parse_count(v, &n) || n == 0)
+        if (units_parse_count(v, &n) || n == 0)
             return fail(err, errlen, "%s: '%s' is not a positive number of requests (e.g. -n 10000 or -n 10k)", name, v);
         c->requests = n;
         break;
@@ -507,7 +471,7 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     }
     case OPT_EXIT_ON_FAILURES: c->failure_exit = 1; break;
     case OPT_EXIT_CODE_ON_ERROR:
-        if (config_parse_count(v, &n) || n > 255 || strpbrk(v, "kMG"))
+        if (units_parse_count(v, &n) || n > 255 || strpbrk(v, "kMG"))
             return fail(err, errlen, "%s: '%s' is not an exit code (use 0 to 255; 0 turns it off)", name, v);
         c->failure_exit = (int)n;
         break;
@@ -525,11 +489,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         break;
     }
     case OPT_SHARDS: {
-        if (config_parse_count(v, &n) || n < 1 || n > 10000)
+        if (units_parse_count(v, &n) || n < 1 || n > 10000)
             return fail(err, errlen, "%s: '%s' is not a number of shards (1 to 10000)", name, v);
         const char *idx = getenv("JOB_COMPLETION_INDEX");
         uint64_t i;
-        if (!idx || config_parse_count(idx, &i))
+        if (!idx || units_parse_count(idx, &i))
             return fail(err, errlen, "%s needs JOB_COMPLETION_INDEX (a Kubernetes Indexed Job sets it), or use --shard I/N", name);
         if (i >= n)
             return fail(err, errlen, "JOB_COMPLETION_INDEX=%s is not below --shards %s", idx, v);
@@ -599,7 +563,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
     if (c->shard_count > 1) { /* this shard's share; remainders go to the first shards */
         uint64_t i = c->shard_index, n = c->shard_count;
         if (c->requests) {
-            c->requests = c->requests / n + (i < c->requests % n);
+            c->requests = units_share(c->requests, n, i);
             if (!c->requests)
                 return fail(err, errlen, "-n is smaller than the number of shards: shard %llu would have no requests",
                             (unsigned long long)i);
@@ -607,7 +571,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
         c->rate /= (double)n;
         if (!c->stages.n) {
             uint64_t total = c->connections;
-            c->connections = total / n + (i < total % n);
+            c->connections = units_share(total, n, i);
             if (!c->connections)
                 return fail(err, errlen, "%llu connections cannot be spread over %llu shards: use at least one per shard",
                             (unsigned long long)total, (unsigned long long)n);
@@ -623,7 +587,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
             double m = rate_stages_max(&c->stages);
             if (m < 1) return fail(err, errlen, "--stages: every target is 0 connections");
             uint64_t total = (uint64_t)(m + 0.5), n = c->shard_count;
-            c->connections = total / n + (c->shard_index < total % n);
+            c->connections = units_share(total, n, c->shard_index);
             if (!c->connections)
                 return fail(err, errlen, "--stages: a peak of %llu connections leaves shard %u without any",
                             (unsigned long long)total, c->shard_index);

@@ -79,10 +79,6 @@ void config_free(config_t *c);
 /* The --help text. */
 const char *config_usage(void);
 
-/* "10s", "2m", "1h", "250ms", "100us", bare number = seconds. 0 or -1. */
-int config_parse_duration(const char *s, uint64_t *ns);
-/* Non-negative integer with optional k/M/G (x1000) suffix. 0 or -1. */
-int config_parse_count(const char *s, uint64_t *out);
 /* RFC 3339 ("2026-11-23T15:30:00Z", fractions and offsets allowed) or
  * Unix seconds ("1795446000.5"). 0 and *unix_s, or -1. */
 int config_parse_time(const char *s, double *unix_s);

@@ -2,6 +2,7 @@
  * workers started and waited for, their results merged. */
 #define _GNU_SOURCE
 #include "run.h"
+#include "units.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -151,8 +152,8 @@ int run_start(run_t *r)
         worker_t *w = &r->workers[i];
         w->index = (int)i;
         w->cpu = ncpus ? cpus[i % (size_t)ncpus] : -1;
-        w->connections = cfg->connections / nw + (i < cfg->connections % nw);
-        w->quota = cfg->requests ? cfg->requests / nw + (i < cfg->requests % nw) : 0;
+        w->connections = units_share(cfg->connections, nw, i);
+        w->quota = units_share(cfg->requests, nw, i); /* 0 = no limit stays 0 */
         w->timeout_ns = cfg->timeout_ns;
         w->addr = &r->addr;
         w->req = r->req;

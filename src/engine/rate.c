@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "units.h"
 
 int rate_stages_parse(const char *s, rate_stages_t *st, char *err, size_t errlen)
 {
@@ -27,7 +27,7 @@ int rate_stages_parse(const char *s, rate_stages_t *st, char *err, size_t errlen
         }
         *colon = 0;
         uint64_t ns;
-        if (config_parse_duration(part, &ns) || ns == 0) {
+        if (units_parse_duration(part, &ns) || ns == 0) {
             snprintf(err, errlen, "--stages: cannot read '%s' as a duration (use e.g. 30s, 1m)", part);
             return -1;
         }

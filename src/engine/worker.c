@@ -1,6 +1,7 @@
 /* worker.c - the per-thread event loop around the connections. */
 #define _GNU_SOURCE
 #include "worker.h"
+#include "units.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -167,9 +168,8 @@ static void apply_stages(worker_t *w, uint64_t now)
     uint64_t t = now > w->t0 ? now - w->t0 : 0;
     uint64_t total = (uint64_t)(rate_stages_value(w->stages, t) + 0.5);
     uint64_t shards = w->shard_count ? w->shard_count : 1;
-    total = total / shards + (w->shard_index < total % shards); /* this shard's share */
-    uint64_t n = (uint64_t)w->nthreads;
-    uint32_t limit = (uint32_t)(total / n + ((uint64_t)w->index < total % n));
+    total = units_share(total, shards, w->shard_index); /* this shard's share */
+    uint32_t limit = (uint32_t)units_share(total, (uint64_t)w->nthreads, (uint64_t)w->index);
     conn_ctx_t *x = &w->ctx;
     uint32_t old = x->active_limit;
     x->active_limit = limit;

@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include "serve.h"
 #include "loop.h"
+#include "units.h"
 
 #include <llhttp.h>
 
@@ -152,26 +153,6 @@ static int serve_usage_error(const char *fmt, ...)
 }
 
 /* "50ms", "2s", "1.5m", "250us", "1h"; a bare number is seconds. */
-static int serve_parse_duration(const char *s, uint64_t *out)
-{
-    if (!isdigit((unsigned char)s[0]) && s[0] != '.') return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !isfinite(v) || v < 0) return -1;
-    double mul;
-    if (!*end || !strcmp(end, "s")) mul = 1e9;
-    else if (!strcmp(end, "ms")) mul = 1e6;
-    else if (!strcmp(end, "us")) mul = 1e3;
-    else if (!strcmp(end, "m")) mul = 60e9;
-    else if (!strcmp(end, "h")) mul = 3600e9;
-    else return -1;
-    double ns = v * mul;
-    if (ns > 1e18) return -1;
-    *out = (uint64_t)(ns + 0.5);
-    return 0;
-}
-
 /* "512", "16k", "1m" (KiB, MiB; "kb"/"kib" spellings too). */
 static int serve_parse_size(const char *s, size_t *out)
 {
@@ -353,12 +334,12 @@ static int serve_parse_args(int argc, char **argv, serve_config_t *cfg)
             cfg->status = (int)u;
             break;
         case OPT_DELAY:
-            if (serve_parse_duration(val, &cfg->delay_ns) < 0)
+            if (units_parse_duration(val, &cfg->delay_ns) < 0)
                 return serve_usage_error("--delay: cannot parse '%s' as a duration %s",
                                          val, SERVE_DURATION_FIX);
             break;
         case OPT_TRICKLE:
-            if (serve_parse_duration(val, &cfg->trickle_ns) < 0)
+            if (units_parse_duration(val, &cfg->trickle_ns) < 0)
                 return serve_usage_error("--trickle: cannot parse '%s' as a duration %s",
                                          val, SERVE_DURATION_FIX);
             break;
@@ -371,8 +352,8 @@ static int serve_parse_args(int argc, char **argv, serve_config_t *cfg)
                                          "(use e.g. 200ms:1s)", val);
             memcpy(d, val, dl);
             d[dl] = 0;
-            if (serve_parse_duration(d, &cfg->stall_ns) < 0 ||
-                serve_parse_duration(colon + 1, &cfg->stall_period_ns) < 0)
+            if (units_parse_duration(d, &cfg->stall_ns) < 0 ||
+                units_parse_duration(colon + 1, &cfg->stall_period_ns) < 0)
                 return serve_usage_error("--stall: cannot parse '%s' as DUR:PERIOD "
                                          "(use e.g. 200ms:1s)", val);
             if (cfg->stall_period_ns == 0 || cfg->stall_ns >= cfg->stall_period_ns)

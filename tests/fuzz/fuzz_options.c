@@ -1,8 +1,8 @@
 /* fuzz_options.c - libFuzzer target for the command line: config_defaults +
  * config_parse + config_free over argv words taken from the input, then what
  * main.c does with an accepted configuration (parse every --threshold, build
- * the Host header and format the request). Also config_parse_duration and
- * config_parse_count on the whole input as one string.
+ * the Host header and format the request). Also units_parse_duration and
+ * units_parse_count on the whole input as one string.
  *
  * The input is split into words on NUL and newline bytes (at most MAX_WORDS;
  * argv[0] is "barrage"), so a seed is one option or value per line.
@@ -25,6 +25,7 @@
 #include "config.h"
 #include "http.h"
 #include "threshold.h"
+#include "units.h"
 
 /* A broken invariant: say which, then trap (libFuzzer saves the input). */
 #define CHECK(c) do { if (!(c)) { \
@@ -71,10 +72,10 @@ static const char *safe_file(const char *word)
 static void check_duration_and_count(const char *s)
 {
     uint64_t v = 12345;
-    if (config_parse_duration(s, &v) == 0) CHECK(v <= UINT64_C(1000000000000000001));
+    if (units_parse_duration(s, &v) == 0) CHECK(v <= UINT64_C(1000000000000000001));
     else CHECK(v == 12345);
     v = 12345;
-    if (config_parse_count(s, &v) != 0) CHECK(v == 12345);
+    if (units_parse_count(s, &v) != 0) CHECK(v == 12345);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -69,14 +69,14 @@ fi
 rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 
 # Which sources each target needs (from the includes of src/**/*.c):
-#   config.c <-> rate.c (--stages; durations), threshold.c -> stats.c,
+#   config.c -> rate.c -> units.c (--stages; durations), threshold.c -> stats.c,
 #   http.c -> llhttp.
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
 sources() {
     case $1 in
-        url)       echo "config rate http $LLHTTP" ;;
-        options)   echo "config rate threshold stats http $LLHTTP" ;;
-        threshold) echo "threshold stats rate config" ;;
+        url)       echo "config rate units http $LLHTTP" ;;
+        options)   echo "config rate units threshold stats http $LLHTTP" ;;
+        threshold) echo "threshold stats rate units config" ;;
         response)  echo "http stats $LLHTTP" ;;
         *)         return 1 ;;
     esac

@@ -1,5 +1,6 @@
 /* Unit tests: durations, counts, URLs and option parsing. */
 #include "config.h"
+#include "units.h"
 #include "test.h"
 
 #include <stdint.h>
@@ -7,33 +8,33 @@
 TEST(config_duration)
 {
     uint64_t ns;
-    ASSERT(config_parse_duration("10s", &ns) == 0); ASSERT_EQ_INT(ns, 10000000000ULL);
-    ASSERT(config_parse_duration("10", &ns) == 0);  ASSERT_EQ_INT(ns, 10000000000ULL);
-    ASSERT(config_parse_duration("2m", &ns) == 0);  ASSERT_EQ_INT(ns, 120000000000ULL);
-    ASSERT(config_parse_duration("1h", &ns) == 0);  ASSERT_EQ_INT(ns, 3600000000000ULL);
-    ASSERT(config_parse_duration("250ms", &ns) == 0); ASSERT_EQ_INT(ns, 250000000ULL);
-    ASSERT(config_parse_duration("100us", &ns) == 0); ASSERT_EQ_INT(ns, 100000ULL);
-    ASSERT(config_parse_duration("1.5s", &ns) == 0); ASSERT_EQ_INT(ns, 1500000000ULL);
-    ASSERT(config_parse_duration("", &ns) == -1);
-    ASSERT(config_parse_duration("s", &ns) == -1);
-    ASSERT(config_parse_duration("10x", &ns) == -1);
-    ASSERT(config_parse_duration("-1s", &ns) == -1);
-    ASSERT(config_parse_duration("10 s", &ns) == -1);
-    ASSERT(config_parse_duration("1e30h", &ns) == -1);
+    ASSERT(units_parse_duration("10s", &ns) == 0); ASSERT_EQ_INT(ns, 10000000000ULL);
+    ASSERT(units_parse_duration("10", &ns) == 0);  ASSERT_EQ_INT(ns, 10000000000ULL);
+    ASSERT(units_parse_duration("2m", &ns) == 0);  ASSERT_EQ_INT(ns, 120000000000ULL);
+    ASSERT(units_parse_duration("1h", &ns) == 0);  ASSERT_EQ_INT(ns, 3600000000000ULL);
+    ASSERT(units_parse_duration("250ms", &ns) == 0); ASSERT_EQ_INT(ns, 250000000ULL);
+    ASSERT(units_parse_duration("100us", &ns) == 0); ASSERT_EQ_INT(ns, 100000ULL);
+    ASSERT(units_parse_duration("1.5s", &ns) == 0); ASSERT_EQ_INT(ns, 1500000000ULL);
+    ASSERT(units_parse_duration("", &ns) == -1);
+    ASSERT(units_parse_duration("s", &ns) == -1);
+    ASSERT(units_parse_duration("10x", &ns) == -1);
+    ASSERT(units_parse_duration("-1s", &ns) == -1);
+    ASSERT(units_parse_duration("10 s", &ns) == -1);
+    ASSERT(units_parse_duration("1e30h", &ns) == -1);
 }
 
 TEST(config_count)
 {
     uint64_t n;
-    ASSERT(config_parse_count("100", &n) == 0); ASSERT_EQ_INT(n, 100);
-    ASSERT(config_parse_count("10k", &n) == 0); ASSERT_EQ_INT(n, 10000);
-    ASSERT(config_parse_count("2M", &n) == 0);  ASSERT_EQ_INT(n, 2000000);
-    ASSERT(config_parse_count("1G", &n) == 0);  ASSERT_EQ_INT(n, 1000000000);
-    ASSERT(config_parse_count("", &n) == -1);
-    ASSERT(config_parse_count("-5", &n) == -1);
-    ASSERT(config_parse_count("5x", &n) == -1);
-    ASSERT(config_parse_count("99999999999999999999", &n) == -1);
-    ASSERT(config_parse_count("99999999999999999G", &n) == -1);
+    ASSERT(units_parse_count("100", &n) == 0); ASSERT_EQ_INT(n, 100);
+    ASSERT(units_parse_count("10k", &n) == 0); ASSERT_EQ_INT(n, 10000);
+    ASSERT(units_parse_count("2M", &n) == 0);  ASSERT_EQ_INT(n, 2000000);
+    ASSERT(units_parse_count("1G", &n) == 0);  ASSERT_EQ_INT(n, 1000000000);
+    ASSERT(units_parse_count("", &n) == -1);
+    ASSERT(units_parse_count("-5", &n) == -1);
+    ASSERT(units_parse_count("5x", &n) == -1);
+    ASSERT(units_parse_count("99999999999999999999", &n) == -1);
+    ASSERT(units_parse_count("99999999999999999G", &n) == -1);
 }
 
 TEST(config_url_forms)
