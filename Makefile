@@ -10,7 +10,11 @@ UNAME   := $(shell uname -s)
 CC      ?= cc
 OPT     ?= -O2 -g
 # Our flags live apart from CFLAGS so `make CFLAGS=...` adds to them.
-BASE_CFLAGS := -std=gnu11 -Wall -Wextra -pthread -MMD -MP -DBARRAGE_VERSION='"$(VERSION)"'
+BASE_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wconversion -pthread -MMD -MP -DBARRAGE_VERSION='"$(VERSION)"'
+# `make test` (and so CI) builds with WERROR=1: a warning fails the build.
+ifeq ($(WERROR),1)
+BASE_CFLAGS += -Werror
+endif
 LDLIBS  += -pthread -lm
 
 ifeq ($(SAN),1)
@@ -103,8 +107,8 @@ unit: $(UNIT_BIN)
 
 # Builds the normal and the sanitizer binaries, then runs every suite on both.
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 OPT="-O1 -g" build-asan/barrage build-asan/unit_tests
+	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory WERROR=1 BUILD=build-asan SAN=1 OPT="-O1 -g" build-asan/barrage build-asan/unit_tests
 	@sh tests/run.sh
 
 asan:

@@ -480,12 +480,12 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_CSV: c->csv_prefix = v; break;
     case OPT_HTML: c->html_path = v; break;
     case OPT_SHARD: {
-        unsigned i, n;
+        unsigned si, sn;
         int used = 0;
-        if (sscanf(v, "%u/%u%n", &i, &n, &used) != 2 || v[used] || n < 1 || n > 10000 || i >= n)
+        if (sscanf(v, "%u/%u%n", &si, &sn, &used) != 2 || v[used] || sn < 1 || sn > 10000 || si >= sn)
             return fail(err, errlen, "%s: '%s' is not I/N with 0 <= I < N (e.g. --shard 0/3)", name, v);
-        c->shard_index = i;
-        c->shard_count = n;
+        c->shard_index = si;
+        c->shard_count = sn;
         break;
     }
     case OPT_SHARDS: {

@@ -24,7 +24,7 @@ static int allowed_cpus(int *out, int max)
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) == 0)
         for (int i = 0; i < CPU_SETSIZE && n < max; i++)
-            if (CPU_ISSET(i, &set)) out[n++] = i;
+            if (CPU_ISSET((size_t)i, &set)) out[n++] = i;
 #endif
     (void)out; (void)max;
     return n;

@@ -219,7 +219,7 @@ static void pin(int cpu)
     if (cpu < 0) return;
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
+    CPU_SET((size_t)cpu, &set);
     pthread_setaffinity_np(pthread_self(), sizeof set, &set);
 #else
     (void)cpu; /* no portable per-thread affinity: run unpinned */

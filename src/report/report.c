@@ -191,14 +191,14 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
         for (size_t i = 0; i < s->nnamed; i++) {
             const stats_named_t *n = &s->named[i];
             const hist_t *h = &n->latency;
-            char c[5][16];
+            char t[5][16];
             fprintf(f, "    %-24.24s %9" PRIu64 " %9" PRIu64 " %9.2f %9s %9s %9s %9s %9s\n", n->name,
                     n->requests, n->failures, secs > 0 ? (double)n->requests / secs : 0.0,
-                    report_time_us(c[0], sizeof c[0], hist_mean(h)),
-                    report_time_us(c[1], sizeof c[1], (double)hist_percentile(h, 50)),
-                    report_time_us(c[2], sizeof c[2], (double)hist_percentile(h, 90)),
-                    report_time_us(c[3], sizeof c[3], (double)hist_percentile(h, 99)),
-                    report_time_us(c[4], sizeof c[4], (double)h->max));
+                    report_time_us(t[0], sizeof t[0], hist_mean(h)),
+                    report_time_us(t[1], sizeof t[1], (double)hist_percentile(h, 50)),
+                    report_time_us(t[2], sizeof t[2], (double)hist_percentile(h, 90)),
+                    report_time_us(t[3], sizeof t[3], (double)hist_percentile(h, 99)),
+                    report_time_us(t[4], sizeof t[4], (double)h->max));
         }
     }
     if (s->nchecks) {
