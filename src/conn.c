@@ -226,15 +226,21 @@ static int send_next(conn_t *c)
     }
     if (!c->held) {
         if (x->quota && x->issued >= x->quota) return 0;
-        uint32_t n = 1;
+        uint32_t n;
         if (x->hooks && x->hooks->next) {
-            int rc = x->hooks->next(c, &c->wbuf, &c->wlen);
+            conn_req_t q = { 0 };
+            int rc = x->hooks->next(c, &q);
             if (rc < 0) { x->fatal = rc; return -1; }
             if (rc == CONN_NEXT_WAIT) return 0;
-            n = x->pipeline;
+            c->wbuf = q.buf;
+            c->wlen = q.len;
+            c->heads = q.heads;
+            n = q.n ? q.n : 1;
         } else {
             c->wbuf = x->req;
             c->wlen = x->req_len;
+            c->heads = x->req_heads;
+            n = x->pipeline;
         }
         c->held_n = n;
         x->issued += n; /* reserved while held, so the quota is never exceeded */
@@ -250,7 +256,7 @@ static int send_next(conn_t *c)
     c->sent_at = intended;
     c->actual_at = x->now;
     c->deadline = x->now + x->timeout_ns;
-    c->resp.expect_head = x->req_is_head;
+    c->resp.expect_head = (uint8_t)http_is_head(c->heads, 0);
     tq_append(x, c);
     return do_write(c);
 }
@@ -260,19 +266,30 @@ static int on_response(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     stats_t *s = x->stats;
+    if (c->inflight) c->inflight--;
+    if (c->heads && c->inflight) /* the next response in the pipeline: HEAD or not */
+        c->resp.expect_head = (uint8_t)http_is_head(c->heads, c->held_n - c->inflight);
+    if (x->quota && s->requests >= x->quota) {
+        /* a pipelined string asked for more than -n had left: the rest is
+         * in flight at the end of the run, never counted */
+        if (!c->inflight) tq_remove(x, c);
+        return 0;
+    }
     uint64_t us = (x->now - c->sent_at) / 1000;
     hist_record(&s->latency, us);
     hist_record(&s->second, us);
     if (x->gate) hist_record(&s->service, (x->now - c->actual_at) / 1000);
     s->requests++;
     if (c->resp.status >= 400) s->errors.status++;
-    if (c->inflight) c->inflight--;
     if (!c->inflight) tq_remove(x, c);
     if (x->hooks && x->hooks->response) {
         int rc = x->hooks->response(c, us);
         if (rc < 0) { x->fatal = rc; return -1; }
     }
-    if (!c->resp.keep_alive || (x->close_each && !c->inflight)) {
+    /* Closed, not reused, when the last response came before its request
+     * was written entirely (an early 413): the rest of the body must not
+     * reach the server as the start of the next request. */
+    if (!c->resp.keep_alive || (!c->inflight && (x->close_each || c->writing))) {
         reconnect(c, 0);
         return -1;
     }
