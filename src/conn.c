@@ -190,7 +190,7 @@ static int do_write(conn_t *c)
         int rc = tls_flush(c);
         if (rc < 0) { fail(c, CONN_ERR_WRITE); return -1; }
         c->writing = (uint8_t)rc;
-        if (!rc) x->stats->sent += c->inflight;
+        if (!rc) x->stats->sent += c->held_n;
         return 0;
     }
     while (c->woff < c->wlen) {
@@ -207,7 +207,7 @@ static int do_write(conn_t *c)
         return -1;
     }
     c->writing = 0;
-    x->stats->sent += c->inflight;
+    x->stats->sent += c->held_n;
     return 0;
 }
 
@@ -272,7 +272,7 @@ static int on_response(conn_t *c)
     if (x->quota && s->requests >= x->quota) {
         /* a pipelined string asked for more than -n had left: the rest is
          * in flight at the end of the run, never counted */
-        if (!c->inflight) tq_remove(x, c);
+        if (!c->inflight && !c->writing) tq_remove(x, c);
         return 0;
     }
     uint64_t us = (x->now - c->sent_at) / 1000;
@@ -281,15 +281,12 @@ static int on_response(conn_t *c)
     if (x->gate) hist_record(&s->service, (x->now - c->actual_at) / 1000);
     s->requests++;
     if (c->resp.status >= 400) s->errors.status++;
-    if (!c->inflight) tq_remove(x, c);
+    if (!c->inflight && !c->writing) tq_remove(x, c); /* a write still going keeps its deadline */
     if (x->hooks && x->hooks->response) {
         int rc = x->hooks->response(c, us);
         if (rc < 0) { x->fatal = rc; return -1; }
     }
-    /* Closed, not reused, when the last response came before its request
-     * was written entirely (an early 413): the rest of the body must not
-     * reach the server as the start of the next request. */
-    if (!c->resp.keep_alive || (!c->inflight && (x->close_each || c->writing))) {
+    if (!c->resp.keep_alive || (x->close_each && !c->inflight)) {
         reconnect(c, 0);
         return -1;
     }
@@ -351,7 +348,12 @@ static int tls_process(conn_t *c)
         fail(c, CONN_ERR_READ); /* alert or bad record */
         return -1;
     }
-    if (tls_flush(c) < 0) { fail(c, CONN_ERR_WRITE); return -1; }
+    int rc = tls_flush(c);
+    if (rc < 0) { fail(c, CONN_ERR_WRITE); return -1; }
+    if (!rc && c->writing) { /* the flush finished the request's ciphertext */
+        c->writing = 0;
+        x->stats->sent += c->held_n;
+    }
     return 0;
 }
 
@@ -369,7 +371,9 @@ static void do_read(conn_t *c, int eof)
                 if (rc < 0) return;
                 if (rc > 0) { on_eof(c); return; }
             } else if (process(c, x->rbuf, (size_t)n)) return;
-            if (!c->inflight && send_next(c)) return;
+            /* a response that came before its request was written entirely
+             * (an early 413): the rest is written first, then the next */
+            if (!c->inflight && !c->writing && send_next(c)) return;
             if ((size_t)n < x->rbuf_size && !eof) return; /* short read: drained */
             continue;
         }
@@ -449,6 +453,11 @@ static void on_io(loop_handle_t *h, int events)
         return;
     } else if (c->writing && (events & (LOOP_WRITABLE | LOOP_ERROR))) {
         if (do_write(c)) return;
+        if (!c->writing && !c->inflight) { /* answered early, now written: the next one */
+            tq_remove(x, c);
+            x->now = loop_now();
+            if (send_next(c)) return;
+        }
     }
     if (c->state == CONN_OPEN && (events & LOOP_READABLE)) do_read(c, events & LOOP_EOF);
 }
@@ -477,6 +486,10 @@ uint64_t conn_expire(conn_ctx_t *x, uint64_t now)
     while (x->tq_head && x->tq_head->deadline <= now) {
         conn_t *c = x->tq_head;
         x->now = now;
+        if (!c->inflight) { /* answered, but the server stopped reading the rest of its body */
+            reconnect(c, 0);
+            continue;
+        }
         fail(c, CONN_ERR_TIMEOUT);
     }
     return x->tq_head ? x->tq_head->deadline : UINT64_MAX;

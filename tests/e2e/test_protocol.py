@@ -55,7 +55,7 @@ class RawServer:
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
-        buf = b""
+        buf = bytearray()
         c.settimeout(10)
 
         def fill():
@@ -69,7 +69,9 @@ class RawServer:
             while not self.stopped:
                 while b"\r\n\r\n" not in buf:
                     fill()
-                head, buf = buf.split(b"\r\n\r\n", 1)
+                i = buf.index(b"\r\n\r\n")
+                head = bytes(buf[:i])
+                del buf[:i + 4]
                 lines = head.split(b"\r\n")
                 parts = lines[0].split(b" ")
                 if len(parts) != 3 or not parts[2].startswith(b"HTTP/1.") or not parts[0].isalpha():
@@ -89,7 +91,8 @@ class RawServer:
                     time.sleep(self.body_delay)
                 while len(buf) < n:
                     fill()
-                req["body"], buf = buf[:n], buf[n:]
+                req["body"] = bytes(buf[:n])
+                del buf[:n]
                 with self.lock:
                     self.requests.append(req)
                 if not (n and req["path"].startswith("/early")):
@@ -251,10 +254,10 @@ function request() return wrk.format("GET", "/g") end
 # ---------------------------------------------------------------- 3. early responses
 
 def early(status):
-    """A 256 KiB POST answered as soon as its headers arrive (before the
+    """An 8 MiB POST (more than the kernel buffers, so the client is still writing it) answered as soon as its headers arrive (before the
     server reads the body), with keep-alive; the server then reads the body
     and checks that the next request starts where the body ends."""
-    body = os.urandom(256 * 1024)
+    body = os.urandom(8 << 20)
     f = tempfile.NamedTemporaryFile(delete=False)
     f.write(body)
     f.close()
@@ -284,11 +287,11 @@ def test_early_200_does_not_desynchronise():
 
 # ---------------------------------------------------------------- 4. chunk extensions
 
-def chunked_run(size_line):
+def chunked_run(size_line, dur="2s"):
     resp = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size_line +
             b"\r\nhello\r\n0\r\n\r\n")
     with RawServer(canned(lambda req: resp)) as s:
-        r, doc = run_json("-t1", "-c1", "-n", "5", "-d", "2s", "-T", "1s", s.url, timeout=20)
+        r, doc = run_json("-t1", "-c1", "-n", "5", "-d", dur, "-T", "1s", s.url, timeout=20)
     check(doc is not None, f"no JSON: {r}")
     return doc
 
@@ -309,9 +312,9 @@ def test_valid_chunk_extensions_are_accepted():
 
 def test_invalid_chunk_size_lines_are_parse_errors():
     for line in INVALID_EXT:
-        doc = chunked_run(line)
+        doc = chunked_run(line, "500ms")
         e = errors_of(doc)
-        check(e["parse"] >= 5, f"{line!r} must be a parse error: {e}")
+        check(e["parse"] >= 3, f"{line!r} must be a parse error: {e}")
 
 
 def test_chunk_extensions_split_across_reads():
@@ -403,3 +406,23 @@ def test_request_string_checked_every_time_cut_short():
 
 def test_request_string_checked_every_time_trailing_bytes():
     bad_request_script('wrk.format(nil, "/a") .. "GET /b HTTP/1.1\\r\\n"')
+
+
+def test_early_response_then_server_stops_reading():
+    """Answered early, then the server never reads the rest of the body: the
+    connection is closed at the request's timeout and a new one goes on; the
+    answered request is no error, and the run ends on time."""
+    body_file = tempfile.NamedTemporaryFile(delete=False)
+    body_file.write(b"x" * (8 << 20))
+    body_file.close()
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    try:
+        with RawServer(canned(lambda req: resp), rcvbuf=16384, body_delay=30) as s:
+            r, doc = run_json("-t1", "-c1", "-d", "2s", "-T", "300ms", "-m", "POST", "--body-file",
+                              body_file.name, s.url + "/early", timeout=20)
+    finally:
+        os.unlink(body_file.name)
+    check(doc is not None, f"no JSON: {r}")
+    check(r.elapsed < 6, f"the run took {r.elapsed:.1f}s")
+    check(doc["summary"]["requests"] >= 3, f"responses: {doc['summary']['requests']} (one per 300 ms)")
+    no_errors(doc, "errors")
