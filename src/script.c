@@ -865,7 +865,7 @@ static int take_request(sconn_t *sc, const char *hook)
             sc->req_str = NULL;
             char loc[256];
             where(L, s->request_ref, loc, sizeof loc);
-            return thread_error(s, "%s: %s returned something that is not a sequence of complete HTTP requests (build them with wrk.format()) (in %s)", loc, hook, hook);
+            return thread_error(s, "%s: %s returned something that is not a complete HTTP request, or several in a row (build it with wrk.format()) (in %s)", loc, hook, hook);
         }
         sc->req_str = str;
     }
