@@ -160,13 +160,22 @@ static int on_chunk_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
-/* tchar (RFC 9110 5.6.2) as two bit masks over ASCII. */
-static inline int is_tchar(unsigned char c)
-{
-    static const uint64_t lo = 0x03ff6cfa00000000ULL; /* ! # $ % & ' * + - . 0-9 */
-    static const uint64_t hi = 0x57ffffffc7fffffeULL; /* A-Z ^ _ ` a-z | ~ */
-    return c < 64 ? (int)((lo >> c) & 1) : c < 128 ? (int)((hi >> (c - 64)) & 1) : 0;
-}
+/* Byte classes: tchar (RFC 9110 5.6.2), and the bytes that end a request
+ * target or a field value (SP, controls, DEL; HTAB is part of a value). */
+enum { C_TCHAR = 1, C_END_VALUE = 2, C_END_TARGET = 4 };
+static const uint8_t cls[256] = {
+    [0x00 ... 0x08] = C_END_VALUE | C_END_TARGET,
+    ['\t'] = C_END_TARGET,
+    [0x0a ... 0x1f] = C_END_VALUE | C_END_TARGET,
+    [' '] = C_END_TARGET,
+    [0x7f] = C_END_VALUE | C_END_TARGET,
+    ['0' ... '9'] = C_TCHAR, ['A' ... 'Z'] = C_TCHAR, ['a' ... 'z'] = C_TCHAR,
+    ['!'] = C_TCHAR, ['#'] = C_TCHAR, ['$'] = C_TCHAR, ['%'] = C_TCHAR, ['&'] = C_TCHAR,
+    ['\''] = C_TCHAR, ['*'] = C_TCHAR, ['+'] = C_TCHAR, ['-'] = C_TCHAR, ['.'] = C_TCHAR,
+    ['^'] = C_TCHAR, ['_'] = C_TCHAR, ['`'] = C_TCHAR, ['|'] = C_TCHAR, ['~'] = C_TCHAR,
+};
+
+static inline int is_tchar(unsigned char c) { return cls[c] & C_TCHAR; }
 
 static int is_hex(unsigned char c)
 {
@@ -333,7 +342,7 @@ void http_reqs_free(http_reqs_t *q)
 }
 
 /* Record request q->n (HEAD or not) and count it. 0 or -ENOMEM. */
-static int reqs_add(http_reqs_t *q, int head)
+static inline int reqs_add(http_reqs_t *q, int head)
 {
     uint32_t i = q->n++;
     if (!head) {
@@ -362,6 +371,51 @@ static int ieq(const char *a, const char *lower, size_t n)
     return 1;
 }
 
+#define ONES 0x0101010101010101ULL
+/* Some byte of x is below n (n <= 128): exact as a whole, per byte it may
+ * flag bytes above the first hit (bit twiddling hacks' hasless). */
+static inline uint64_t has_less(uint64_t x, unsigned n)
+{
+    return (x - ONES * n) & ~x & (ONES * 0x80);
+}
+
+/* The first byte from p of class `stop` (or end). Eight bytes at a time:
+ * the lowest byte has_less flags is a real hit (a stop, or HTAB in a value). */
+static inline const char *skip_to(const char *p, const char *end, unsigned below, uint8_t stop)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t hit = has_less(x, below) | has_less(x ^ (ONES * 0x7f), 1);
+        if (!hit) {
+            p += 8;
+            continue;
+        }
+        p += __builtin_ctzll(hit) >> 3;
+        if (cls[(unsigned char)*p] & stop) return p;
+        p++;
+    }
+#else
+    (void)below;
+#endif
+    while (p < end && !(cls[(unsigned char)*p] & stop)) p++;
+    return p;
+}
+
+/* 2 HEAD, 1 another method llhttp knows with the usual framing, 0 else. */
+static int known_method(const char *p, size_t m)
+{
+    switch (m) {
+    case 3: return !memcmp(p, "GET", 3) || !memcmp(p, "PUT", 3);
+    case 4: return !memcmp(p, "HEAD", 4) ? 2 : !memcmp(p, "POST", 4);
+    case 5: return !memcmp(p, "PATCH", 5) || !memcmp(p, "TRACE", 5);
+    case 6: return !memcmp(p, "DELETE", 6);
+    case 7: return !memcmp(p, "OPTIONS", 7);
+    }
+    return 0;
+}
+
 /* The fast scan of one request at *pp: 1 scanned (*pp past it, *head set),
  * 0 a form it leaves to llhttp. Only forms llhttp accepts with the same
  * framing get 1, so the result never differs from llhttp's. */
@@ -369,18 +423,13 @@ static int scan_plain(const char **pp, const char *end, int *head)
 {
     const char *p = *pp;
     size_t left = (size_t)(end - p);
-    size_t m = 0;
-    while (m < left && m < 8 && p[m] >= 'A' && p[m] <= 'Z') m++;
-    if (m == left || p[m] != ' ') return 0;
-    static const char *const known[] = { "GET", "PUT", "HEAD", "POST", "PATCH", "TRACE", "DELETE", "OPTIONS" };
-    int ok = 0;
-    for (size_t i = 0; i < sizeof known / sizeof *known && !ok; i++)
-        ok = strlen(known[i]) == m && !memcmp(p, known[i], m);
-    if (!ok) return 0;
-    *head = m == 4 && !memcmp(p, "HEAD", 4);
-    p += m + 1;
-    const char *t = p;
-    while (p < end && (unsigned char)*p > 0x20 && *p != 0x7f) p++;
+    const char *sp = memchr(p, ' ', left < 8 ? left : 8);
+    int m = sp ? known_method(p, (size_t)(sp - p)) : 0;
+    if (!m) return 0;
+    *head = m == 2;
+    const char *t = sp + 1; /* origin-form: '*' and absolute URLs go to llhttp */
+    if (t == end || *t != '/') return 0;
+    p = skip_to(t, end, 0x21, C_END_TARGET);
     if (p == t || end - p < 11 || memcmp(p, " HTTP/1.1\r\n", 11)) return 0;
     p += 11;
     uint64_t clen = 0;
@@ -396,13 +445,10 @@ static int scan_plain(const char **pp, const char *end, int *head)
         while (p < end && is_tchar((unsigned char)*p)) p++;
         if (p == name || p == end || *p != ':') return 0;
         size_t nl = (size_t)(p - name);
-        p++;
-        while (p < end && (*p == ' ' || *p == '\t')) p++;
-        const char *v = p;
-        while (p < end && ((unsigned char)*p >= 0x20 || *p == '\t') && *p != 0x7f) p++;
-        if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return 0;
-        const char *ve = p;
-        p += 2;
+        const char *v = p + 1;
+        const char *cr = skip_to(v, end, 0x20, C_END_VALUE);
+        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') return 0;
+        p = cr + 2;
         switch (nl) {
         case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
         case 10: if (ieq(name, "connection", 10)) return 0; break;
@@ -411,9 +457,10 @@ static int scan_plain(const char **pp, const char *end, int *head)
             if (!ieq(name, "content-length", 14)) break;
             if (has_clen) return 0;
             has_clen = 1;
-            while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
-            if (v == ve || ve - v > 15) return 0;
-            for (; v < ve; v++) {
+            while (v < cr && (*v == ' ' || *v == '\t')) v++;
+            while (cr > v && cr[-1] == ' ') cr--; /* llhttp takes no trailing HTAB here */
+            if (v == cr || cr - v > 15) return 0;
+            for (; v < cr; v++) {
                 if (*v < '0' || *v > '9') return 0;
                 clen = clen * 10 + (uint64_t)(*v - '0');
             }
