@@ -464,7 +464,7 @@ static void on_io(loop_handle_t *h, int events)
 
 void conn_resume(conn_t *c)
 {
-    if (c->state != CONN_OPEN || c->inflight) return;
+    if (c->state != CONN_OPEN || c->inflight || c->writing) return; /* a write's end sends the next */
     c->ctx->now = loop_now();
     send_next(c);
 }

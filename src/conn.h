@@ -136,7 +136,8 @@ void conn_init(conn_t *c, conn_ctx_t *ctx);
 void conn_start(conn_t *c);
 /* Close the socket, drop anything in flight without counting it. */
 void conn_close(conn_t *c);
-/* After CONN_NEXT_WAIT: ask hooks->next again and send what it gives. */
+/* After CONN_NEXT_WAIT: ask hooks->next again and send what it gives (not
+ * while a request is still being written: its end sends the next). */
 void conn_resume(conn_t *c);
 /* Free what the connection owns (after conn_close). */
 void conn_free(conn_t *c);

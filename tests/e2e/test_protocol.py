@@ -426,3 +426,29 @@ def test_early_response_then_server_stops_reading():
     check(r.elapsed < 6, f"the run took {r.elapsed:.1f}s")
     check(doc["summary"]["requests"] >= 3, f"responses: {doc['summary']['requests']} (one per 300 ms)")
     no_errors(doc, "errors")
+
+
+def test_early_response_in_a_workflow_with_think_time():
+    """A virtual user answered early sleeps briefly: its next request waits
+    for the rest of the body, however soon the think time ends."""
+    lua = script('''
+local big = string.rep("y", 8 * 1024 * 1024)
+function user(u)
+  local r = u:post("/early", {body = big})
+  check(r.status == 200, "answered")
+  u:sleep(1)
+end
+''')
+    resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+    try:
+        with RawServer(canned(lambda req: resp), rcvbuf=16384, body_delay=0.05) as s:
+            r, doc = run_json("-t1", "-c1", "-d", "2s", "-T", "2s", "-s", lua, s.url, timeout=20)
+            time.sleep(0.3)
+            bad, reqs = list(s.bad), list(s.requests)
+    finally:
+        os.unlink(lua)
+    check(doc is not None, f"no JSON: {r}")
+    eq(bad, [], "the server found no request inside a previous body")
+    check(len(reqs) >= 2, f"the server read {len(reqs)} requests")
+    check(all(q["body"] == b"y" * (8 << 20) for q in reqs), "every body arrived whole")
+    no_errors(doc, "errors")
