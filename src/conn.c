@@ -272,6 +272,7 @@ static int on_response(conn_t *c)
     if (x->quota && s->requests >= x->quota) {
         /* a pipelined string asked for more than -n had left: the rest is
          * in flight at the end of the run, never counted */
+        if (!c->resp.keep_alive) { reconnect(c, 0); return -1; }
         if (!c->inflight && !c->writing) tq_remove(x, c);
         return 0;
     }
