@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 
-from harness import Nginx, barrage, check, eq
+from harness import Nginx, Serve, barrage, check, eq
 
 
 class RawServer:
@@ -452,3 +452,26 @@ end
     check(len(reqs) >= 2, f"the server read {len(reqs)} requests")
     check(all(q["body"] == b"y" * (8 << 20) for q in reqs), "every body arrived whole")
     no_errors(doc, "errors")
+
+
+# ---------------------------------------------------------------- the same through `barrage serve`
+
+def serve_fault(kind):
+    """-n 20 on one connection against --fault KIND:4: 20 responses, no
+    error, the server saw exactly 20 requests (5 of them faulty)."""
+    with Serve("--fault", f"{kind}:4") as s:
+        r, doc = run_json("-t1", "-c1", "-n", "20", "-d", "5s", "-T", "1s", s.url, timeout=20)
+        counts = s.stop()
+    check(doc is not None, f"no JSON: {r}")
+    eq(r.rc, 0, f"exit code ({r.err})")
+    eq(doc["summary"]["requests"], 20, "responses")
+    no_errors(doc, "errors")
+    eq((counts["requests"], counts["faults"]), (20, 5), "server requests and faults")
+
+
+def test_serve_fault_notmodified_is_a_bodiless_response():
+    serve_fault("notmodified")
+
+
+def test_serve_fault_chunkext_is_a_valid_response():
+    serve_fault("chunkext")
