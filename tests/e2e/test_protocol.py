@@ -21,8 +21,10 @@ class RawServer:
     """Reads HTTP/1.1 requests (Content-Length bodies) on 127.0.0.1 and
     answers each with handler(req, conn) -> bytes (or None when the handler
     wrote itself). req: dict(method, path, headers (lower-case), body).
-    `requests` lists every request read; `bad` every byte string that did
-    not start a valid request line where one was due (a desync)."""
+    A request with a body to a path under /early is answered as soon as its
+    headers arrive, then its body is read (after body_delay seconds).
+    `requests` lists every request read whole; `bad` every byte string that
+    did not start a valid request line where one was due (a desync)."""
 
     def __init__(self, handler, rcvbuf=None, body_delay=0.0):
         self.handler, self.rcvbuf, self.body_delay = handler, rcvbuf, body_delay
@@ -226,7 +228,6 @@ end
 def test_wrk_method_head_with_response_hook():
     reqs = head_run('''
 wrk.method = "HEAD"
-bodies = 0
 function response(status, headers, body) if #body > 0 then error("HEAD got a body") end end
 ''', n=10)
     check(all(r["method"] == "HEAD" for r in reqs), "every request was HEAD")
