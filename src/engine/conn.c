@@ -234,7 +234,7 @@ static int do_write(conn_t *c)
         int rc = tls_flush(c);
         if (rc < 0) { fail(c, CONN_ERR_WRITE); return -1; }
         c->writing = (uint8_t)rc;
-        if (!rc) x->stats->sent += c->inflight;
+        if (!rc) x->stats->sent += c->held_n;
         return 0;
     }
     while (c->woff < c->wlen) {
@@ -251,7 +251,7 @@ static int do_write(conn_t *c)
         return -1;
     }
     c->writing = 0;
-    x->stats->sent += c->inflight;
+    x->stats->sent += c->held_n;
     return 0;
 }
 
@@ -270,15 +270,21 @@ static int send_next(conn_t *c)
     }
     if (!c->held) {
         if (x->quota && x->issued >= x->quota) return 0;
-        uint32_t n = 1;
+        uint32_t n;
         if (x->hooks && x->hooks->next) {
-            int rc = x->hooks->next(c, &c->wbuf, &c->wlen);
+            conn_req_t q = { 0 };
+            int rc = x->hooks->next(c, &q);
             if (rc < 0) { x->fatal = rc; return -1; }
             if (rc == CONN_NEXT_WAIT) return 0;
-            n = x->pipeline;
+            c->wbuf = q.buf;
+            c->wlen = q.len;
+            c->heads = q.heads;
+            n = q.n ? q.n : 1;
         } else {
             c->wbuf = x->req;
             c->wlen = x->req_len;
+            c->heads = x->req_heads;
+            n = x->pipeline;
         }
         c->held_n = n;
         x->issued += n; /* reserved while held, so the quota is never exceeded */
@@ -294,7 +300,7 @@ static int send_next(conn_t *c)
     c->sent_at = intended;
     c->actual_at = x->now;
     c->deadline = x->now + x->timeout_ns;
-    c->resp.expect_head = x->req_is_head;
+    c->resp.expect_head = (uint8_t)http_is_head(c->heads, 0);
     tq_append(x, c);
     return do_write(c);
 }
@@ -304,6 +310,16 @@ static int on_response(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     stats_t *s = x->stats;
+    if (c->inflight) c->inflight--;
+    if (c->heads && c->inflight) /* the next response in the pipeline: HEAD or not */
+        c->resp.expect_head = (uint8_t)http_is_head(c->heads, c->held_n - c->inflight);
+    if (x->quota && s->requests >= x->quota) {
+        /* a pipelined string asked for more than -n had left: the rest is
+         * in flight at the end of the run, never counted */
+        if (!c->resp.keep_alive) { reconnect(c, 0); return -1; }
+        if (!c->inflight && !c->writing) tq_remove(x, c);
+        return 0;
+    }
     uint64_t us = (x->now - c->sent_at) / 1000;
     hist_record(&s->second, us); /* folded into s->latency each second (stats_second_take) */
     if (x->gate) hist_record(&s->service, (x->now - c->actual_at) / 1000);
@@ -313,8 +329,7 @@ static int on_response(conn_t *c)
     s->status[st < STATS_STATUS_MAX ? st : 0]++;
     c->resp_failed = !stats_expected(c->expect ? c->expect : x->expect, st);
     s->failed_status += c->resp_failed;
-    if (c->inflight) c->inflight--;
-    if (!c->inflight) tq_remove(x, c);
+    if (!c->inflight && !c->writing) tq_remove(x, c); /* a write still going keeps its deadline */
     if (x->hooks && x->hooks->response) {
         int rc = x->hooks->response(c, us);
         if (rc < 0) { x->fatal = rc; return -1; }
@@ -381,7 +396,12 @@ static int tls_process(conn_t *c)
         fail(c, CONN_ERR_READ); /* alert or bad record */
         return -1;
     }
-    if (tls_flush(c) < 0) { fail(c, CONN_ERR_WRITE); return -1; }
+    int rc = tls_flush(c);
+    if (rc < 0) { fail(c, CONN_ERR_WRITE); return -1; }
+    if (!rc && c->writing) { /* the flush finished the request's ciphertext */
+        c->writing = 0;
+        x->stats->sent += c->held_n;
+    }
     return 0;
 }
 
@@ -399,7 +419,9 @@ static void do_read(conn_t *c, int eof)
                 if (rc < 0) return;
                 if (rc > 0) { on_eof(c); return; }
             } else if (process(c, x->rbuf, (size_t)n)) return;
-            if (!c->inflight && send_next(c)) return;
+            /* a response that came before its request was written entirely
+             * (an early 413): the rest is written first, then the next */
+            if (!c->inflight && !c->writing && send_next(c)) return;
             if ((size_t)n < x->rbuf_size && !eof) return; /* short read: drained */
             continue;
         }
@@ -481,13 +503,18 @@ static void on_io(loop_handle_t *h, int events)
         return;
     } else if (c->writing && (events & (LOOP_WRITABLE | LOOP_ERROR))) {
         if (do_write(c)) return;
+        if (!c->writing && !c->inflight) { /* answered early, now written: the next one */
+            tq_remove(x, c);
+            x->now = loop_now();
+            if (send_next(c)) return;
+        }
     }
     if (c->state == CONN_OPEN && (events & LOOP_READABLE)) do_read(c, events & LOOP_EOF);
 }
 
 void conn_resume(conn_t *c)
 {
-    if (c->state != CONN_OPEN || c->inflight) return;
+    if (c->state != CONN_OPEN || c->inflight || c->writing) return; /* a write's end sends the next */
     c->ctx->now = loop_now();
     send_next(c);
 }
@@ -509,6 +536,10 @@ uint64_t conn_expire(conn_ctx_t *x, uint64_t now)
     while (x->tq_head && x->tq_head->deadline <= now) {
         conn_t *c = x->tq_head;
         x->now = now;
+        if (!c->inflight) { /* answered, but the server stopped reading the rest of its body */
+            reconnect(c, 0);
+            continue;
+        }
         fail(c, CONN_ERR_TIMEOUT);
     }
     while (x->cq_head && x->cq_head->deadline <= now && !x->fatal) {

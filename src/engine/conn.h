@@ -41,13 +41,23 @@ enum conn_next {
     CONN_NEXT_WAIT = 1,  /* nothing now: the hook will call conn_resume() */
 };
 
+/* A request string from hooks->next: its bytes, how many requests it
+ * holds and which are HEAD. All of it must stay valid until the next call
+ * for this connection or until it closes (a partial write copies the rest
+ * of buf). */
+typedef struct conn_req {
+    const char *buf;
+    size_t len;
+    uint32_t n;              /* complete requests in buf (>= 1) */
+    const uint8_t *heads;    /* bit i: request i is HEAD (http_is_head); NULL: none is */
+} conn_req_t;
+
 /* Optional per-request callbacks (scripts). Any member may be NULL. A
  * negative return is fatal: it ends the thread's run (ctx->fatal). */
 typedef struct conn_hooks {
-    /* The connection is open and idle: produce the next request. The bytes
-     * must stay valid until the next call for this connection or until it
-     * closes (a partial write copies the rest). */
-    int (*next)(conn_t *c, const char **buf, size_t *len);
+    /* The connection is open and idle (nothing in flight, the last request
+     * written entirely): produce the next request string in *req. */
+    int (*next)(conn_t *c, conn_req_t *req);
     /* A complete response (c->resp; captured headers/body in ctx->capture). */
     int (*response)(conn_t *c, uint64_t latency_us);
     /* The request(s) in flight failed and will not be answered. */
@@ -61,7 +71,7 @@ typedef struct conn_ctx {
     const net_addr_t *addr;  /* where to connect */
     const char *req;         /* request bytes, immutable for the run */
     size_t req_len;
-    uint8_t req_is_head;     /* the request is HEAD: responses carry no body */
+    const uint8_t *req_heads; /* which requests of `req` are HEAD (http_is_head), NULL: none */
     uint64_t timeout_ns;     /* per-request timeout */
     char *rbuf;              /* the thread's read buffer */
     size_t rbuf_size;
@@ -78,7 +88,7 @@ typedef struct conn_ctx {
     uint8_t connect_give_up; /* end the run (fatal) when no connection of the thread ever opened and
                                 one has failed to open CONN_GIVE_UP_TRIES times in a row */
     const conn_hooks_t *hooks; /* NULL: every request is `req` (the fast path) */
-    uint32_t pipeline;       /* requests in each request string (>= 1) */
+    uint32_t pipeline;       /* requests in `req` (>= 1) */
     uint8_t capture;         /* collect response headers and bodies */
     uint8_t close_each;      /* --no-keepalive: close after every response */
     tls_ctx_t *tls;          /* https: the shared TLS context, else NULL */
@@ -126,7 +136,8 @@ struct conn {
     tls_sess_t *tls;         /* owned TLS session (kept across reconnects to resume) */
     uint64_t opened_at;      /* when connect() / the handshake started, ns */
     uint64_t actual_at;      /* when the pending request really started, ns */
-    uint32_t held_n;         /* requests in the held request string */
+    uint32_t held_n;         /* requests in the held (then in-flight) request string */
+    const uint8_t *heads;    /* which of them are HEAD (http_is_head), NULL: none */
     uint8_t held;            /* a request string waits for the rate gate */
     uint8_t gated;           /* queued at the gate (the worker's idle list) */
     uint8_t resp_failed;     /* the response just completed has an unexpected status
@@ -141,7 +152,8 @@ void conn_init(conn_t *c, conn_ctx_t *ctx);
 void conn_start(conn_t *c);
 /* Close the socket, drop anything in flight without counting it. */
 void conn_close(conn_t *c);
-/* After CONN_NEXT_WAIT: ask hooks->next again and send what it gives. */
+/* After CONN_NEXT_WAIT: ask hooks->next again and send what it gives (not
+ * while a request is still being written: its end sends the next). */
 void conn_resume(conn_t *c);
 /* Free what the connection owns (after conn_close). */
 void conn_free(conn_t *c);

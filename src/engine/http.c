@@ -111,13 +111,161 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
     return append(&c->body, &c->blen, &c->bcap, at, n) ? HPE_USER : 0;
 }
 
+/* Where the chunk-size line scanner is (http_resp_t.chunk). */
+enum {
+    CK_NONE = 0,
+    CK_START,     /* at the first hex digit of the size */
+    CK_SIZE,      /* in the size */
+    CK_BWS,       /* whitespace after the size or a value: only ';' may follow */
+    CK_NAME0,     /* after ';': whitespace, then an extension name */
+    CK_NAME,      /* in a name */
+    CK_NAME_BWS,  /* whitespace after a name: '=' or ';' follows */
+    CK_VAL0,      /* after '=': whitespace, then a token or a quoted string */
+    CK_TOKEN,     /* in a token value */
+    CK_QUOTED,    /* in a quoted value */
+    CK_QESC,      /* after a backslash in a quoted value */
+    CK_QEND,      /* after a quoted value's closing quote */
+    CK_LF,        /* after CR: LF ends the line */
+};
+
 static int on_headers_complete(llhttp_t *p)
 {
     http_resp_t *r = p->data;
-    r->status = (uint16_t)p->status_code;
-    if (r->status < 100) return -1; /* llhttp takes 1-3 digits: "HTTP/1.1 20" is malformed */
-    /* A response to HEAD has no body whatever its headers say. */
-    return r->expect_head && r->status >= 200 ? 1 : 0;
+    unsigned st = p->status_code;
+    r->status = (uint16_t)st;
+    if (st < 100) return -1; /* llhttp takes 1-3 digits: "HTTP/1.1 20" is malformed */
+    /* RFC 9112 6.3: 1xx (101 aside: llhttp handles the upgrade), 204, 304
+     * and a response to HEAD end at their header section, whatever
+     * Content-Length or Transfer-Encoding say. */
+    if (st < 200) return st != 101;
+    if (r->expect_head || st == 204 || st == 304) return 1;
+    if (p->flags & F_CHUNKED) { /* the first chunk-size line is ours */
+        r->chunk = CK_START;
+        return HPE_PAUSED;
+    }
+    return 0;
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+    ((http_resp_t *)p->data)->last_chunk = p->content_length == 0;
+    return 0;
+}
+
+static int on_chunk_complete(llhttp_t *p)
+{
+    http_resp_t *r = p->data;
+    if (r->last_chunk) return 0; /* the trailer section ended: the message completes */
+    r->chunk = CK_START;          /* the next chunk-size line is ours */
+    return HPE_PAUSED;
+}
+
+/* Byte classes: tchar (RFC 9110 5.6.2), and the bytes that end a request
+ * target or a field value (SP, controls, DEL; HTAB is part of a value). */
+enum { C_TCHAR = 1, C_END_VALUE = 2, C_END_TARGET = 4 };
+static const uint8_t cls[256] = {
+    [0x00 ... 0x08] = C_END_VALUE | C_END_TARGET,
+    ['\t'] = C_END_TARGET,
+    [0x0a ... 0x1f] = C_END_VALUE | C_END_TARGET,
+    [' '] = C_END_TARGET,
+    [0x7f] = C_END_VALUE | C_END_TARGET,
+    ['0' ... '9'] = C_TCHAR, ['A' ... 'Z'] = C_TCHAR, ['a' ... 'z'] = C_TCHAR,
+    ['!'] = C_TCHAR, ['#'] = C_TCHAR, ['$'] = C_TCHAR, ['%'] = C_TCHAR, ['&'] = C_TCHAR,
+    ['\''] = C_TCHAR, ['*'] = C_TCHAR, ['+'] = C_TCHAR, ['-'] = C_TCHAR, ['.'] = C_TCHAR,
+    ['^'] = C_TCHAR, ['_'] = C_TCHAR, ['`'] = C_TCHAR, ['|'] = C_TCHAR, ['~'] = C_TCHAR,
+};
+
+static inline int is_tchar(unsigned char c) { return cls[c] & C_TCHAR; }
+
+static int is_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'f');
+}
+
+static const char *chunk_bad(http_resp_t *r)
+{
+    r->parser.error = HPE_INVALID_CHUNK_SIZE;
+    llhttp_set_error_reason(&r->parser, "Invalid chunk-size line (RFC 9112 7.1.1)");
+    return NULL;
+}
+
+/* Scan a chunk-size line from p (RFC 9112 7.1.1):
+ *   chunk-size *( BWS ";" BWS ext-name [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF
+ * The size's digits and the final CRLF go to llhttp, the extensions are
+ * checked and dropped (llhttp 8.1 rejects several valid forms). Returns
+ * where the scan stopped (r->chunk is CK_NONE once the line is done), or
+ * NULL on a malformed line. */
+static const char *chunk_line(http_resp_t *r, const char *p, const char *end)
+{
+    uint8_t st = r->chunk;
+    if (st == CK_START || st == CK_SIZE) {
+        const char *d = p;
+        while (p < end && is_hex((unsigned char)*p)) p++;
+        if (p > d) {
+            if (llhttp_execute(&r->parser, d, (size_t)(p - d)) != HPE_OK) return NULL; /* overflow */
+            st = CK_SIZE;
+        }
+        if (p < end && st == CK_START) return chunk_bad(r);
+    }
+    for (; p < end; p++) {
+        unsigned char ch = (unsigned char)*p;
+        int ws = ch == ' ' || ch == '\t';
+        switch (st) {
+        case CK_SIZE:
+        case CK_TOKEN:
+        case CK_QEND:
+            if (st == CK_TOKEN && is_tchar(ch)) break;
+            if (ws) st = CK_BWS;
+            else if (ch == ';') st = CK_NAME0;
+            else if (ch == '\r') st = CK_LF;
+            else return chunk_bad(r);
+            break;
+        case CK_BWS:
+            if (ch == ';') st = CK_NAME0;
+            else if (!ws) return chunk_bad(r);
+            break;
+        case CK_NAME0:
+            if (is_tchar(ch)) st = CK_NAME;
+            else if (!ws) return chunk_bad(r);
+            break;
+        case CK_NAME:
+            if (is_tchar(ch)) break;
+            if (ws) st = CK_NAME_BWS;
+            else if (ch == '=') st = CK_VAL0;
+            else if (ch == ';') st = CK_NAME0;
+            else if (ch == '\r') st = CK_LF;
+            else return chunk_bad(r);
+            break;
+        case CK_NAME_BWS:
+            if (ch == '=') st = CK_VAL0;
+            else if (ch == ';') st = CK_NAME0;
+            else if (!ws) return chunk_bad(r);
+            break;
+        case CK_VAL0:
+            if (is_tchar(ch)) st = CK_TOKEN;
+            else if (ch == '"') st = CK_QUOTED;
+            else if (!ws) return chunk_bad(r);
+            break;
+        case CK_QUOTED: /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text */
+            if (ch == '"') st = CK_QEND;
+            else if (ch == '\\') st = CK_QESC;
+            else if (!ws && (ch < 0x21 || ch == 0x7f)) return chunk_bad(r);
+            break;
+        case CK_QESC: /* quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text ) */
+            if (!ws && (ch < 0x21 || ch == 0x7f)) return chunk_bad(r);
+            st = CK_QUOTED;
+            break;
+        case CK_LF:
+            if (ch != '\n') return chunk_bad(r);
+            r->chunk = CK_NONE;
+            if (llhttp_execute(&r->parser, "\r\n", 2) != HPE_OK) return NULL;
+            return p + 1;
+        default:
+            return chunk_bad(r);
+        }
+    }
+    r->chunk = st;
+    return p;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -137,6 +285,8 @@ static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_headers_complete = on_headers_complete,
     .on_message_complete = on_message_complete,
+    .on_chunk_header = on_chunk_header,
+    .on_chunk_complete = on_chunk_complete,
 };
 
 static const llhttp_settings_t capture_settings = {
@@ -148,6 +298,8 @@ static const llhttp_settings_t capture_settings = {
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
+    .on_chunk_header = on_chunk_header,
+    .on_chunk_complete = on_chunk_complete,
 };
 
 void http_resp_init(http_resp_t *r, http_capture_t *cap)
@@ -194,19 +346,233 @@ int http_count_requests(const char *buf, size_t len)
     return n;
 }
 
+void http_reqs_free(http_reqs_t *q)
+{
+    free(q->head);
+    memset(q, 0, sizeof *q);
+}
+
+/* Record request q->n (HEAD or not) and count it. 0 or -ENOMEM. */
+static inline int reqs_add(http_reqs_t *q, int head)
+{
+    uint32_t i = q->n++;
+    if (!head) {
+        if (q->nhead && (size_t)(i >> 3) < q->cap) q->head[i >> 3] &= (uint8_t)~(1u << (i & 7));
+        return 0;
+    }
+    if ((size_t)(i >> 3) >= q->cap) {
+        size_t n = q->cap ? q->cap * 2 : 8;
+        while (n <= (size_t)(i >> 3)) n *= 2;
+        uint8_t *h = realloc(q->head, n);
+        if (!h) return -ENOMEM;
+        memset(h + q->cap, 0, n - q->cap);
+        q->head = h;
+        q->cap = n;
+    }
+    if (!q->nhead) memset(q->head, 0, q->cap); /* stale bits of an earlier string */
+    q->nhead++;
+    q->head[i >> 3] |= (uint8_t)(1u << (i & 7));
+    return 0;
+}
+
+static int ieq(const char *a, const char *lower, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((a[i] | 32) != lower[i]) return 0;
+    return 1;
+}
+
+#define ONES 0x0101010101010101ULL
+/* Some byte of x is below n (n <= 128): exact as a whole, per byte it may
+ * flag bytes above the first hit (bit twiddling hacks' hasless). */
+static inline uint64_t has_less(uint64_t x, unsigned n)
+{
+    return (x - ONES * n) & ~x & (ONES * 0x80);
+}
+
+/* The first byte from p of class `stop` (or end). Eight bytes at a time:
+ * the lowest byte has_less flags is a real hit (a stop, or HTAB in a value). */
+static inline const char *skip_to(const char *p, const char *end, unsigned below, uint8_t stop)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (end - p >= 8) {
+        uint64_t x;
+        memcpy(&x, p, 8);
+        uint64_t hit = has_less(x, below) | has_less(x ^ (ONES * 0x7f), 1);
+        if (!hit) {
+            p += 8;
+            continue;
+        }
+        p += __builtin_ctzll(hit) >> 3;
+        if (cls[(unsigned char)*p] & stop) return p;
+        p++;
+    }
+#else
+    (void)below;
+#endif
+    while (p < end && !(cls[(unsigned char)*p] & stop)) p++;
+    return p;
+}
+
+/* 2 HEAD, 1 another method llhttp knows with the usual framing, 0 else. */
+static int known_method(const char *p, size_t m)
+{
+    switch (m) {
+    case 3: return !memcmp(p, "GET", 3) || !memcmp(p, "PUT", 3);
+    case 4: return !memcmp(p, "HEAD", 4) ? 2 : !memcmp(p, "POST", 4);
+    case 5: return !memcmp(p, "PATCH", 5) || !memcmp(p, "TRACE", 5);
+    case 6: return !memcmp(p, "DELETE", 6);
+    case 7: return !memcmp(p, "OPTIONS", 7);
+    }
+    return 0;
+}
+
+/* The fast scan of one request at *pp: 1 scanned (*pp past it, *head set),
+ * 0 a form it leaves to llhttp. Only forms llhttp accepts with the same
+ * framing get 1, so the result never differs from llhttp's. */
+static int scan_plain(const char **pp, const char *end, int *head)
+{
+    const char *p = *pp;
+    size_t left = (size_t)(end - p);
+    const char *sp = memchr(p, ' ', left < 8 ? left : 8);
+    int m = sp ? known_method(p, (size_t)(sp - p)) : 0;
+    if (!m) return 0;
+    *head = m == 2;
+    const char *t = sp + 1; /* origin-form: '*' and absolute URLs go to llhttp */
+    if (t == end || *t != '/') return 0;
+    p = skip_to(t, end, 0x21, C_END_TARGET);
+    if (p == t || end - p < 11 || memcmp(p, " HTTP/1.1\r\n", 11)) return 0;
+    p += 11;
+    uint64_t clen = 0;
+    int has_clen = 0;
+    for (;;) {
+        if (end - p < 2) return 0;
+        if (p[0] == '\r') {
+            if (p[1] != '\n') return 0;
+            p += 2;
+            break;
+        }
+        const char *name = p;
+        while (p < end && is_tchar((unsigned char)*p)) p++;
+        if (p == name || p == end || *p != ':') return 0;
+        size_t nl = (size_t)(p - name);
+        const char *v = p + 1;
+        const char *cr = skip_to(v, end, 0x20, C_END_VALUE);
+        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') return 0;
+        p = cr + 2;
+        switch (nl) {
+        case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
+        case 10: if (ieq(name, "connection", 10)) return 0; break;
+        case 17: if (ieq(name, "transfer-encoding", 17)) return 0; break;
+        case 14:
+            if (!ieq(name, "content-length", 14)) break;
+            if (has_clen) return 0;
+            has_clen = 1;
+            while (v < cr && (*v == ' ' || *v == '\t')) v++;
+            while (cr > v && cr[-1] == ' ') cr--; /* llhttp takes no trailing HTAB here */
+            if (v == cr || cr - v > 15) return 0;
+            for (; v < cr; v++) {
+                if (*v < '0' || *v > '9') return 0;
+                clen = clen * 10 + (uint64_t)(*v - '0');
+            }
+            break;
+        }
+    }
+    if ((uint64_t)(end - p) < clen) return 0;
+    *pp = p + clen;
+    return 1;
+}
+
+typedef struct scan_ctx {
+    http_reqs_t *q;
+    int rc;             /* -ENOMEM from reqs_add */
+    int closed;         /* a complete request closes the connection */
+} scan_ctx_t;
+
+static int scan_complete(llhttp_t *p)
+{
+    scan_ctx_t *x = p->data;
+    if (reqs_add(x->q, p->method == HTTP_HEAD)) x->rc = -ENOMEM;
+    /* CONNECT and Upgrade are sent as wrk sends them: what follows is the
+     * next request, not a tunnel */
+    x->closed = !llhttp_should_keep_alive(p) && !p->upgrade;
+    return HPE_PAUSED; /* look at what follows each request */
+}
+
+int http_scan_requests(http_reqs_t *q, const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+    q->n = q->nhead = 0;
+    while (p < end) {
+        int head = 0;
+        if (!scan_plain(&p, end, &head)) goto full;
+        if (reqs_add(q, head)) return -ENOMEM;
+    }
+    return q->n ? 0 : -EINVAL;
+full: ;
+    static const llhttp_settings_t full_settings = { .on_message_complete = scan_complete };
+    scan_ctx_t x = { .q = q };
+    llhttp_t lp;
+    const char *upgraded_at = NULL;
+    q->n = q->nhead = 0;
+    llhttp_init(&lp, HTTP_REQUEST, &full_settings);
+    lp.data = &x;
+    p = buf;
+    while (p < end) {
+        llhttp_errno_t e = llhttp_execute(&lp, p, (size_t)(end - p));
+        if (x.rc) return x.rc;
+        if (e == HPE_OK) break;
+        if (e == HPE_PAUSED_UPGRADE) { /* llhttp stops after a CONNECT/Upgrade head: go on */
+            const char *at = llhttp_get_error_pos(&lp);
+            if (!at || at < p || (at == p && upgraded_at == p)) return -EINVAL; /* no progress */
+            upgraded_at = p = at;
+            llhttp_resume_after_upgrade(&lp);
+            continue;
+        }
+        if (e != HPE_PAUSED) return -EINVAL;
+        p = llhttp_get_error_pos(&lp);
+        llhttp_resume(&lp);
+        if (x.closed && p < end) return -EINVAL; /* bytes after a request that closes */
+        if (p == end) { /* past the pause */
+            e = llhttp_execute(&lp, p, 0);
+            if (e == HPE_PAUSED_UPGRADE) { /* a CONNECT/Upgrade last: settle the parser */
+                llhttp_resume_after_upgrade(&lp);
+                e = llhttp_execute(&lp, p, 0);
+            }
+            if (e != HPE_OK) return -EINVAL;
+        }
+    }
+    if (lp.finish != HTTP_FINISH_SAFE || !q->n) return -EINVAL; /* a request is cut short */
+    return 0;
+}
+
 int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
 {
+    const char *p = data, *end = data + len;
     r->complete = 0;
-    llhttp_errno_t e = llhttp_execute(&r->parser, data, len);
-    if (e == HPE_OK) {
-        *consumed = len;
-        return HTTP_PARSE_MORE;
-    }
-    if (e == HPE_PAUSED && r->complete) {
+    for (;;) {
+        if (r->chunk) { /* in a chunk-size line (chunked bodies only) */
+            p = chunk_line(r, p, end);
+            if (!p) break;
+            if (r->chunk) { /* the line goes on in the next read */
+                *consumed = len;
+                return HTTP_PARSE_MORE;
+            }
+        }
+        llhttp_errno_t e = llhttp_execute(&r->parser, p, (size_t)(end - p));
+        if (e == HPE_OK) {
+            *consumed = len;
+            return HTTP_PARSE_MORE;
+        }
+        if (e != HPE_PAUSED) break;
         const char *pos = llhttp_get_error_pos(&r->parser);
-        *consumed = pos ? (size_t)(pos - data) : len;
         llhttp_resume(&r->parser);
-        return HTTP_PARSE_COMPLETE;
+        if (!pos) pos = end;
+        if (r->complete) {
+            *consumed = (size_t)(pos - data);
+            return HTTP_PARSE_COMPLETE;
+        }
+        p = pos; /* paused before a chunk-size line: r->chunk is set */
     }
     *consumed = 0;
     return HTTP_PARSE_ERROR;

@@ -54,7 +54,19 @@ typedef struct http_resp {
     uint8_t complete;      /* set by the parser when a response ends */
     uint8_t keep_alive;    /* the completed response allows keep-alive */
     uint8_t in_message;    /* bytes of a response have been seen */
+    uint8_t chunk;         /* inside a chunk-size line: where (0: not in one) */
+    uint8_t last_chunk;    /* the chunk being read is the last (size 0) */
 } http_resp_t;
+
+/* The requests of a request string: how many, and which are HEAD (their
+ * responses end at the header section). Memory owned by the struct, reused
+ * by the next http_scan_requests. */
+typedef struct http_reqs {
+    uint32_t n;            /* complete requests */
+    uint32_t nhead;        /* how many of them are HEAD */
+    uint8_t *head;         /* bit i (head[i / 8] >> i % 8): request i is HEAD */
+    size_t cap;            /* bytes allocated at head */
+} http_reqs_t;
 
 /* Prepare r for a new connection; with cap, collect headers and bodies into
  * it (its buffers are reused across responses). */
@@ -65,9 +77,27 @@ void http_capture_free(http_capture_t *cap);
  * strings). Returns the count, or -1 if buf is not a sequence of valid
  * complete requests. */
 int http_count_requests(const char *buf, size_t len);
+/* Check that buf is a sequence of one or more valid complete requests, a
+ * request that closes the connection (HTTP/1.0, `Connection: close`) only
+ * last, and fill q. A one-pass scan takes the plain forms (a known method,
+ * HTTP/1.1, token headers, Content-Length bodies); anything else goes
+ * through llhttp. 0, -EINVAL (not valid requests) or -ENOMEM. */
+int http_scan_requests(http_reqs_t *q, const char *buf, size_t len);
+/* Free what q owns. */
+void http_reqs_free(http_reqs_t *q);
+/* Whether request i of a scanned string is HEAD (heads: http_reqs_t.head,
+ * NULL when none is). */
+static inline int http_is_head(const uint8_t *heads, uint32_t i)
+{
+    return heads && (heads[i >> 3] >> (i & 7)) & 1;
+}
 /* Parse up to len bytes. Stops after each complete final response (1xx
  * interim responses are skipped) and returns HTTP_PARSE_COMPLETE with
- * *consumed set to the bytes used; r->status and r->keep_alive describe it. */
+ * *consumed set to the bytes used; r->status and r->keep_alive describe it.
+ * 1xx, 204, 304 and responses to HEAD (r->expect_head) end at their header
+ * section whatever Content-Length or Transfer-Encoding say (RFC 9112 6.3).
+ * Chunk-size lines are checked here against RFC 9112 7.1.1 (extensions
+ * with BWS, token or quoted values) and only the size reaches llhttp. */
 int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed);
 /* The peer closed the connection: completes a response delimited by EOF.
  * HTTP_PARSE_COMPLETE, HTTP_PARSE_MORE (nothing was in progress) or

@@ -245,17 +245,17 @@ static int load_script(worker_t *w, conn_ctx_t *x)
         /* no request() or delay(): one static request (with response(), Lua
          * still sees every response) */
         uint32_t pipeline;
-        int rc = script_static_request(w->script, &w->own_req, &x->req_len, &pipeline);
+        int rc = script_static_request(w->script, &w->own_req, &x->req_len, &pipeline, &x->req_heads);
         if (rc) return rc;
         x->req = w->own_req;
         x->pipeline = pipeline;
     }
-    x->req_is_head = x->req && !strncmp(x->req, "HEAD ", 5);
     return 0;
 }
 
 static void *run(void *arg)
 {
+    static const uint8_t head_bit = 1; /* -m HEAD: the one request is HEAD */
     worker_t *w = arg;
     pin(w->cpu);
     int err = 0;
@@ -268,7 +268,7 @@ static void *run(void *arg)
     conn_ctx_t *x = &w->ctx;
     *x = (conn_ctx_t){
         .loop = w->loop, .stats = &w->stats, .addr = w->addr,
-        .req = w->req, .req_len = w->req_len, .req_is_head = (uint8_t)w->req_is_head,
+        .req = w->req, .req_len = w->req_len, .req_heads = w->req_is_head ? &head_bit : NULL,
         .timeout_ns = w->timeout_ns, .rbuf = rbuf, .rbuf_size = RBUF_SIZE,
         .quota = w->quota, .pipeline = 1, .tls = w->tls, .close_each = (uint8_t)w->close_each,
         .expect = w->cfg ? &w->cfg->expect : NULL,

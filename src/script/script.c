@@ -29,6 +29,8 @@ typedef struct sconn {
     loop_timer_t timer;   /* delay() and u:sleep() */
     int user_ref;         /* the virtual user (LUA_NOREF until created) */
     int req_ref;          /* the pending request string (kept alive) */
+    const char *req_str;  /* that string's bytes: an identical Lua string is not checked again */
+    http_reqs_t reqs;     /* its requests: how many, which are HEAD */
     int name;             /* index in stats->named of the pending request, -1 */
     uint8_t pending;      /* a request string is ready to send */
     uint8_t delayed;      /* delay() already waited for this request */
@@ -42,10 +44,11 @@ struct script {
     enum mode mode;
     int request_ref, response_ref, delay_ref; /* functions (LUA_NOREF if none) */
     int resume_ref;           /* barrage._user_resume (user mode) */
-    uint32_t pipeline;        /* requests per request string, 0 = not learned yet */
+    http_reqs_t static_reqs;  /* the requests of script_static_request's string */
     loop_t *loop;
     stats_t *stats;
     sconn_t *sconns;
+    size_t nsconns;
     conn_hooks_t hooks;
 };
 
@@ -627,7 +630,9 @@ void script_free(script_t *s)
 {
     if (!s) return;
     if (s->L) lua_close(s->L);
+    for (size_t i = 0; i < s->nsconns; i++) http_reqs_free(&s->sconns[i].reqs);
     free(s->sconns);
+    http_reqs_free(&s->static_reqs);
     free(s);
 }
 
@@ -818,7 +823,8 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
     return s;
 }
 
-int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline)
+int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline,
+                          const uint8_t **heads)
 {
     lua_State *L = s->L;
     lua_getglobal(L, "wrk");
@@ -827,8 +833,9 @@ int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeli
     if (pcall(s, 0, 1, "wrk.request()")) return SCRIPT_EFAIL;
     size_t n;
     const char *str = lua_tolstring(L, -1, &n);
-    int count = str ? http_count_requests(str, n) : -1;
-    if (!str || count <= 0) {
+    int rc = str ? http_scan_requests(&s->static_reqs, str, n) : -EINVAL;
+    if (rc == -ENOMEM) { lua_pop(L, 1); return rc; }
+    if (rc) {
         snprintf(s->error, sizeof s->error, "wrk.request() must return one or more complete HTTP requests");
         if (s->thread) snprintf(s->thread->error, sizeof s->thread->error, "%s", s->error);
         lua_pop(L, 1);
@@ -839,12 +846,11 @@ int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeli
     memcpy(*buf, str, n);
     (*buf)[n] = 0;
     *len = n;
-    *pipeline = (uint32_t)count;
+    *pipeline = s->static_reqs.n;
+    *heads = s->static_reqs.nhead ? s->static_reqs.head : NULL;
     lua_pop(L, 1);
     return 0;
 }
-
-uint32_t script_pipeline(const script_t *s) { return s->pipeline ? s->pipeline : 1; }
 
 static sconn_t *sc_of(conn_t *c) { return c->user; }
 
@@ -871,18 +877,23 @@ static int take_request(sconn_t *sc, const char *hook)
         where(L, s->request_ref, loc, sizeof loc);
         return thread_error(s, "%s: %s must return a string, got %s (in %s)", loc, hook, type, hook);
     }
-    if (!s->pipeline) {
-        size_t n;
-        const char *str = lua_tolstring(L, -1, &n);
-        int count = http_count_requests(str, n);
-        if (count <= 0) {
+    /* Every string is checked (count, HEAD bits): once per distinct Lua
+     * string, since LuaJIT interns strings and req_ref keeps the last one
+     * alive, the same pointer is the same string; a new one costs one
+     * cheap scan (http_scan_requests). */
+    size_t n;
+    const char *str = lua_tolstring(L, -1, &n);
+    if (str != sc->req_str) {
+        int rc = http_scan_requests(&sc->reqs, str, n);
+        if (rc == -ENOMEM) { lua_pop(L, 1); return rc; }
+        if (rc) {
             lua_pop(L, 1);
+            sc->req_str = NULL;
             char loc[256];
             where(L, s->request_ref, loc, sizeof loc);
-            return thread_error(s, "%s: %s returned something that is not a complete HTTP request (build it with wrk.format()) (in %s)", loc, hook, hook);
+            return thread_error(s, "%s: %s returned something that is not a complete HTTP request, or several in a row (build it with wrk.format()) (in %s)", loc, hook, hook);
         }
-        s->pipeline = (uint32_t)count;
-        sc->c->ctx->pipeline = s->pipeline;
+        sc->req_str = str;
     }
     if (sc->req_ref == LUA_NOREF) sc->req_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_rawseti(L, LUA_REGISTRYINDEX, sc->req_ref); /* the connection's slot, reused */
@@ -935,7 +946,7 @@ static int user_step(sconn_t *sc, int nargs)
     return thread_error(s, "user(u) yielded something unexpected (do not call coroutine.yield in user()) (in user())");
 }
 
-static int hook_next(conn_t *c, const char **buf, size_t *len)
+static int hook_next(conn_t *c, conn_req_t *req)
 {
     sconn_t *sc = sc_of(c);
     script_t *s = sc->s;
@@ -979,8 +990,10 @@ static int hook_next(conn_t *c, const char **buf, size_t *len)
         }
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->req_ref);
-    *buf = lua_tolstring(L, -1, len); /* kept alive by req_ref */
+    req->buf = lua_tolstring(L, -1, &req->len); /* kept alive by req_ref */
     lua_pop(L, 1);
+    req->n = sc->reqs.n;
+    req->heads = sc->reqs.nhead ? sc->reqs.head : NULL;
     sc->pending = 0;
     return CONN_NEXT_SEND;
 }
@@ -1108,6 +1121,7 @@ int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *s
     s->stats = stats;
     s->sconns = calloc(n ? n : 1, sizeof *s->sconns);
     if (!s->sconns) return -ENOMEM;
+    s->nsconns = n;
     for (size_t i = 0; i < n; i++) {
         sconn_t *sc = &s->sconns[i];
         sc->s = s;

@@ -66,13 +66,13 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
  * Lua. *capture says whether responses' headers and bodies are needed. */
 const conn_hooks_t *script_hooks(script_t *s, int *capture);
 /* The request string when hooks are NULL: wrk.request() after init, copied
- * (caller frees). *pipeline: the number of requests in it. 0 or SCRIPT_EFAIL. */
-int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline);
+ * (caller frees). *pipeline: the number of requests in it; *heads which are
+ * HEAD (http_is_head; NULL: none; owned by s). 0, SCRIPT_EFAIL or -ENOMEM. */
+int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline,
+                          const uint8_t **heads);
 /* Attach per-connection script data to conns (after conn_init) and give the
  * script the thread's loop and statistics. 0 or -ENOMEM. */
 int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *stats);
-/* Requests per request string, learned from the first request() (1 until then). */
-uint32_t script_pipeline(const script_t *s);
 
 /* done(summary, latency, requests) in the main state, if defined. 0 or
  * SCRIPT_EFAIL. */

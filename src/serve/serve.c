@@ -84,16 +84,18 @@ typedef enum serve_fault {
     SERVE_FAULT_CONTINUE,
     SERVE_FAULT_EXTRA,
     SERVE_FAULT_STATUS500,
+    SERVE_FAULT_NOTMODIFIED,
+    SERVE_FAULT_CHUNKEXT,
     SERVE_FAULT_COUNT
 } serve_fault_t;
 
 static const char *const serve_fault_names[SERVE_FAULT_COUNT] = {
     "", "reset", "drop", "hang", "malformed", "badchunk", "bigheader",
-    "shortbody", "longbody", "continue", "extra", "status500",
+    "shortbody", "longbody", "continue", "extra", "status500", "notmodified", "chunkext",
 };
 
 #define SERVE_FAULT_LIST "reset, drop, hang, malformed, badchunk, bigheader, " \
-                         "shortbody, longbody, continue, extra, status500"
+                         "shortbody, longbody, continue, extra, status500, notmodified, chunkext"
 
 typedef struct serve_config {
     const char *listen;               /* --listen as given (argv-owned) */
@@ -133,7 +135,9 @@ static const char serve_usage[] =
     "  --fault KIND[:N]     inject a fault on every Nth request (default N=1),\n"
     "                       counted across the server. KIND: reset, drop, hang,\n"
     "                       malformed, badchunk, bigheader, shortbody, longbody,\n"
-    "                       continue, extra, status500\n"
+    "                       continue, extra, status500, notmodified (a 304 with\n"
+    "                       Content-Length: 5 and no body), chunkext (chunk-size\n"
+    "                       lines with RFC 9112 extensions)\n"
     "Durations: 250us, 50ms, 2s, 1m, 1h; a bare number means seconds.\n"
     "Prints \"listening on ADDR:PORT\" when ready. SIGTERM or SIGINT stops it and\n"
     "prints \"serve: connections=C requests=R responses=S faults=F\" to stderr.\n";
@@ -402,6 +406,13 @@ static const char serve_malformed[] = "HTTP/1.1 2x0 BAD\r\nContent-Length: 2\r\n
 static const char serve_badchunk[] =
     "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nOK\r\n0\r\n\r\n";
 static const char serve_continue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+/* bodiless whatever Content-Length says (RFC 9112 6.3) */
+static const char serve_notmodified[] =
+    "HTTP/1.1 304 Not Modified\r\nServer: barrage\r\nETag: \"b\"\r\nContent-Length: 5\r\n\r\n";
+/* valid extensions that llhttp 8.1 alone rejects (RFC 9112 7.1.1) */
+static const char serve_chunkext[] =
+    "HTTP/1.1 200 OK\r\nServer: barrage\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "1 ; a=b;c=\"x y\"\r\nO\r\n1;d=\"q\\\"\";e\r\nK\r\n0;last=1\r\n\r\n";
 static const char serve_extra[] =
     "HTTP/1.1 200 OK\r\nServer: barrage\r\nContent-Type: text/plain\r\n"
     "Content-Length: 5\r\n\r\nextra";
@@ -1177,6 +1188,13 @@ static int on_message_complete(llhttp_t *p)
         break;
     case SERVE_FAULT_STATUS500:
         conn_push_dynamic(c, 500, "text/plain", NULL, "Internal Server Error", 21, head, ch, due);
+        break;
+    case SERVE_FAULT_NOTMODIFIED:
+        conn_push(c, serve_notmodified, sizeof serve_notmodified - 1, due, SEG_NONE);
+        break;
+    case SERVE_FAULT_CHUNKEXT:
+        if (head) conn_answer(c, p, head, te, ch, due); /* HEAD gets no body at all */
+        else conn_push(c, serve_chunkext, sizeof serve_chunkext - 1, due, SEG_NONE);
         break;
     case SERVE_FAULT_COUNT:
         break;

@@ -2,7 +2,8 @@
  * counters out. The bytes go through http_parse / http_finish exactly as
  * src/engine/conn.c drives them (process() and on_eof()), in reads whose sizes come
  * from the input, with and without an http_capture_t; the whole input also
- * goes through http_count_requests (the wrk-style pipelined request check).
+ * goes through http_count_requests and http_scan_requests (the wrk-style
+ * pipelined request checks), which must agree wherever the scan accepts.
  *
  * Input layout: FLAGS S0 S1 S2 S3 then the response bytes.
  *   FLAGS bit 0: capture headers and bodies (as for scripts)
@@ -31,6 +32,7 @@
  * holds exactly 2 * nheaders NUL-terminated strings within hlen (what
  * script.c walks), lengths within capacities, a body no longer than the
  * bytes seen; conn-model counters add up. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -304,6 +306,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* wrk-style request strings (script.c): a count or -1 */
     int nreq = http_count_requests((const char *)data, size);
     CHECK(nreq >= -1 && (nreq < 0 || (size_t)nreq <= size));
+    /* the per-request() check: whatever it accepts, llhttp counts the same */
+    static http_reqs_t reqs;
+    int src = http_scan_requests(&reqs, (const char *)data, size);
+    CHECK(src == 0 || src == -EINVAL);
+    CHECK(src || ((int)reqs.n == nreq && reqs.nhead <= reqs.n));
 
     input_t in = { .pipeline = 1 };
     if (size >= 5) {
