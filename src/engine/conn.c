@@ -66,6 +66,13 @@ static void cq_append(conn_ctx_t *x, conn_t *c)
     c->in_cq = 1;
 }
 
+/* The quota (-n): requests are reserved when taken (held ones too), so the
+ * thread never starts more than it must complete, and given back when they
+ * fail or are dropped. This is the only place `issued` changes. */
+static int quota_full(const conn_ctx_t *x) { return x->quota && x->issued >= x->quota; }
+static void quota_take(conn_ctx_t *x, uint32_t n) { x->issued += n; }
+static void quota_give(conn_ctx_t *x, uint32_t n) { x->issued -= n; }
+
 static void on_backoff(loop_timer_t *t)
 {
     conn_t *c = (conn_t *)((char *)t - offsetof(conn_t, timer));
@@ -82,7 +89,7 @@ void conn_init(conn_t *c, conn_ctx_t *ctx)
 void conn_close(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    x->issued -= c->inflight; /* a held request stays held across a reconnect */
+    quota_give(x, c->inflight); /* a held request stays held across a reconnect */
     c->inflight = 0;
     c->writing = 0;
     tq_remove(x, c);
@@ -156,8 +163,9 @@ static void connect_failed(conn_t *c, int err)
 void conn_start(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
-    if (x->stopping || x->fatal || c->index >= x->active_limit) return;
-    if (x->quota && x->issued >= x->quota) return; /* nothing left to send */
+    if (x->stopping || x->fatal) return;
+    if (x->admit && x->admit(c, CONN_ASK_START, NULL) == CONN_RETIRE) return;
+    if (quota_full(x)) return; /* nothing left to send */
     int fd = net_connect(x->addr);
     if (fd < 0) {
         if (is_fatal(fd)) { x->fatal = fd; return; }
@@ -261,15 +269,13 @@ static int send_next(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     if (x->stopping || x->fatal) return 0;
-    if (x->hold_until > x->now) return 0; /* open and ready; the worker resumes it at the start */
-    if (c->index >= x->active_limit) { /* ramping down: this one retires */
-        if (c->held) x->issued -= c->held_n;
-        c->held = 0;
-        conn_close(c);
-        return -1;
+    if (x->admit) {
+        int v = x->admit(c, CONN_ASK_START, NULL);
+        if (v == CONN_HOLD) return 0; /* open and ready; the worker resumes it */
+        if (v == CONN_RETIRE) { conn_retire(c); return -1; }
     }
     if (!c->held) {
-        if (x->quota && x->issued >= x->quota) return 0;
+        if (quota_full(x)) return 0;
         uint32_t n;
         if (x->hooks && x->hooks->next) {
             conn_req_t q = { 0 };
@@ -287,10 +293,10 @@ static int send_next(conn_t *c)
             n = x->pipeline;
         }
         c->held_n = n;
-        x->issued += n; /* reserved while held, so the quota is never exceeded */
+        quota_take(x, n); /* reserved while held, so the quota is never exceeded */
     }
     uint64_t intended = x->now;
-    if (x->gate && !x->gate(c, &intended)) {
+    if (x->admit && x->admit(c, CONN_ASK_SLOT, &intended) != CONN_GO) {
         c->held = 1;
         return 0;
     }
@@ -322,7 +328,7 @@ static int on_response(conn_t *c)
     }
     uint64_t us = (x->now - c->sent_at) / 1000;
     hist_record(&s->second, us); /* folded into s->latency each second (stats_second_take) */
-    if (x->gate) hist_record(&s->service, (x->now - c->actual_at) / 1000);
+    if (x->paced) hist_record(&s->service, (x->now - c->actual_at) / 1000);
     s->requests++;
     unsigned st = c->resp.status;
     if (st >= 400) s->errors.status++;
@@ -517,6 +523,18 @@ void conn_resume(conn_t *c)
     if (c->state != CONN_OPEN || c->inflight || c->writing) return; /* a write's end sends the next */
     c->ctx->now = loop_now();
     send_next(c);
+}
+
+void conn_retire(conn_t *c)
+{
+    if (c->held) quota_give(c->ctx, c->held_n);
+    c->held = 0;
+    conn_close(c);
+}
+
+void conn_ctx_stop(conn_ctx_t *x)
+{
+    x->stopping = 1;
 }
 
 void conn_free(conn_t *c)

@@ -64,6 +64,17 @@ typedef struct conn_hooks {
     int (*failed)(conn_t *c, enum conn_error why);
 } conn_hooks_t;
 
+/* The questions a connection asks its worker's admit hook, and the answers.
+ *  CONN_ASK_START: before a connection opens and before it takes its next
+ *    request: CONN_GO, CONN_HOLD (stay idle; the worker calls conn_resume()
+ *    later; a connection still opens) or CONN_RETIRE (close and stay closed
+ *    until conn_start(), as stages ramping down do).
+ *  CONN_ASK_SLOT: the request is taken: CONN_GO (send it now; *intended may
+ *    be set to an earlier intended send time) or CONN_HOLD (keep it; the
+ *    worker calls conn_resume() when its slot comes). */
+enum conn_ask { CONN_ASK_START = 0, CONN_ASK_SLOT = 1 };
+enum conn_verdict { CONN_GO = 0, CONN_HOLD = 1, CONN_RETIRE = 2 };
+
 /* What every connection of one thread shares. Owned by the worker. */
 typedef struct conn_ctx {
     loop_t *loop;            /* the thread's loop */
@@ -92,12 +103,11 @@ typedef struct conn_ctx {
     uint8_t capture;         /* collect response headers and bodies */
     uint8_t close_each;      /* --no-keepalive: close after every response */
     tls_ctx_t *tls;          /* https: the shared TLS context, else NULL */
-    /* Rate limiting (-R): 1 = send now, *intended is the slot's intended
-     * time; 0 = hold the request, the gate calls conn_resume() later. */
-    int (*gate)(conn_t *c, uint64_t *intended);
-    void *owner;             /* the worker (for the gate) */
-    uint32_t active_limit;   /* connections with index >= this retire (stages) */
-    uint64_t hold_until;     /* --start-at: send nothing before this instant */
+    /* The worker's say on sending (rate gate, stages, --start-at); NULL:
+     * always now (the plain path). See enum conn_ask. */
+    int (*admit)(conn_t *c, enum conn_ask ask, uint64_t *intended);
+    void *owner;             /* the worker (for admit) */
+    uint8_t paced;           /* -R: record the uncorrected service time too */
     char *pbuf;              /* the thread's plaintext buffer (TLS only) */
     size_t pbuf_size;
     const stats_expect_t *expect; /* the run's expected statuses (--expect-status); NULL: < 400 */
@@ -139,7 +149,7 @@ struct conn {
     uint32_t held_n;         /* requests in the held (then in-flight) request string */
     const uint8_t *heads;    /* which of them are HEAD (http_is_head), NULL: none */
     uint8_t held;            /* a request string waits for the rate gate */
-    uint8_t gated;           /* queued at the gate (the worker's idle list) */
+    uint8_t owner_mark;      /* the worker's own flag for this connection; conn never reads it */
     uint8_t resp_failed;     /* the response just completed has an unexpected status
                               * (set before hooks->response: the one definition of failed) */
     const stats_expect_t *expect; /* expected statuses of this connection's requests, set by
@@ -155,6 +165,11 @@ void conn_close(conn_t *c);
 /* After CONN_NEXT_WAIT: ask hooks->next again and send what it gives (not
  * while a request is still being written: its end sends the next). */
 void conn_resume(conn_t *c);
+/* Close the connection for good (stages ramping down): a request held at
+ * the gate is given back to the quota. conn_start() opens it again. */
+void conn_retire(conn_t *c);
+/* Every connection of x: send no more requests, do not reconnect. */
+void conn_ctx_stop(conn_ctx_t *x);
 /* Free what the connection owns (after conn_close). */
 void conn_free(conn_t *c);
 /* Fail every request whose deadline has passed (counted as timeouts,

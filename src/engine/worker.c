@@ -82,14 +82,20 @@ static int all_open(worker_t *w)
     return 1;
 }
 
+/* Queue c at the gate (once): the rate timer resumes it, oldest first.
+ * c->owner_mark says it is queued. */
+static void wait_at_gate(worker_t *w, conn_t *c)
+{
+    if (c->owner_mark) return;
+    c->owner_mark = 1;
+    w->idle[w->nidle++] = c;
+}
+
 static int gate(conn_t *c, uint64_t *intended)
 {
     worker_t *w = c->ctx->owner;
     if (w->sched_waiting) {
-        if (!c->gated) {
-            c->gated = 1;
-            w->idle[w->nidle++] = c;
-        }
+        wait_at_gate(w, c);
         if (all_open(w)) start_timeline(w, c->ctx->now, 0);
         return 0;
     }
@@ -97,10 +103,7 @@ static int gate(conn_t *c, uint64_t *intended)
         hist_record(&w->stats.jitter, (c->ctx->now - *intended) / 1000);
         return 1;
     }
-    if (!c->gated) {
-        c->gated = 1;
-        w->idle[w->nidle++] = c;
-    }
+    wait_at_gate(w, c);
     uint64_t at = rate_sched_next_at(&w->sched);
     if (at != UINT64_MAX) at += coalesce_ns(w);
     if (at != UINT64_MAX && (w->rate_timer.slot < 0 || w->rate_timer.when > at))
@@ -120,7 +123,7 @@ static void on_rate_timer(loop_timer_t *t)
     size_t i = 0;
     while (i < w->nidle && rate_sched_next_at(&w->sched) <= now) {
         conn_t *c = w->idle[i++];
-        c->gated = 0;
+        c->owner_mark = 0;
         conn_resume(c);
     }
     memmove(w->idle, w->idle + i, (w->nidle - i) * sizeof *w->idle);
@@ -170,23 +173,33 @@ static void apply_stages(worker_t *w, uint64_t now)
     uint64_t shards = w->shard_count ? w->shard_count : 1;
     total = units_share(total, shards, w->shard_index); /* this shard's share */
     uint32_t limit = (uint32_t)units_share(total, (uint64_t)w->nthreads, (uint64_t)w->index);
-    conn_ctx_t *x = &w->ctx;
-    uint32_t old = x->active_limit;
-    x->active_limit = limit;
+    uint32_t old = w->active_limit;
+    w->active_limit = limit;
     if (limit > old) {
         for (uint64_t i = old; i < limit && i < w->connections; i++)
             if (w->conns[i].state == CONN_IDLE) conn_start(&w->conns[i]);
     } else if (limit < old) {
-        /* idle ones go now; busy ones after their response (conn.c) */
+        /* idle ones go now; busy ones after their response (admit) */
         for (uint64_t i = limit; i < old && i < w->connections; i++) {
             conn_t *c = &w->conns[i];
-            if (!c->inflight && c->state != CONN_IDLE) {
-                if (c->held) x->issued -= c->held_n;
-                c->held = 0;
-                conn_close(c);
-            }
+            if (!c->inflight && c->state != CONN_IDLE) conn_retire(c);
         }
     }
+}
+
+/* conn's question before each request (conn.h, enum conn_ask): stages
+ * retire the connections above the thread's share, --start-at holds every
+ * one until the start, -R hands out slots. Installed only when one of them
+ * is on, so the plain path never calls it. */
+static int admit(conn_t *c, enum conn_ask ask, uint64_t *intended)
+{
+    worker_t *w = c->ctx->owner;
+    if (ask == CONN_ASK_START) {
+        if (c->index >= w->active_limit) return CONN_RETIRE;
+        return w->holding ? CONN_HOLD : CONN_GO;
+    }
+    if (c->ctx->paced) return gate(c, intended) ? CONN_GO : CONN_HOLD;
+    return CONN_GO;
 }
 
 static int64_t wall_us(void)
@@ -201,7 +214,7 @@ static void on_start(loop_timer_t *t)
 {
     worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, start_timer));
     w->released_unix_us = wall_us();
-    w->ctx.hold_until = 0;
+    w->holding = 0;
     for (uint64_t i = 0; i < w->connections; i++) conn_resume(&w->conns[i]);
 }
 
@@ -281,12 +294,12 @@ static void *run(void *arg)
         if (!(x->pbuf = malloc(x->pbuf_size))) { err = -ENOMEM; goto out; }
     }
     x->owner = w;
-    x->active_limit = UINT32_MAX;
+    w->active_limit = UINT32_MAX;
     if (w->thread && (err = load_script(w, x))) goto out;
     if (stats_init(&w->prev)) { err = -ENOMEM; goto out; }
     if (w->rate > 0 || (w->stages && w->stages_rate)) {
         if (!(w->idle = calloc(w->connections, sizeof *w->idle))) { err = -ENOMEM; goto out; }
-        x->gate = gate;
+        x->paced = 1;
         loop_timer_init(&w->rate_timer, on_rate_timer);
         if (w->stages_rate) { /* ramps start from 0: nothing piles up while connecting */
             rate_sched_init_stages(&w->sched, w->stages,
@@ -299,8 +312,9 @@ static void *run(void *arg)
         prctl(PR_SET_TIMERSLACK, 1000UL); /* wake within 1 us of a slot, not 50 us */
 #endif
     }
-    if (w->stages && !w->stages_rate) x->active_limit = 0; /* ramps up from 0 */
-    x->hold_until = w->hold_until;
+    if (w->stages && !w->stages_rate) w->active_limit = 0; /* ramps up from 0 */
+    w->holding = w->hold_until != 0;
+    if (x->paced || w->stages || w->holding) x->admit = admit;
     if (w->hold_until) {
         loop_timer_init(&w->start_timer, on_start);
         loop_timer_start(w->loop, &w->start_timer, w->hold_until);
@@ -328,7 +342,7 @@ static void *run(void *arg)
         next_deadline = conn_expire(x, loop_now());
     }
     if (!err) err = x->fatal;
-    x->stopping = 1;
+    conn_ctx_stop(x);
     push_second(w); /* the last, partial second */
     for (uint64_t i = 0; i < w->connections; i++) conn_close(&w->conns[i]);
 out:

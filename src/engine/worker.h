@@ -62,6 +62,8 @@ typedef struct worker {
     char *own_req;             /* the script's static request (owned) */
     rate_sched_t sched;        /* -R schedule */
     int sched_waiting;         /* -R: the timeline waits for the connections to open */
+    uint32_t active_limit;     /* stages: connections with index >= this retire */
+    int holding;               /* --start-at: nothing is sent until the start timer fires */
     uint64_t sched_scan;       /* conns[] below this index are done connecting */
     conn_t **idle;             /* connections waiting at the rate gate (owned) */
     size_t nidle;

@@ -376,7 +376,7 @@ static int l_thread_stop(lua_State *L)
         return luaL_error(L, "thread:stop() can only be called while the thread is running");
     __atomic_store_n(t->stop, 1, __ATOMIC_SEQ_CST);
     /* and send nothing more from now on, not even on this loop iteration */
-    if (t->worker->sconns) t->worker->sconns[0].c->ctx->stopping = 1;
+    if (t->worker->sconns) conn_ctx_stop(t->worker->sconns[0].c->ctx);
     return 0;
 }
 

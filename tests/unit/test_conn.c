@@ -63,7 +63,7 @@ static void fx_init(fx_t *f, const char *req)
         .loop = f->loop, .stats = &f->stats, .addr = &f->addr,
         .req = req, .req_len = strlen(req), .req_heads = !strncmp(req, "HEAD ", 5) ? &head_bit : NULL,
         .timeout_ns = 10000 * MS, .rbuf = f->rbuf, .rbuf_size = sizeof f->rbuf,
-        .now = loop_now(), .pipeline = 1, .active_limit = UINT32_MAX,
+        .now = loop_now(), .pipeline = 1,
     };
     conn_init(&f->c, &f->ctx);
 }
