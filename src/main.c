@@ -120,7 +120,7 @@ static int run(const config_t *cfg)
     }
     if (run_done_hook(&r)) {
         fprintf(stderr, "barrage: script error: %s\n", r.script_err);
-        exit_code = EXIT_USAGE;
+        exit_code = got_signal ? 128 + got_signal : EXIT_USAGE; /* done() stopped by Ctrl-C */
     }
     size_t failed = run_thresholds(&r);
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);

@@ -238,23 +238,66 @@ void stats_free(stats_t *s)
         hist_free(&s->named[i].latency);
     }
     free(s->named);
+    free(s->named_slots);
     for (size_t i = 0; i < s->nchecks; i++) free(s->checks[i].name);
     free(s->checks);
     s->named = NULL; s->checks = NULL;
-    s->nnamed = s->nchecks = 0;
+    s->named_slots = NULL;
+    s->nnamed = s->nchecks = s->named_cap = s->named_nslots = 0;
+}
+
+/* FNV-1a: names are short, and this is one pass with no table. */
+static uint32_t name_hash(const char *p)
+{
+    uint32_t h = 2166136261u;
+    for (; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+/* The slot holding `name`, or the free slot where it goes. */
+static size_t named_slot(const stats_t *s, const char *name)
+{
+    size_t mask = s->named_nslots - 1, i = name_hash(name) & mask;
+    while (s->named_slots[i] && strcmp(s->named[s->named_slots[i] - 1].name, name)) i = (i + 1) & mask;
+    return i;
+}
+
+/* Make room for one more name: the array grows by half, the hash doubles
+ * before it is half full. */
+static int named_reserve(stats_t *s)
+{
+    if (s->nnamed >= INT32_MAX - 1) return -ENOMEM;
+    if (s->nnamed == s->named_cap) {
+        size_t cap = s->named_cap ? s->named_cap + s->named_cap / 2 : 8;
+        stats_named_t *n = realloc(s->named, cap * sizeof *n);
+        if (!n) return -ENOMEM;
+        s->named = n;
+        s->named_cap = cap;
+    }
+    if (2 * (s->nnamed + 1) > s->named_nslots) {
+        size_t ns = s->named_nslots ? 2 * s->named_nslots : 16;
+        uint32_t *slots = calloc(ns, sizeof *slots);
+        if (!slots) return -ENOMEM;
+        free(s->named_slots);
+        s->named_slots = slots;
+        s->named_nslots = ns;
+        for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].name)] = (uint32_t)k + 1;
+    }
+    return 0;
 }
 
 int stats_named_index(stats_t *s, const char *name)
 {
-    for (size_t i = 0; i < s->nnamed; i++)
-        if (!strcmp(s->named[i].name, name)) return (int)i;
-    stats_named_t *n = realloc(s->named, (s->nnamed + 1) * sizeof *n);
-    if (!n) return -ENOMEM;
-    s->named = n;
-    stats_named_t *e = &n[s->nnamed];
+    if (s->named_nslots) {
+        size_t i = named_slot(s, name);
+        if (s->named_slots[i]) return (int)s->named_slots[i] - 1;
+    }
+    if (named_reserve(s)) return -ENOMEM;
+    stats_named_t *e = &s->named[s->nnamed];
     memset(e, 0, sizeof *e);
     e->name = strdup(name);
     if (!e->name || hist_init(&e->latency)) { free(e->name); return -ENOMEM; }
+    s->named_slots[named_slot(s, name)] = (uint32_t)s->nnamed + 1;
     return (int)s->nnamed++;
 }
 
