@@ -627,6 +627,19 @@ static int init_state(lua_State *L)
     return 0;
 }
 
+static int prelude_refs(script_t *s, void *arg)
+{
+    (void)arg;
+    lua_State *L = s->L;
+    lua_getglobal(L, "barrage");
+    lua_getfield(L, -1, "_user_resume");
+    s->resume_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_user_new");
+    s->user_new_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    return 0;
+}
+
 static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
 {
     script_t *s = calloc(1, sizeof *s);
@@ -654,6 +667,12 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
     if (luaL_loadbuffer(L, barrage_lua, sizeof barrage_lua, "=barrage.lua") ||
         lua_pcall(L, 0, 0, 1)) {
         snprintf(err, errlen, "internal error in the Lua prelude: %s", lua_tostring(L, -1));
+        script_free(s);
+        return NULL;
+    }
+    /* the workflow functions, before the script can replace `barrage` */
+    if (guard(s, prelude_refs, NULL, "barrage.lua")) {
+        snprintf(err, errlen, "internal error in the Lua prelude: %s", s->error);
         script_free(s);
         return NULL;
     }
@@ -912,14 +931,6 @@ static int thread_glue(script_t *s, void *arg)
         return SCRIPT_EFAIL;
     }
     s->mode = has_user ? MODE_USER : MODE_STATIC;
-    if (has_user) {
-        lua_getglobal(L, "barrage");
-        lua_getfield(L, -1, "_user_resume");
-        s->resume_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        lua_getfield(L, -1, "_user_new");
-        s->user_new_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        lua_pop(L, 1);
-    }
     s->delay_ref = ref_function(L, "delay");
     s->response_ref = ref_function(L, "response");
     if (!has_user) {
