@@ -19,10 +19,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SUB_COUNT  (UINT64_C(1) << HIST_SUB_BITS)   /* 2048 */
 #define HALF_BITS  (HIST_SUB_BITS - 1)              /* 10 */
 #define NCOUNTS    ((size_t)(HIST_MAX_BITS - HIST_SUB_BITS + 2) << HALF_BITS)
+#define STATS_ARENA_HISTS 64   /* named histograms per mapping (15.5 MiB of address space) */
+#define ARENA_BYTES ((size_t)STATS_ARENA_HISTS * NCOUNTS * sizeof(uint64_t))
 
 static inline unsigned shift_of(uint64_t v)
 {
@@ -233,10 +236,11 @@ void stats_free(stats_t *s)
     hist_free(&s->second);
     hist_free(&s->connect_time);
     hist_free(&s->tls_time);
-    for (size_t i = 0; i < s->nnamed; i++) {
-        free(s->named[i].name);
-        hist_free(&s->named[i].latency);
-    }
+    for (size_t i = 0; i < s->nnamed; i++) free(s->named[i].name); /* counts: in the arenas */
+    for (size_t i = 0; i < s->named_narenas; i++) munmap(s->named_arenas[i], ARENA_BYTES);
+    free(s->named_arenas);
+    s->named_arenas = NULL;
+    s->named_narenas = 0;
     free(s->named);
     free(s->named_slots);
     for (size_t i = 0; i < s->nchecks; i++) free(s->checks[i].name);
@@ -263,7 +267,8 @@ static size_t named_slot(const stats_t *s, const char *name)
 }
 
 /* Make room for one more name: the array grows by half, the hash doubles
- * before it is half full. */
+ * before it is half full, the histograms come STATS_ARENA_HISTS to a
+ * mapping (zero pages until written). */
 static int named_reserve(stats_t *s)
 {
     if (s->nnamed >= INT32_MAX - 1) return -ENOMEM;
@@ -283,6 +288,14 @@ static int named_reserve(stats_t *s)
         s->named_nslots = ns;
         for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].name)] = (uint32_t)k + 1;
     }
+    if (s->nnamed == s->named_narenas * STATS_ARENA_HISTS) {
+        void **a = realloc(s->named_arenas, (s->named_narenas + 1) * sizeof *a);
+        if (!a) return -ENOMEM;
+        s->named_arenas = a;
+        void *m = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return -ENOMEM;
+        a[s->named_narenas++] = m;
+    }
     return 0;
 }
 
@@ -293,11 +306,14 @@ int stats_named_index(stats_t *s, const char *name)
         if (s->named_slots[i]) return (int)s->named_slots[i] - 1;
     }
     if (named_reserve(s)) return -ENOMEM;
-    stats_named_t *e = &s->named[s->nnamed];
+    size_t k = s->nnamed;
+    stats_named_t *e = &s->named[k];
     memset(e, 0, sizeof *e);
-    e->name = strdup(name);
-    if (!e->name || hist_init(&e->latency)) { free(e->name); return -ENOMEM; }
-    s->named_slots[named_slot(s, name)] = (uint32_t)s->nnamed + 1;
+    if (!(e->name = strdup(name))) return -ENOMEM;
+    clear_summary(&e->latency);
+    e->latency.counts = (uint64_t *)s->named_arenas[k / STATS_ARENA_HISTS] + (k % STATS_ARENA_HISTS) * NCOUNTS;
+    e->latency.ncounts = NCOUNTS;
+    s->named_slots[named_slot(s, name)] = (uint32_t)k + 1;
     return (int)s->nnamed++;
 }
 
