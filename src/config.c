@@ -426,7 +426,7 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_RATE: {
         char *end;
         double r = strtod(v, &end);
-        if (end == v || r <= 0 || r > 1e8 || (*end && strcmp(end, "/s")))
+        if (end == v || !(r > 0) || r > 1e8 || (*end && strcmp(end, "/s"))) /* !(r > 0): NaN too */
             return fail(err, errlen, "%s: '%s' is not a rate (requests per second, e.g. -R 1000)", name, v);
         c->rate = r;
         break;

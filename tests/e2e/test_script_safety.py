@@ -308,3 +308,20 @@ def test_twenty_thousand_names_are_counted_exactly():
     check("item 0" in counts and "item 19999" in counts, "the names as given")
     if not SANITIZED:
         check(took < 30, f"a sane time: {took:.1f}s")
+
+
+# ------------------------------------------------- float-to-integer casts
+
+def test_rate_nan_is_refused():
+    r = barrage("-R", "nan", "-d", "1s", "http://127.0.0.1:9/")
+    eq(r.rc, 2, f"{r}")
+    check("is not a rate" in r.err, r.err)
+
+
+def test_tiny_rate_ends_on_time():
+    # slot times beyond uint64_t's range of ns: never, not an undefined cast
+    with Serve() as s:
+        r = barrage("-t", "1", "-c", "1", "-R", "1e-300", "-d", "1s", s.url, timeout=20)
+    eq(r.rc, 0, f"{r}")
+    check(r.elapsed < 4, f"ended on time: {r.elapsed:.1f}s")
+    check(r.requests is not None and r.requests <= 1, f"at most the first slot: {r}")
