@@ -1198,9 +1198,6 @@ static void push_user_headers(lua_State *L, const http_capture_t *cap)
     if (!cookies) lua_pushnil(L);
 }
 
-/* Bodies larger than this are not handed to Lua (LuaJIT's strings stop
- * short of 2 GiB): a clear script error instead of a raise. */
-#define BODY_MAX ((size_t)1 << 30)
 
 static int hook_response(conn_t *c, uint64_t latency_us)
 {
@@ -1209,9 +1206,11 @@ static int hook_response(conn_t *c, uint64_t latency_us)
     lua_State *L = s->L;
     const http_capture_t *cap = c->cap;
     int status = c->resp.status;
-    if (cap->blen > BODY_MAX)
+    /* bodies past HTTP_CAPTURE_MAX were not kept: a clear error, not a
+     * truncated body or a string LuaJIT refuses */
+    if (cap->bseen > HTTP_CAPTURE_MAX)
         return thread_error(s, "a response body of %zu bytes is too large for a script (at most 1 GiB): "
-                            "request something smaller (in %s)", cap->blen,
+                            "request something smaller (in %s)", cap->bseen,
                             s->mode == MODE_USER ? "user()" : "response()");
     if (s->mode == MODE_USER) {
         if (sc->name >= 0) {
