@@ -96,13 +96,6 @@ static int on_error(lua_State *L)
     return 1;
 }
 
-static int thread_error_static(script_t *s, const char *msg, const char *hook)
-{
-    snprintf(s->error, sizeof s->error, "%s (in %s)", msg, hook);
-    if (s->thread) snprintf(s->thread->error, sizeof s->thread->error, "%s", s->error);
-    return SCRIPT_EFAIL;
-}
-
 static int fail(script_t *s, const char *hook)
 {
     const char *msg = lua_type(s->L, -1) == LUA_TSTRING ? lua_tostring(s->L, -1) : NULL;
@@ -151,7 +144,7 @@ static int guard(script_t *s, int (*fn)(script_t *, void *), void *arg, const ch
     lua_State *L = s->L;
     int top = lua_gettop(L);
     guarded_t g = { fn, s, arg, 0 };
-    if (!lua_checkstack(L, 4)) return thread_error_static(s, "out of Lua stack", hook);
+    /* two slots: within the LUA_MINSTACK every frame has, so nothing here raises */
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->guard_ref);
     lua_pushlightuserdata(L, &g);
     int rc = lua_pcall(L, 1, 0, 1) ? fail(s, hook) : g.rc;
