@@ -52,6 +52,7 @@ struct script {
     int timed;                /* the run ends on time (-d, or no -n): a wait may last until then */
     int why;                  /* the reason given to script_interrupt() (enum stop_why) */
     const config_t *cfg_init; /* only while init_state runs */
+    char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
 };
 
 struct script_thread {
@@ -790,22 +791,26 @@ static const char *const stop_msgs[] = {
     [SCRIPT_STOP_SIGNAL] = "stopped by a signal while this code was still running",
 };
 
-/* Count hook: raise an error inside the running Lua code. It fires at the
- * next instruction, then again every 1000: a script that catches the error
- * with pcall is stopped again, and the error unwinds through the few lines
- * of barrage.lua (a workflow's coroutine) without being replaced. */
+/* Count hook: raise an error inside the running Lua code, at every
+ * instruction from now on, so that no pcall loop survives it; always the
+ * first error, "FILE:LINE: stopped..." where the code was, so that the
+ * message unwinds unchanged through barrage.lua (a workflow's coroutine). */
 static void on_interrupt(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    lua_sethook(L, on_interrupt, LUA_MASKCOUNT, 1000);
-    luaL_where(L, 0); /* level 0 in a hook: the code that was running */
     lua_pushliteral(L, "barrage.script");
     lua_rawget(L, LUA_REGISTRYINDEX);
     script_t *s = lua_touserdata(L, -1);
     lua_pop(L, 1);
+    if (s && s->stop_msg[0]) {
+        lua_pushstring(L, s->stop_msg);
+        lua_error(L);
+    }
+    luaL_where(L, 0); /* level 0 in a hook: the code that was running */
     int why = s ? __atomic_load_n(&s->why, __ATOMIC_SEQ_CST) : SCRIPT_STOP_END;
     lua_pushstring(L, stop_msgs[why >= SCRIPT_STOP_END && why <= SCRIPT_STOP_SIGNAL ? why : SCRIPT_STOP_END]);
     lua_concat(L, 2);
+    if (s) snprintf(s->stop_msg, sizeof s->stop_msg, "%s", lua_tostring(L, -1));
     lua_error(L);
 }
 

@@ -54,9 +54,10 @@ void script_thread_free(script_thread_t *t);
 /* Why a script was stopped (script_interrupt): the message its error gets. */
 enum { SCRIPT_STOP_END = 1, SCRIPT_STOP_DONE_LIMIT, SCRIPT_STOP_SIGNAL };
 /* From any thread, or a signal handler: make the state's Lua code raise
- * "FILE:LINE: stopped..." at its next instruction, and every 1000 after
- * (scripts run interpreted, so endless loops see it too). The hook stays
- * until the state is freed: call it only when the state must stop. */
+ * "FILE:LINE: stopped..." at its next instruction and at every one after
+ * (scripts run interpreted, so endless loops see it too; pcall cannot keep
+ * it). The hook stays until the state is freed: call it only when the
+ * state must stop. */
 void script_interrupt(script_t *s, int why);
 /* From any thread: script_interrupt(SCRIPT_STOP_END) on the worker's state
  * (init(), a hook, anything it runs). Safe before the state exists (it is

@@ -95,12 +95,16 @@ def test_endless_done_is_stopped_after_five_seconds():
 
 
 def test_endless_loop_caught_by_pcall_is_stopped_again():
-    with tempfile.TemporaryDirectory() as tmp, Serve() as s:
-        path = write(tmp, "local n = 0\nfunction response()\n  n = n + 1\n  if n < 50 then return end\n"
-                          "  pcall(function() while true do end end)\n  while true do end\nend\n")
-        r = barrage("-t", "1", "-c", "1", "-d", "1s", "-s", path, s.url, timeout=20)
-    eq(r.rc, 2, f"{r}")
-    check(f"{path}:6: stopped" in r.err and "(in response())" in r.err, r.err)
+    bodies = ("  pcall(function() while true do end end)\n  while true do end\n",
+              "  while true do pcall(function() while true do end end) end\n",
+              "  while true do pcall(string.rep, 'x', 1000) end\n")
+    for body in bodies:
+        with tempfile.TemporaryDirectory() as tmp, Serve() as s:
+            path = write(tmp, "local n = 0\nfunction response()\n  n = n + 1\n  if n < 50 then return end\n"
+                              + body + "end\n")
+            r = barrage("-t", "1", "-c", "1", "-d", "1s", "-s", path, s.url, timeout=20)
+        eq(r.rc, 2, f"{body}: {r}")
+        check(f"{path}:5: stopped" in r.err and "(in response())" in r.err, f"{body}: {r.err}")
 
 
 def signal_stuck(hook, sig, tmp, url, at=1.5):
