@@ -160,7 +160,7 @@ static int run(const config_t *cfg)
     }
     if (run_done_hook(&r)) {
         fprintf(stderr, "barrage: script error: %s\n", r.script_err);
-        exit_code = EXIT_USAGE;
+        exit_code = got_signal ? 128 + got_signal : EXIT_USAGE; /* done() stopped by Ctrl-C */
     }
     char hint[512];
     /* a run that ended early has said why already */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,19 +244,47 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
             char buf[64];
             ssize_t rd = read(r->notify_rd, buf, sizeof buf);
             (void)rd;
-            finished = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE)) finished++;
-                if (__atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE) && ws[i].error) return 0;
-            }
+        }
+        /* -n: a thread whose share is done counts as finished even if its
+         * last response() has not returned (run_stop will stop it) */
+        finished = 0;
+        for (size_t i = 0; i < n; i++) {
+            int stopped = __atomic_load_n(&ws[i].stop_ns, __ATOMIC_ACQUIRE) != 0;
+            if (stopped && ws[i].error) return 0;
+            finished += stopped || script_thread_quota_done(ws[i].thread);
         }
     }
     return 0;
 }
 
+/* How long the end of a run waits for a script still running in a worker
+ * (a hook in an endless loop) before interrupting it. */
+#define STOP_GRACE_MS 1000
+
+static int all_stopped(const run_t *r)
+{
+    for (size_t i = 0; i < r->started; i++)
+        if (!__atomic_load_n(&r->workers[i].stop_ns, __ATOMIC_ACQUIRE)) return 0;
+    return 1;
+}
+
 void run_stop(run_t *r)
 {
     for (size_t i = 0; i < r->started; i++) worker_stop(&r->workers[i]);
+    /* each worker stops at its next loop iteration; one that does not within
+     * STOP_GRACE_MS is stuck in its script: stop that with an error */
+    uint64_t until = loop_now() + (uint64_t)STOP_GRACE_MS * 1000000;
+    for (uint64_t now = loop_now(); !all_stopped(r) && now < until; now = loop_now()) {
+        struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
+        uint64_t left = (until - now + 999999) / 1000000;
+        if (poll(&p, 1, left < 50 ? (int)left : 50) > 0) {
+            char buf[64];
+            ssize_t rd = read(r->notify_rd, buf, sizeof buf);
+            (void)rd;
+        }
+    }
+    for (size_t i = 0; i < r->started; i++)
+        if (!__atomic_load_n(&r->workers[i].stop_ns, __ATOMIC_ACQUIRE)) script_thread_interrupt(r->workers[i].thread);
     for (size_t i = 0; i < r->started; i++) worker_join(&r->workers[i]);
     r->stop_ns = loop_now();
     if (r->mon) monitor_finish(r->mon);
@@ -278,9 +307,57 @@ int run_merge(run_t *r)
     return 0;
 }
 
+/* done() may run this long; then, or at a signal, it is stopped. */
+#define DONE_LIMIT_MS 5000
+
+typedef struct watchdog { script_t *script; int notify_rd, quit_rd; } watchdog_t;
+
+/* Interrupts done() at DONE_LIMIT_MS or at a signal (a byte on the notify
+ * pipe); ends early when told to on quit_rd. */
+static void *watch_done(void *arg)
+{
+    watchdog_t *w = arg;
+    struct pollfd p[2] = { { .fd = w->quit_rd, .events = POLLIN }, { .fd = w->notify_rd, .events = POLLIN } };
+    uint64_t until = loop_now() + (uint64_t)DONE_LIMIT_MS * 1000000;
+    for (;;) {
+        uint64_t now = loop_now();
+        if (now >= until) { script_interrupt(w->script, SCRIPT_STOP_DONE_LIMIT); break; }
+        int rc = poll(p, 2, (int)((until - now + 999999) / 1000000));
+        if (rc < 0 && errno == EINTR) continue; /* the signal handler ran here: its byte is on the pipe */
+        if (rc <= 0) continue;
+        if (p[0].revents & POLLIN) break; /* done() returned */
+        if (p[1].revents & POLLIN) { script_interrupt(w->script, SCRIPT_STOP_SIGNAL); break; }
+    }
+    return NULL;
+}
+
 int run_done_hook(run_t *r)
 {
-    if (!r->script || !script_done(r->script, &r->total, r->elapsed_ns / 1000)) return 0;
+    if (!r->script || !script_has_done(r->script)) return 0;
+    /* what the workers wrote on the notify pipe is old news: only a signal
+     * from now on should stop done() */
+    struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
+    while (poll(&p, 1, 0) > 0) {
+        char buf[64];
+        if (read(r->notify_rd, buf, sizeof buf) <= 0) break;
+    }
+    int quit[2] = { -1, -1 };
+    pthread_t tid;
+    watchdog_t w = { r->script, r->notify_rd, -1 };
+    int watching = pipe(quit) == 0;
+    if (watching) {
+        w.quit_rd = quit[0];
+        watching = pthread_create(&tid, NULL, watch_done, &w) == 0;
+    }
+    int rc = script_done(r->script, &r->total, r->elapsed_ns / 1000);
+    if (watching) {
+        char one = 1;
+        ssize_t wr = write(quit[1], &one, 1);
+        (void)wr;
+        pthread_join(tid, NULL);
+    }
+    if (quit[0] >= 0) { close(quit[0]); close(quit[1]); }
+    if (!rc) return 0;
     r->script_err = script_error(r->script);
     return SCRIPT_EFAIL;
 }

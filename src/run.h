@@ -65,15 +65,18 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
  * -errno of a worker that could not start (also in r->error). */
 int run_start(run_t *r);
 /* Wait for the duration, a signal (*got_signal set; the handler writes to
- * the pipe), or every worker finishing, feeding the monitor meanwhile.
+ * the pipe), or every worker finishing (with -n: or done with its share,
+ * even if its last response() has not returned), feeding the monitor meanwhile.
  * 1 when --abort-on-fail ended the run, else 0. */
 int run_wait(run_t *r, const volatile sig_atomic_t *got_signal);
-/* Stop and join the started workers; finish the monitor. */
+/* Stop and join the started workers; finish the monitor. A worker still in
+ * its script 1 s later is interrupted (its hook fails with "stopped"). */
 void run_stop(run_t *r);
 /* Merge the workers' statistics into r->total; set r->error, r->script_err
  * and r->elapsed_ns. 0 or -ENOMEM. */
 int run_merge(run_t *r);
-/* The script's done() hook. 0, or SCRIPT_EFAIL with r->script_err set. */
+/* The script's done() hook, interrupted after 5 s or at a signal (a byte on
+ * the notify pipe). 0, or SCRIPT_EFAIL with r->script_err set. */
 int run_done_hook(run_t *r);
 /* Evaluate the thresholds into r->verdicts; returns how many failed. */
 size_t run_thresholds(run_t *r);

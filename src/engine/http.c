@@ -55,7 +55,7 @@ static int on_message_begin(llhttp_t *p)
     http_resp_t *r = p->data;
     r->in_message = 1;
     if (r->cap) {
-        r->cap->hlen = r->cap->blen = 0;
+        r->cap->hlen = r->cap->blen = r->cap->bseen = 0;
         r->cap->nheaders = 0;
         r->cap->last_value = 1;
     }
@@ -108,6 +108,8 @@ static int on_header_part_complete(llhttp_t *p)
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     http_capture_t *c = ((http_resp_t *)p->data)->cap;
+    c->bseen += n;
+    if (c->bseen > HTTP_CAPTURE_MAX) return 0; /* too big for a script: counted, not kept */
     return append(&c->body, &c->blen, &c->bcap, at, n) ? HPE_USER : 0;
 }
 

@@ -43,7 +43,10 @@ typedef struct http_capture {
     uint8_t last_value;    /* the last header bytes seen were a value */
     char *body;            /* the body, de-chunked */
     size_t blen, bcap;
+    size_t bseen;          /* body bytes received; beyond HTTP_CAPTURE_MAX they are not kept */
 } http_capture_t;
+
+#define HTTP_CAPTURE_MAX ((size_t)1 << 30) /* body bytes kept for a script (LuaJIT strings stop short of 2 GiB) */
 
 /* Per-connection response parser state (about 100 bytes). */
 typedef struct http_resp {

@@ -104,10 +104,19 @@ double rate_sched_count(const rate_sched_t *r, uint64_t t)
     return n + prev * r->share * (double)t / 1e9;
 }
 
+/* Seconds to ns, defined for every double: casting a double beyond
+ * uint64_t's range is undefined (a tiny -R makes such times). */
+static uint64_t ns_of(double s)
+{
+    if (!(s > 0)) return 0;
+    if (s >= 1.8e10) return UINT64_MAX; /* 570 years: never */
+    return (uint64_t)(s * 1e9);
+}
+
 /* The time (ns since start) at which the count reaches k, or UINT64_MAX. */
 static uint64_t time_of(const rate_sched_t *r, double k)
 {
-    if (!r->stages) return r->per_sec > 0 ? (uint64_t)(k / r->per_sec * 1e9) : UINT64_MAX;
+    if (!r->stages) return r->per_sec > 0 ? ns_of(k / r->per_sec) : UINT64_MAX;
     const rate_stages_t *st = r->stages;
     double n = 0, prev = 0, base = 0;
     for (size_t i = 0; i < st->n; i++) {
@@ -124,7 +133,7 @@ static uint64_t time_of(const rate_sched_t *r, double k)
             }
             if (x < 0) x = 0;
             if (x > d) x = d;
-            return (uint64_t)((base + x) * 1e9);
+            return ns_of(base + x);
         }
         n += seg;
         base += d;
@@ -132,7 +141,7 @@ static uint64_t time_of(const rate_sched_t *r, double k)
     }
     double last = prev * r->share;
     if (last <= 0) return UINT64_MAX;
-    return (uint64_t)((base + (k - n) / last) * 1e9);
+    return ns_of(base + (k - n) / last);
 }
 
 static void advance(rate_sched_t *r)

@@ -20,11 +20,14 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define SUB_COUNT  HIST_SUB_COUNT                  /* 2048 */
 #define HALF_BITS  HIST_HALF_BITS                  /* 10 */
 #define NCOUNTS    ((size_t)(HIST_MAX_BITS - HIST_SUB_BITS + 2) << HALF_BITS)
 #define index_of   hist_index_unclamped
+#define STATS_ARENA_HISTS 64   /* named histograms per mapping (15.5 MiB of address space) */
+#define ARENA_BYTES ((size_t)STATS_ARENA_HISTS * NCOUNTS * sizeof(uint64_t))
 
 size_t hist_index(uint64_t v)
 {
@@ -211,29 +214,87 @@ void stats_free(stats_t *s)
     hist_free(&s->second);
     hist_free(&s->connect_time);
     hist_free(&s->tls_time);
-    for (size_t i = 0; i < s->nnamed; i++) {
+    for (size_t i = 0; i < s->nnamed; i++) { /* counts: in the arenas */
         free(s->named[i].name);
         free(s->named[i].codes);
-        hist_free(&s->named[i].latency);
     }
+    for (size_t i = 0; i < s->named_narenas; i++) munmap(s->named_arenas[i], ARENA_BYTES);
+    free(s->named_arenas);
+    s->named_arenas = NULL;
+    s->named_narenas = 0;
     free(s->named);
+    free(s->named_slots);
     for (size_t i = 0; i < s->nchecks; i++) free(s->checks[i].name);
     free(s->checks);
     s->named = NULL; s->checks = NULL;
-    s->nnamed = s->nchecks = 0;
+    s->named_slots = NULL;
+    s->nnamed = s->nchecks = s->named_cap = s->named_nslots = 0;
+}
+
+/* FNV-1a: names are short, and this is one pass with no table. */
+static uint32_t name_hash(const char *p)
+{
+    uint32_t h = 2166136261u;
+    for (; *p; p++) h = (h ^ (uint8_t)*p) * 16777619u;
+    return h;
+}
+
+/* The slot holding `name`, or the free slot where it goes. */
+static size_t named_slot(const stats_t *s, const char *name)
+{
+    size_t mask = s->named_nslots - 1, i = name_hash(name) & mask;
+    while (s->named_slots[i] && strcmp(s->named[s->named_slots[i] - 1].name, name)) i = (i + 1) & mask;
+    return i;
+}
+
+/* Make room for one more name: the array grows by half, the hash doubles
+ * before it is half full, the histograms come STATS_ARENA_HISTS to a
+ * mapping (zero pages until written). */
+static int named_reserve(stats_t *s)
+{
+    if (s->nnamed >= INT32_MAX - 1) return -ENOMEM;
+    if (s->nnamed == s->named_cap) {
+        size_t cap = s->named_cap ? s->named_cap + s->named_cap / 2 : 8;
+        stats_named_t *n = realloc(s->named, cap * sizeof *n);
+        if (!n) return -ENOMEM;
+        s->named = n;
+        s->named_cap = cap;
+    }
+    if (2 * (s->nnamed + 1) > s->named_nslots) {
+        size_t ns = s->named_nslots ? 2 * s->named_nslots : 16;
+        uint32_t *slots = calloc(ns, sizeof *slots);
+        if (!slots) return -ENOMEM;
+        free(s->named_slots);
+        s->named_slots = slots;
+        s->named_nslots = ns;
+        for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].name)] = (uint32_t)k + 1;
+    }
+    if (s->nnamed == s->named_narenas * STATS_ARENA_HISTS) {
+        void **a = realloc(s->named_arenas, (s->named_narenas + 1) * sizeof *a);
+        if (!a) return -ENOMEM;
+        s->named_arenas = a;
+        void *m = mmap(NULL, ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) return -ENOMEM;
+        a[s->named_narenas++] = m;
+    }
+    return 0;
 }
 
 int stats_named_index(stats_t *s, const char *name)
 {
-    for (size_t i = 0; i < s->nnamed; i++)
-        if (!strcmp(s->named[i].name, name)) return (int)i;
-    stats_named_t *n = realloc(s->named, (s->nnamed + 1) * sizeof *n);
-    if (!n) return -ENOMEM;
-    s->named = n;
-    stats_named_t *e = &n[s->nnamed];
+    if (s->named_nslots) {
+        size_t i = named_slot(s, name);
+        if (s->named_slots[i]) return (int)s->named_slots[i] - 1;
+    }
+    if (named_reserve(s)) return -ENOMEM;
+    size_t k = s->nnamed;
+    stats_named_t *e = &s->named[k];
     memset(e, 0, sizeof *e);
-    e->name = strdup(name);
-    if (!e->name || hist_init(&e->latency)) { free(e->name); return -ENOMEM; }
+    if (!(e->name = strdup(name))) return -ENOMEM;
+    clear_summary(&e->latency);
+    e->latency.counts = (uint64_t *)s->named_arenas[k / STATS_ARENA_HISTS] + (k % STATS_ARENA_HISTS) * NCOUNTS;
+    e->latency.ncounts = NCOUNTS;
+    s->named_slots[named_slot(s, name)] = (uint32_t)k + 1;
     return (int)s->nnamed++;
 }
 

@@ -175,6 +175,11 @@ typedef struct stats {
     char tls_info[96];   /* negotiated version and cipher, first seen */
     stats_named_t *named;/* per-name stats, in order of first use (owned) */
     size_t nnamed;
+    size_t named_cap;    /* entries allocated in named */
+    uint32_t *named_slots;/* open-addressing hash of named: index + 1, 0 = free (owned) */
+    size_t named_nslots; /* a power of two, at least twice nnamed (0 = none yet) */
+    void **named_arenas; /* the named histograms' counts, 64 to a mapping (owned) */
+    size_t named_narenas;
     stats_check_t *checks;/* checks, in order of first use (owned) */
     size_t nchecks;
 } stats_t;
@@ -228,7 +233,10 @@ void stats_free(stats_t *s);
 /* Add src's counters and histograms into dst. */
 void stats_merge(stats_t *dst, const stats_t *src);
 /* Index of the named stats for `name`, created on first use (allocates
- * then, never afterwards). -ENOMEM on failure. */
+ * then, never afterwards): one hash lookup, however many names there are.
+ * Its histogram's counts live in a zero-filled mapping, so a name costs the
+ * pages its values touch, not 248 KiB (never hist_free it). -ENOMEM on
+ * failure. */
 int stats_named_index(stats_t *s, const char *name);
 /* Index of the check `name`, created on first use. -ENOMEM on failure. */
 int stats_check_index(stats_t *s, const char *name);

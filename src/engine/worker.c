@@ -375,7 +375,6 @@ void worker_stop(worker_t *w)
     __atomic_store_n(&w->stop, 1, __ATOMIC_SEQ_CST);
     loop_t *l = __atomic_load_n(&w->loop, __ATOMIC_SEQ_CST);
     if (l) loop_wake(l); /* else the thread will see `stop` before it waits */
-    script_thread_interrupt(w->thread); /* a script stuck in init() */
 }
 
 void worker_join(worker_t *w)

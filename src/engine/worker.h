@@ -81,7 +81,8 @@ stats_second_t *worker_pop_second(worker_t *w);
 
 /* Create the thread (which allocates its own state). 0 or -errno. */
 int worker_start(worker_t *w);
-/* Ask the worker to stop soon; safe from any thread. */
+/* Ask the worker to stop soon (a script stuck in Lua is not interrupted:
+ * see run_stop); safe from any thread. */
 void worker_stop(worker_t *w);
 /* Wait for the thread to end. */
 void worker_join(worker_t *w);

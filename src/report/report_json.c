@@ -75,7 +75,9 @@ static void dist(FILE *f, const hist_t *h, const char *unit)
     report_json_number(f, h->sumsq);
     fputs(", \"buckets\": [", f);
     int first = 1;
-    for (size_t i = 0; i < h->ncounts; i++) {
+    /* only [index(min), index(max)] can be occupied */
+    size_t lo = h->total ? hist_index(h->min) : 1, hi = h->total ? hist_index(h->max) : 0;
+    for (size_t i = lo; i <= hi && i < h->ncounts; i++) {
         if (!h->counts[i]) continue;
         fprintf(f, "%s[%zu, %" PRIu64 "]", first ? "" : ", ", i, h->counts[i]);
         first = 0;

@@ -57,6 +57,7 @@ end
 
 function wrk.setup(thread)
    thread.addr = wrk.addrs[1]
+   local setup = rawget(_G, "setup") -- raw: a strict _G may raise on unknown names
    if type(setup) == "function" then setup(thread) end
 end
 
@@ -71,6 +72,7 @@ function wrk.init(args)
    -- a script may have replaced wrk.headers with a plain table: same rules
    if type(wrk.headers) == "table" and getmetatable(wrk.headers) == nil then setmetatable(wrk.headers, hdr_mt) end
    if not wrk.headers["Host"] then wrk.headers["Host"] = host_header() end
+   local init = rawget(_G, "init")
    if type(init) == "function" then init(args) end
    local req = wrk.format()
    wrk.request = function() return req end
@@ -221,7 +223,7 @@ function user_mt:delete(path, opts) return self:request("DELETE", path, opts) en
 function user_mt:head(path, opts) return self:request("HEAD", path, opts) end
 
 function user_mt:sleep(ms)
-   if type(ms) ~= "number" or ms < 0 then error("u:sleep(ms): ms must be a non-negative number", 2) end
+   if type(ms) ~= "number" or not (ms >= 0) then error("u:sleep(ms): ms must be a non-negative number, got " .. tostring(ms), 2) end
    self.yields = self.yields + 1
    coroutine.yield("sleep", ms)
 end

@@ -50,6 +50,12 @@ struct script {
     sconn_t *sconns;
     size_t nsconns;
     conn_hooks_t hooks;
+    int onerror_ref, guard_ref; /* on_error and guard_entry, made once (no allocation per call) */
+    int user_new_ref;         /* barrage._user_new (user mode) */
+    int timed;                /* the run ends on time (-d, or no -n): a wait may last until then */
+    int why;                  /* the reason given to script_interrupt() (enum stop_why) */
+    const config_t *cfg_init; /* only while init_state runs */
+    char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
 };
 
 struct script_thread {
@@ -61,8 +67,9 @@ struct script_thread {
     script_t *main;           /* the main state's script */
     script_t *worker;         /* the worker's state, once created */
     int *stop;                /* the worker's stop flag */
-    lua_State *busy;          /* the worker's state while it runs init(), else NULL */
+    script_t *busy;           /* the worker's state once it exists, else NULL (atomic) */
     int interrupted;          /* script_thread_interrupt() was called */
+    int quota_done;           /* -n: its last response was counted (atomic) */
     char error[ERR_MAX];      /* why the worker's script failed */
 };
 
@@ -95,7 +102,7 @@ static int on_error(lua_State *L)
 
 static int fail(script_t *s, const char *hook)
 {
-    const char *msg = lua_tostring(s->L, -1);
+    const char *msg = lua_type(s->L, -1) == LUA_TSTRING ? lua_tostring(s->L, -1) : NULL;
     snprintf(s->error, sizeof s->error, "%s (in %s)", msg ? msg : "unknown error", hook);
     lua_pop(s->L, 1);
     if (s->thread) snprintf(s->thread->error, sizeof s->thread->error, "%s", s->error);
@@ -110,6 +117,44 @@ static int pcall(script_t *s, int nargs, int nres, const char *hook)
 }
 
 const char *script_error(const script_t *s) { return s->error; }
+
+/* Protected glue. Any Lua API call may raise (out of memory, a string past
+ * LuaJIT's limit, a metamethod of the script's: a strict _G, a read-only
+ * wrk), and a raise outside lua_pcall is a LuaJIT PANIC that ends the
+ * process. So every C-side sequence of Lua calls runs as fn inside guard():
+ * a pcall of guard_entry, which puts on_error at index 1 of its own frame so
+ * fn's pcall(s, ..., hook) calls work unchanged. The two functions are made
+ * once per state: a guarded call allocates nothing. */
+typedef struct guarded {
+    int (*fn)(script_t *, void *);
+    script_t *s;
+    void *arg;
+    int rc;
+} guarded_t;
+
+static int guard_entry(lua_State *L)
+{
+    guarded_t *g = lua_touserdata(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, g->s->onerror_ref);
+    lua_replace(L, 1);
+    g->rc = g->fn(g->s, g->arg);
+    return 0;
+}
+
+/* fn(s, arg) protected: its return value, or SCRIPT_EFAIL with the error
+ * recorded "(in hook)". The stack is as before. */
+static int guard(script_t *s, int (*fn)(script_t *, void *), void *arg, const char *hook)
+{
+    lua_State *L = s->L;
+    int top = lua_gettop(L);
+    guarded_t g = { fn, s, arg, 0 };
+    /* two slots: within the LUA_MINSTACK every frame has, so nothing here raises */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->guard_ref);
+    lua_pushlightuserdata(L, &g);
+    int rc = lua_pcall(L, 1, 0, 1) ? fail(s, hook) : g.rc;
+    lua_settop(L, top);
+    return rc;
+}
 
 /* Where a function was defined, for "must return" errors. */
 static void where(lua_State *L, int ref, char *buf, size_t n)
@@ -219,7 +264,8 @@ static int deser(lua_State *L, const char **p, const char *end)
     return -1;
 }
 
-/* Copy the value at the top of `from` onto `to` (pops it from `from`). */
+/* Copy the value on top of `from` to the top of `to` (popped from `from`):
+ * the same rules as thread:set/get between states. NULL, or why not. */
 static const char *transfer(lua_State *from, lua_State *to)
 {
     sbuf_t b = { 0 };
@@ -315,6 +361,20 @@ static void push_staged(lua_State *L, script_thread_t *t)
     lua_remove(L, -2);
 }
 
+/* thread:get in done(): serialize a global of the finished worker's state,
+ * raw (no metamethod of the script runs there), under lua_cpcall: nothing
+ * raised in that state reaches this one. */
+typedef struct worker_get { const char *name; sbuf_t b; const char *e; } worker_get_t;
+
+static int worker_get(lua_State *W)
+{
+    worker_get_t *g = lua_touserdata(W, 1);
+    lua_pushstring(W, g->name);
+    lua_rawget(W, LUA_GLOBALSINDEX);
+    g->e = ser(W, -1, &g->b, 0);
+    return 0;
+}
+
 static int l_thread_get(lua_State *L)
 {
     script_thread_t *t = check_thread(L);
@@ -324,9 +384,18 @@ static int l_thread_get(lua_State *L)
         return 1;
     }
     if (t->worker) { /* done(): the worker has finished; read its state */
-        lua_getglobal(t->worker->L, name);
-        const char *e = transfer(t->worker->L, L);
-        if (e) return luaL_error(L, "thread:get('%s'): %s", name, e);
+        worker_get_t g = { name, { 0 }, NULL };
+        if (lua_cpcall(t->worker->L, worker_get, &g)) {
+            lua_pop(t->worker->L, 1);
+            g.e = "out of memory";
+        }
+        if (!g.e && g.b.bad) g.e = "out of memory";
+        if (!g.e) {
+            const char *p = g.b.p;
+            if (deser(L, &p, g.b.p + g.b.len)) g.e = "corrupt value";
+        }
+        free(g.b.p);
+        if (g.e) return luaL_error(L, "thread:get('%s'): %s", name, g.e);
         return 1;
     }
     /* setup(): values set so far, else the script's global of that name (wrk
@@ -520,15 +589,17 @@ static void set_string(lua_State *L, const char *k, const char *v)
     lua_setfield(L, -2, k);
 }
 
-static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
+/* The state's tables and functions (run by lua_cpcall: out of memory here
+ * is an error, not a PANIC). */
+static int init_state(lua_State *L)
 {
-    script_t *s = calloc(1, sizeof *s);
-    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
-    s->request_ref = s->response_ref = s->delay_ref = LUA_NOREF;
-    lua_State *L = s->L = luaL_newstate();
-    if (!L) { free(s); snprintf(err, errlen, "cannot create a Lua state (out of memory)"); return NULL; }
+    script_t *s = lua_touserdata(L, 1);
+    const config_t *cfg = s->cfg_init;
     luaL_openlibs(L);
-    lua_pushcfunction(L, on_error); /* stays at index 1 */
+    lua_pushcfunction(L, on_error);
+    s->onerror_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, guard_entry);
+    s->guard_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_pushlightuserdata(L, s);
     lua_setfield(L, LUA_REGISTRYINDEX, "barrage.script");
@@ -583,10 +654,55 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
     lua_pushinteger(L, cfg->shard_count); lua_setfield(L, -2, "count");
     lua_setfield(L, -2, "shard");
     lua_setglobal(L, "barrage");
+    return 0;
+}
+
+static int prelude_refs(script_t *s, void *arg)
+{
+    (void)arg;
+    lua_State *L = s->L;
+    lua_getglobal(L, "barrage");
+    lua_getfield(L, -1, "_user_resume");
+    s->resume_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_user_new");
+    s->user_new_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
+    return 0;
+}
+
+static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
+{
+    script_t *s = calloc(1, sizeof *s);
+    if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
+    s->request_ref = s->response_ref = s->delay_ref = s->user_new_ref = s->resume_ref = LUA_NOREF;
+    s->timed = cfg->duration_set || !cfg->requests;
+    lua_State *L = s->L = luaL_newstate();
+    if (!L) { free(s); snprintf(err, errlen, "cannot create a Lua state (out of memory)"); return NULL; }
+    s->cfg_init = cfg;
+    if (lua_cpcall(L, init_state, s)) {
+        snprintf(err, errlen, "cannot create a Lua state (out of memory)");
+        script_free(s);
+        return NULL;
+    }
+    s->cfg_init = NULL;
+    /* Scripts run on LuaJIT's interpreter: compiled loops never look at the
+     * hook that stops a script stuck at the end of the run (script_interrupt),
+     * the interpreter does. The cost is small: the hot paths (pairs, string
+     * building, coroutines) are interpreted or in C anyway. After openlibs,
+     * which turns the JIT on. */
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->onerror_ref); /* stays at index 1 */
 
     if (luaL_loadbuffer(L, barrage_lua, sizeof barrage_lua, "=barrage.lua") ||
         lua_pcall(L, 0, 0, 1)) {
         snprintf(err, errlen, "internal error in the Lua prelude: %s", lua_tostring(L, -1));
+        script_free(s);
+        return NULL;
+    }
+    /* the workflow functions, before the script can replace `barrage` */
+    if (guard(s, prelude_refs, NULL, "barrage.lua")) {
+        snprintf(err, errlen, "internal error in the Lua prelude: %s", s->error);
         script_free(s);
         return NULL;
     }
@@ -629,6 +745,7 @@ script_t *script_load(const char *path, const config_t *cfg, char *err, size_t e
 void script_free(script_t *s)
 {
     if (!s) return;
+    if (s->L) lua_sethook(s->L, NULL, 0, 0);
     if (s->L) lua_close(s->L);
     for (size_t i = 0; i < s->nsconns; i++) http_reqs_free(&s->sconns[i].reqs);
     free(s->sconns);
@@ -638,21 +755,30 @@ void script_free(script_t *s)
 
 /* ------------------------------------------------------------- main side */
 
-int script_resolve(script_t *s, const char *host, const char *port, char *err, size_t errlen)
+typedef struct resolve_args { const char *host, *port; size_t n; } resolve_args_t;
+
+static int resolve_glue(script_t *s, void *arg)
 {
+    resolve_args_t *a = arg;
     lua_State *L = s->L;
     lua_getglobal(L, "wrk");
     lua_getfield(L, -1, "resolve");
-    lua_pushstring(L, host);
-    lua_pushstring(L, port);
-    if (pcall(s, 2, 0, "wrk.resolve()")) {
-        lua_pop(L, 1);
+    lua_pushstring(L, a->host);
+    lua_pushstring(L, a->port);
+    if (pcall(s, 2, 0, "wrk.resolve()")) return SCRIPT_EFAIL;
+    lua_getfield(L, -1, "addrs");
+    a->n = lua_objlen(L, -1);
+    return 0;
+}
+
+int script_resolve(script_t *s, const char *host, const char *port, char *err, size_t errlen)
+{
+    resolve_args_t a = { host, port, 0 };
+    if (guard(s, resolve_glue, &a, "wrk.resolve()")) {
         snprintf(err, errlen, "script error: %s", s->error);
         return -1;
     }
-    lua_getfield(L, -1, "addrs");
-    size_t n = lua_objlen(L, -1);
-    lua_pop(L, 2);
+    size_t n = a.n;
     if (!n) {
         snprintf(err, errlen, "cannot connect to %s:%s (is the server running? check the URL)", host, port);
         return -1;
@@ -667,8 +793,9 @@ script_thread_t *script_thread_new(script_t *main, int index)
     return t;
 }
 
-int script_setup(script_t *main, script_thread_t *t)
+static int setup_glue(script_t *main, void *arg)
 {
+    script_thread_t *t = arg;
     lua_State *L = main->L;
     lua_getglobal(L, "wrk");
     lua_getfield(L, -1, "setup");
@@ -693,30 +820,65 @@ int script_setup(script_t *main, script_thread_t *t)
         }
     }
     lua_pop(L, 1);
+    free(t->staged);
     t->staged = b.p;
     t->staged_len = b.len;
     return 0;
 }
 
+int script_setup(script_t *main, script_thread_t *t) { return guard(main, setup_glue, t, "setup()"); }
+
 const net_addr_t *script_thread_addr(const script_thread_t *t) { return &t->addr; }
 void script_thread_bind(script_thread_t *t, int *stop_flag) { t->stop = stop_flag; }
-/* Count hook: raise an error inside the running Lua code. */
+static const char *const stop_msgs[] = {
+    [SCRIPT_STOP_END] = "stopped: still running 1 s after the run ended (duration, -n or signal): an endless loop?",
+    [SCRIPT_STOP_DONE_LIMIT] = "stopped: done() was still running 5 s after the run: an endless loop?",
+    [SCRIPT_STOP_SIGNAL] = "stopped by a signal while this code was still running",
+};
+
+/* Count hook: raise an error inside the running Lua code, at every
+ * instruction from now on, so that no pcall loop survives it; always the
+ * first error, "FILE:LINE: stopped..." where the code was, so that the
+ * message unwinds unchanged through barrage.lua (a workflow's coroutine). */
 static void on_interrupt(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
+    lua_pushliteral(L, "barrage.script");
+    lua_rawget(L, LUA_REGISTRYINDEX);
+    script_t *s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (s && s->stop_msg[0]) {
+        lua_pushstring(L, s->stop_msg);
+        lua_error(L);
+    }
     luaL_where(L, 0); /* level 0 in a hook: the code that was running */
-    lua_pushliteral(L, "stopped: the run ended (duration or signal) while this code was still running");
+    int why = s ? __atomic_load_n(&s->why, __ATOMIC_SEQ_CST) : SCRIPT_STOP_END;
+    lua_pushstring(L, stop_msgs[why >= SCRIPT_STOP_END && why <= SCRIPT_STOP_SIGNAL ? why : SCRIPT_STOP_END]);
     lua_concat(L, 2);
+    if (s) snprintf(s->stop_msg, sizeof s->stop_msg, "%s", lua_tostring(L, -1));
     lua_error(L);
+}
+
+void script_interrupt(script_t *s, int why)
+{
+    __atomic_store_n(&s->why, why, __ATOMIC_SEQ_CST);
+    /* the hook Lua's own interpreter sets from a signal handler: safe from
+     * another thread; the interpreter (the JIT is off) checks it at every
+     * instruction */
+    lua_sethook(s->L, on_interrupt, LUA_MASKCOUNT, 1);
 }
 
 void script_thread_interrupt(script_thread_t *t)
 {
     if (!t) return;
     __atomic_store_n(&t->interrupted, 1, __ATOMIC_SEQ_CST);
-    lua_State *L = __atomic_load_n(&t->busy, __ATOMIC_SEQ_CST);
-    /* lua_sethook only stores the hook and its mask: safe from another thread */
-    if (L) lua_sethook(L, on_interrupt, LUA_MASKCOUNT, 1000);
+    script_t *w = __atomic_load_n(&t->busy, __ATOMIC_SEQ_CST);
+    if (w) script_interrupt(w, SCRIPT_STOP_END);
+}
+
+int script_thread_quota_done(const script_thread_t *t)
+{
+    return t && __atomic_load_n(&t->quota_done, __ATOMIC_ACQUIRE);
 }
 
 void script_thread_free(script_thread_t *t)
@@ -730,9 +892,17 @@ const char *script_thread_error(const script_thread_t *t) { return t->error[0] ?
 
 /* ------------------------------------------------------------ worker side */
 
+/* Hooks are looked up raw: a strict _G (an __index that raises on unknown
+ * names, as strict.lua's) must not turn "no delay()" into an error. */
+static void raw_global(lua_State *L, const char *name)
+{
+    lua_pushstring(L, name);
+    lua_rawget(L, LUA_GLOBALSINDEX);
+}
+
 static int ref_function(lua_State *L, const char *name)
 {
-    lua_getglobal(L, name);
+    raw_global(L, name);
     if (lua_isfunction(L, -1)) return luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
     return LUA_NOREF;
@@ -740,11 +910,13 @@ static int ref_function(lua_State *L, const char *name)
 
 static int is_function(lua_State *L, const char *name)
 {
-    lua_getglobal(L, name);
+    raw_global(L, name);
     int r = lua_isfunction(L, -1);
     lua_pop(L, 1);
     return r;
 }
+
+static int thread_glue(script_t *s, void *arg);
 
 script_t *script_load_thread(const char *path, const config_t *cfg, script_thread_t *t)
 {
@@ -753,10 +925,22 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
     if (!s) { snprintf(t->error, sizeof t->error, "%s", err); return NULL; }
     s->thread = t;
     t->worker = s;
+    /* from now on the end of the run can stop it (script_thread_interrupt) */
+    __atomic_store_n(&t->busy, s, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&t->interrupted, __ATOMIC_SEQ_CST)) script_interrupt(s, SCRIPT_STOP_END);
     if (load_user(s, path, err, sizeof err)) {
         snprintf(t->error, sizeof t->error, "%s", strncmp(err, "script error: ", 14) ? err : err + 14);
         return s;
     }
+    guard(s, thread_glue, (void *)cfg, "init()");
+    return s;
+}
+
+/* The thread object, the thread:set values, init(args), and the hooks. */
+static int thread_glue(script_t *s, void *arg)
+{
+    const config_t *cfg = arg;
+    script_thread_t *t = s->thread;
     lua_State *L = s->L;
     lua_getglobal(L, "wrk");
     push_thread(L, t);
@@ -782,30 +966,16 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
         lua_pushstring(L, cfg->script_args[i]);
         lua_rawseti(L, -2, (int)i + 1);
     }
-    /* init() may loop forever: run it interpreted (compiled loops never look
-     * at hooks) and interruptible by script_thread_interrupt() */
-    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-    __atomic_store_n(&t->busy, L, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&t->interrupted, __ATOMIC_SEQ_CST)) lua_sethook(L, on_interrupt, LUA_MASKCOUNT, 1000);
     int rc = pcall(s, 1, 0, "init()");
-    __atomic_store_n(&t->busy, NULL, __ATOMIC_SEQ_CST);
-    lua_sethook(L, NULL, 0, 0);
-    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_ON);
     lua_pop(L, 1);
-    if (rc) return s;
+    if (rc) return rc;
 
     int has_user = is_function(L, "user");
     if (has_user && is_function(L, "request")) {
         snprintf(t->error, sizeof t->error, "the script defines both user() and request(): keep one");
-        return s;
+        return SCRIPT_EFAIL;
     }
     s->mode = has_user ? MODE_USER : MODE_STATIC;
-    if (has_user) {
-        lua_getglobal(L, "barrage");
-        lua_getfield(L, -1, "_user_resume");
-        s->resume_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-        lua_pop(L, 1);
-    }
     s->delay_ref = ref_function(L, "delay");
     s->response_ref = ref_function(L, "response");
     if (!has_user) {
@@ -820,12 +990,18 @@ script_t *script_load_thread(const char *path, const config_t *cfg, script_threa
         s->request_ref = luaL_ref(L, LUA_REGISTRYINDEX);
         lua_pop(L, 1);
     }
-    return s;
+    return 0;
 }
 
-int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline,
-                          const uint8_t **heads)
+typedef struct static_args { char **buf; size_t *len; uint32_t *pipeline; const uint8_t **heads; } static_args_t;
+
+static int static_glue(script_t *s, void *arg)
 {
+    static_args_t *a = arg;
+    char **buf = a->buf;
+    size_t *len = a->len;
+    uint32_t *pipeline = a->pipeline;
+    const uint8_t **heads = a->heads;
     lua_State *L = s->L;
     lua_getglobal(L, "wrk");
     lua_getfield(L, -1, "request");
@@ -850,6 +1026,13 @@ int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeli
     *heads = s->static_reqs.nhead ? s->static_reqs.head : NULL;
     lua_pop(L, 1);
     return 0;
+}
+
+int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeline,
+                          const uint8_t **heads)
+{
+    static_args_t a = { buf, len, pipeline, heads };
+    return guard(s, static_glue, &a, "wrk.request()");
 }
 
 static sconn_t *sc_of(conn_t *c) { return c->user; }
@@ -908,9 +1091,25 @@ static void on_timer(loop_timer_t *tm)
     conn_resume(sc->c);
 }
 
-static int wait_ms(sconn_t *sc, double ms)
+/* Longer waits than this (about 3 years, math.huge included) mean "for the
+ * rest of the run"; below it, ms * 1e6 ns fits a uint64_t with room. */
+#define WAIT_FOREVER_MS 1e11
+
+/* Wait ms before the connection goes on: NaN or a negative wait is a script
+ * error, one past WAIT_FOREVER_MS lasts until the run ends (an error when
+ * nothing but -n ends it). */
+static int wait_ms(sconn_t *sc, double ms, const char *hook)
 {
-    if (ms < 0) ms = 0;
+    script_t *s = sc->s;
+    if (ms != ms || ms < 0)
+        return thread_error(s, "%s waits %g ms: a wait must be a number of milliseconds >= 0 (in %s)", hook, ms, hook);
+    if (ms >= WAIT_FOREVER_MS) {
+        if (!s->timed)
+            return thread_error(s, "%s waits %g ms, which with -n and no -d would never end: give -d or a shorter wait (in %s)",
+                                hook, ms, hook);
+        sc->waiting = 1; /* no timer: the end of the run stops the thread */
+        return CONN_NEXT_WAIT;
+    }
     uint64_t when = loop_now() + (uint64_t)(ms * 1e6);
     if (loop_timer_start(sc->s->loop, &sc->timer, when)) return -ENOMEM;
     sc->waiting = 1;
@@ -940,7 +1139,7 @@ static int user_step(sconn_t *sc, int nargs)
     if (kind && !strcmp(kind, "sleep")) {
         double ms = lua_tonumber(L, -2);
         lua_pop(L, 3);
-        return wait_ms(sc, ms);
+        return wait_ms(sc, ms, "u:sleep()");
     }
     lua_pop(L, 3);
     return thread_error(s, "user(u) yielded something unexpected (do not call coroutine.yield in user()) (in user())");
@@ -955,9 +1154,7 @@ static int hook_next(conn_t *c, conn_req_t *req)
     if (!sc->pending) {
         if (s->mode == MODE_USER) {
             if (sc->user_ref == LUA_NOREF) {
-                lua_getglobal(L, "barrage");
-                lua_getfield(L, -1, "_user_new");
-                lua_remove(L, -2);
+                lua_rawgeti(L, LUA_REGISTRYINDEX, s->user_new_ref);
                 lua_pushinteger(L, (lua_Integer)c->index + 1);
                 if (pcall(s, 1, 1, "user()")) return SCRIPT_EFAIL;
                 sc->user_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -977,9 +1174,9 @@ static int hook_next(conn_t *c, conn_req_t *req)
                 }
                 double ms = lua_tonumber(L, -1);
                 lua_pop(L, 1);
-                if (ms > 0) {
+                if (ms != 0) { /* wrk's rule: 0 sends at once */
                     sc->delayed = 1;
-                    return wait_ms(sc, ms);
+                    return wait_ms(sc, ms, "delay()");
                 }
             }
             sc->delayed = 0;
@@ -1055,6 +1252,7 @@ static void push_user_headers(lua_State *L, const http_capture_t *cap)
     if (!cookies) lua_pushnil(L);
 }
 
+
 static int hook_response(conn_t *c, uint64_t latency_us)
 {
     sconn_t *sc = sc_of(c);
@@ -1062,6 +1260,12 @@ static int hook_response(conn_t *c, uint64_t latency_us)
     lua_State *L = s->L;
     const http_capture_t *cap = c->cap;
     int status = c->resp.status;
+    /* bodies past HTTP_CAPTURE_MAX were not kept: a clear error, not a
+     * truncated body or a string LuaJIT refuses */
+    if (cap->bseen > HTTP_CAPTURE_MAX)
+        return thread_error(s, "a response body of %zu bytes is too large for a script (at most 1 GiB): "
+                            "request something smaller (in %s)", cap->bseen,
+                            s->mode == MODE_USER ? "user()" : "response()");
     if (s->mode == MODE_USER) {
         if (sc->name >= 0) {
             stats_named_t *n = &s->stats->named[sc->name];
@@ -1086,6 +1290,58 @@ static int hook_response(conn_t *c, uint64_t latency_us)
 
 static const char *const error_names[] = { "connect", "read", "write", "timeout", "parse" };
 
+/* The hooks conn.c calls: each runs guarded (see guard()). */
+typedef struct hook_args { conn_t *c; conn_req_t *req; uint64_t us; int why; } hook_args_t;
+
+static int next_glue(script_t *s, void *arg)
+{
+    (void)s;
+    hook_args_t *a = arg;
+    return hook_next(a->c, a->req);
+}
+
+static int guarded_next(conn_t *c, conn_req_t *req)
+{
+    sconn_t *sc = sc_of(c);
+    if (sc->waiting) return CONN_NEXT_WAIT;
+    hook_args_t a = { .c = c, .req = req };
+    return guard(sc->s, next_glue, &a, sc->s->mode == MODE_USER ? "user()" : "request()");
+}
+
+static int response_glue(script_t *s, void *arg)
+{
+    (void)s;
+    hook_args_t *a = arg;
+    return hook_response(a->c, a->us);
+}
+
+static int guarded_response(conn_t *c, uint64_t latency_us)
+{
+    sconn_t *sc = sc_of(c);
+    conn_ctx_t *x = c->ctx;
+    /* -n: this thread's share is complete; tell the main thread now, in case
+     * this response() never returns */
+    if (x->quota && x->stats->requests >= x->quota && sc->s->thread)
+        __atomic_store_n(&sc->s->thread->quota_done, 1, __ATOMIC_RELEASE);
+    hook_args_t a = { .c = c, .us = latency_us };
+    return guard(sc->s, response_glue, &a, sc->s->mode == MODE_USER ? "user()" : "response()");
+}
+
+static int hook_failed(conn_t *c, enum conn_error why);
+
+static int failed_glue(script_t *s, void *arg)
+{
+    (void)s;
+    hook_args_t *a = arg;
+    return hook_failed(a->c, (enum conn_error)a->why);
+}
+
+static int guarded_failed(conn_t *c, enum conn_error why)
+{
+    hook_args_t a = { .c = c, .why = (int)why };
+    return guard(sc_of(c)->s, failed_glue, &a, "user()");
+}
+
 static int hook_failed(conn_t *c, enum conn_error why)
 {
     sconn_t *sc = sc_of(c);
@@ -1109,9 +1365,9 @@ const conn_hooks_t *script_hooks(script_t *s, int *capture)
     *capture = s->mode == MODE_USER || s->response_ref != LUA_NOREF;
     if (s->mode == MODE_STATIC) return NULL;
     s->hooks.next = (s->mode == MODE_USER || s->request_ref != LUA_NOREF || s->delay_ref != LUA_NOREF)
-                        ? hook_next : NULL;
-    s->hooks.response = *capture ? hook_response : NULL;
-    s->hooks.failed = s->mode == MODE_USER ? hook_failed : NULL;
+                        ? guarded_next : NULL;
+    s->hooks.response = *capture ? guarded_response : NULL;
+    s->hooks.failed = s->mode == MODE_USER ? guarded_failed : NULL;
     return &s->hooks;
 }
 
@@ -1136,7 +1392,19 @@ int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *s
 
 /* ------------------------------------------------------------ done() */
 
-int script_has_done(script_t *s) { return is_function(s->L, "done"); }
+static int has_done_glue(script_t *s, void *arg)
+{
+    *(int *)arg = is_function(s->L, "done");
+    return 0;
+}
+
+int script_has_done(script_t *s)
+{
+    int has = 0;
+    /* a _G whose __index raises: the error then shows in script_done() */
+    if (guard(s, has_done_glue, &has, "done()")) return 1;
+    return has;
+}
 
 static void set_number(lua_State *L, const char *k, double v)
 {
@@ -1144,11 +1412,14 @@ static void set_number(lua_State *L, const char *k, double v)
     lua_setfield(L, -2, k);
 }
 
-int script_done(script_t *s, const stats_t *t, uint64_t duration_us)
+typedef struct done_args { const stats_t *t; uint64_t duration_us; } done_args_t;
+
+static int done_glue(script_t *s, void *arg)
 {
+    const stats_t *t = ((done_args_t *)arg)->t;
+    uint64_t duration_us = ((done_args_t *)arg)->duration_us;
     lua_State *L = s->L;
-    s->stats = NULL;
-    lua_getglobal(L, "done");
+    raw_global(L, "done");
     if (!lua_isfunction(L, -1)) { lua_pop(L, 1); return 0; }
     lua_newtable(L);
     set_number(L, "duration", (double)duration_us);
@@ -1190,4 +1461,11 @@ int script_done(script_t *s, const stats_t *t, uint64_t duration_us)
     push_stats(L, &t->latency);
     push_stats(L, &t->rate);
     return pcall(s, 3, 0, "done()");
+}
+
+int script_done(script_t *s, const stats_t *t, uint64_t duration_us)
+{
+    s->stats = NULL;
+    done_args_t a = { t, duration_us };
+    return guard(s, done_glue, &a, "done()");
 }

@@ -51,10 +51,21 @@ const net_addr_t *script_thread_addr(const script_thread_t *t);
 void script_thread_bind(script_thread_t *t, int *stop_flag);
 /* Free a thread object (after its worker's state is freed). */
 void script_thread_free(script_thread_t *t);
-/* From any thread: make the worker's Lua code stop at its next hook check
- * with an error (ends an endless loop in init()). Safe before the state
- * exists and after it is gone. */
+/* Why a script was stopped (script_interrupt): the message its error gets. */
+enum { SCRIPT_STOP_END = 1, SCRIPT_STOP_DONE_LIMIT, SCRIPT_STOP_SIGNAL };
+/* From any thread, or a signal handler: make the state's Lua code raise
+ * "FILE:LINE: stopped..." at its next instruction and at every one after
+ * (scripts run interpreted, so endless loops see it too; pcall cannot keep
+ * it). The hook stays until the state is freed: call it only when the
+ * state must stop. */
+void script_interrupt(script_t *s, int why);
+/* From any thread: script_interrupt(SCRIPT_STOP_END) on the worker's state
+ * (init(), a hook, anything it runs). Safe before the state exists (it is
+ * stopped as soon as it does) and while it runs; not after it is freed. */
 void script_thread_interrupt(script_thread_t *t);
+/* From any thread: with -n, whether the worker's last response was counted
+ * (set before its response() runs, which might never return). */
+int script_thread_quota_done(const script_thread_t *t);
 /* The error that ended the worker's script, or NULL. */
 const char *script_thread_error(const script_thread_t *t);
 
