@@ -18,8 +18,7 @@
  *
  * compare BASE NEW...   one table per NEW: req/s, mean, p50, p90, p99, p99.9,
  *   max, errors (and per name), absolute and relative deltas, and a verdict per
- *   row from a two-sided Mann-Whitney U test (normal approximation with tie
- *   and continuity corrections, alpha 0.05) on the per-second samples of the
+ *   row from a two-sided Mann-Whitney U test (mannwhitney.h, alpha 0.05) on the per-second samples of the
  *   series, first and last seconds skipped; `--fail-if 'p(99)>+5%'` gates.
  */
 #ifndef BARRAGE_COMPARE_H
@@ -41,13 +40,6 @@ int compare_merge_main(int argc, char **argv);
  * argv[0] is "compare". Prints the tables on stdout and returns 0, 99 when a
  * gate failed, 2 on a usage error, a bad gate or an unreadable/invalid file. */
 int compare_main(int argc, char **argv);
-
-/* Two-sided Mann-Whitney U test of samples x[0..nx) against y[0..ny) (normal
- * approximation, tie-corrected variance, continuity correction). Returns the
- * p-value (1 when it cannot be computed: an empty side or every value tied)
- * and sets *direction to +1 when y tends to be larger than x, -1 when
- * smaller, 0 when neither. Allocates; returns -1 on allocation failure. */
-double compare_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, int *direction);
 
 /* A --fail-if gate: `[NAME:]METRIC OP SIGNED%`. */
 typedef struct compare_gate {
