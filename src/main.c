@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "compare.h"
+#include "merge.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"
@@ -205,7 +206,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN); /* a closed pipe is an EPIPE to report, not a silent death */
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "compare")) return compare_main(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "merge")) return compare_merge_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "merge")) return merge_main(argc - 1, argv + 1);
 
     config_t cfg;
     config_defaults(&cfg);

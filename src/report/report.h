@@ -25,21 +25,9 @@ typedef struct report_run {
     int exit_code;                  /* what barrage exits with */
 } report_run_t;
 
-#define REPORT_SCHEMA "barrage.result/1"
-
-/* The JSON result (schema in src/result/result.schema.json). 0 or -errno. */
+/* The JSON result (schema in src/result/result.schema.json, written through
+ * result.h). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
-/* Pieces of the JSON result, shared with `barrage merge`: a string
- * (escaped; invalid UTF-8 bytes become \ufffd: json_write_string) and a
- * number (integral values exactly, others round-trip). */
-void report_json_string(FILE *f, const char *s);
-void report_json_number(FILE *f, double v);
-/* Responses by status code as a JSON object, {"200": 95, "500": 5}. */
-void report_json_codes(FILE *f, const stats_code_t *codes, uint32_t n);
-/* The members "summary" to "checks" of a result (each line ends ",\n"):
- * statistics over secs seconds; which optional distributions to write. */
-void report_json_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
-                       int tls);
 /* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
  * PREFIX_failures.csv. 0, or -1 with err naming the file. */
 int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);

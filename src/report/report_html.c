@@ -1,12 +1,14 @@
 /* report_html.c - a self-contained HTML page with inline SVG charts.
  *
  * The page loads nothing: CSS is inline, fonts are the system's, charts are
- * SVG drawn here, and there is no script. Every number on it comes from the
+ * SVG (drawn with the kit in svg_chart.h), and there is no script. Every number on it comes from the
  * run. Key numbers are also in data-* attributes (data-metric, data-us,
  * data-max, ...) so tests and tools can read them without parsing prose.
  * Every string that came from the user (URL, names, expressions, headers)
- * goes through esc(). */
+ * goes through svg_escape(). */
 #include "report.h"
+#include "report_html.h"
+#include "svg_chart.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -15,677 +17,12 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- text ---------------------------------------------------------------- */
-
-/* HTML-escape s (safe in text and in quoted attributes). */
-static void esc(FILE *f, const char *s)
-{
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        switch (*p) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default:
-            if (*p < 0x20 && *p != '\t' && *p != '\n') fputs("\xef\xbf\xbd", f); /* U+FFFD */
-            else fputc(*p, f);
-        }
-    }
-}
-
-static char *fmt_us(char *b, size_t n, double us) { return report_time_us(b, n, us); }
-
-/* Tick labels: short, no trailing zeros ("2.5ms", "500us", "1s"). */
-static char *tick_us(char *b, size_t n, double us)
-{
-    if (us == 0) snprintf(b, n, "0");
-    else if (us < 1000) snprintf(b, n, "%gus", us);
-    else if (us < 1e6) snprintf(b, n, "%gms", us / 1e3);
-    else snprintf(b, n, "%gs", us / 1e6);
-    return b;
-}
-
-static char *tick_count(char *b, size_t n, double v)
-{
-    if (v < 1000) snprintf(b, n, "%g", v);
-    else if (v < 1e6) snprintf(b, n, "%gk", v / 1e3);
-    else if (v < 1e9) snprintf(b, n, "%gM", v / 1e6);
-    else snprintf(b, n, "%gG", v / 1e9);
-    return b;
-}
-
-static char *tick_secs(char *b, size_t n, double s)
-{
-    long t = lround(s);
-    if (t && t % 3600 == 0) snprintf(b, n, "%ldh", t / 3600);
-    else if (t >= 60 && t % 60 == 0) snprintf(b, n, "%ldm", t / 60);
-    else if (t >= 60) snprintf(b, n, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(b, n, "%lds", t);
-    return b;
-}
-
-static char *tick_rate(char *b, size_t n, double v)
-{
-    snprintf(b, n, "%.2f", v);
-    return b;
-}
-
-typedef char *(*tick_fmt_t)(char *, size_t, double);
-
-/* ---- axes ---------------------------------------------------------------- */
-
-typedef struct axis {
-    double lo, hi;   /* values at the two ends */
-    double step;     /* linear tick step (0 for log) */
-    int log;         /* log10 scale */
-    double p0, p1;   /* pixel positions of lo and hi */
-} axis_t;
-
-/* 1, 2 or 5 times a power of ten: the least at or above raw (up), else the
- * greatest at or below it. */
-static double nice_125(double raw, int up)
-{
-    if (raw <= 0) return 1;
-    double e = pow(10, floor(log10(raw))), m = raw / e;
-    if (up) m = m <= 1 + 1e-9 ? 1 : m <= 2 + 1e-9 ? 2 : m <= 5 + 1e-9 ? 5 : 10;
-    else m = m >= 5 - 1e-9 ? 5 : m >= 2 - 1e-9 ? 2 : 1;
-    return m * e;
-}
-
-/* Linear axis from 0 to a round value at or above hi, about 5 ticks. */
-static void axis_linear(axis_t *a, double hi, double empty_hi)
-{
-    if (!(hi > 0)) hi = empty_hi;
-    a->log = 0;
-    a->lo = 0;
-    a->step = nice_125(hi / 5, 1);
-    a->hi = ceil(hi / a->step - 1e-9) * a->step;
-}
-
-/* Log axis over [lo, hi] widened to 1-2-5 values. */
-static void axis_log(axis_t *a, double lo, double hi)
-{
-    if (lo < 1) lo = 1;
-    if (hi < lo) hi = lo;
-    a->log = 1;
-    a->step = 0;
-    a->lo = nice_125(lo, 0);
-    a->hi = nice_125(hi, 1);
-    if (a->hi <= a->lo) a->hi = nice_125(a->lo * 1.01, 1);
-}
-
-/* Latency axes: log when the values span more than a factor of 20. */
-static void axis_latency(axis_t *a, double lo, double hi)
-{
-    if (lo >= 1 && hi > 20 * lo) axis_log(a, lo, hi);
-    else axis_linear(a, hi, 1000);
-}
-
-static double ax(const axis_t *a, double v)
-{
-    double t;
-    if (a->log) {
-        if (v < a->lo) v = a->lo;
-        t = (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
-    } else {
-        t = (v - a->lo) / (a->hi - a->lo);
-    }
-    return a->p0 + t * (a->p1 - a->p0);
-}
-
-/* Tick values into t[max]; returns how many. */
-static int axis_ticks(const axis_t *a, double *t, int max)
-{
-    int n = 0;
-    if (!a->log) {
-        for (double v = a->lo; v <= a->hi + a->step * 1e-6 && n < max; v = a->lo + n * a->step) t[n++] = v;
-        return n;
-    }
-    double decades = log10(a->hi) - log10(a->lo);
-    static const double m125[] = { 1, 2, 5 };
-    for (double e = pow(10, floor(log10(a->lo) + 1e-9)); e <= a->hi * 1.0001 && n < max; e *= 10)
-        for (int i = 0; i < 3 && n < max; i++) {
-            double v = m125[i] * e;
-            if (v < a->lo * 0.9999 || v > a->hi * 1.0001) continue;
-            if (decades > 3 && i) continue;      /* long spans: powers of ten only */
-            t[n++] = v;
-        }
-    return n;
-}
-
-/* ---- charts -------------------------------------------------------------- */
-
-#define CW 1040.0   /* viewBox width */
-#define CH 320.0    /* viewBox height */
-
-typedef struct chart {
-    FILE *f;
-    double l, r, t, b;   /* plot area: left, right, top, bottom (px) */
-    axis_t x, y, y2;
-} chart_t;
-
-static void chart_init(chart_t *c, FILE *f, int right_axis)
-{
-    memset(c, 0, sizeof *c);
-    c->f = f;
-    c->l = 70;
-    c->r = CW - (right_axis ? 70 : 24);
-    c->t = 44;
-    c->b = CH - 44;
-    c->x.p0 = c->l;
-    c->x.p1 = c->r;
-    c->y.p0 = c->y2.p0 = c->b;
-    c->y.p1 = c->y2.p1 = c->t;
-}
-
-/* Horizontal grid lines and labels of a y axis (left or right side). */
-static void chart_yaxis(chart_t *c, const axis_t *a, tick_fmt_t fmt, int right, const char *title,
-                        const char *color)
-{
-    double t[32];
-    char b[32];
-    int n = axis_ticks(a, t, 32);
-    for (int i = 0; i < n; i++) {
-        double y = ax(a, t[i]);
-        if (!right)
-            fprintf(c->f, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>", c->l, c->r, y, y);
-        fprintf(c->f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" dy=\"4\">%s</text>\n",
-                right ? c->r + 8 : c->l - 8, y, right ? "start" : "end", fmt(b, sizeof b, t[i]));
-    }
-    double x = right ? c->r + 56 : c->l - 56, y = (c->t + c->b) / 2;
-    fprintf(c->f, "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                  "transform=\"rotate(%d %.1f %.1f)\"%s%s%s>", x, y, right ? 90 : -90, x, y,
-            color ? " style=\"fill:" : "", color ? color : "", color ? "\"" : "");
-    esc(c->f, title);
-    fprintf(c->f, "%s</text>\n", a->log ? " (log scale)" : "");
-}
-
-/* A labelled tick on the x axis at value v: a grid line across the plot
- * (grid) or a short mark below it. */
-static void chart_xtick(chart_t *c, double v, int grid, const char *label)
-{
-    double x = ax(&c->x, v);
-    fprintf(c->f, "<line class=\"%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                  "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-            grid ? "grid" : "tickmark", x, x, grid ? c->t : c->b, grid ? c->b : c->b + 5, x, c->b + 18, label);
-}
-
-/* The x axis's title, centred below the ticks. */
-static void chart_xtitle(chart_t *c, const char *title)
-{
-    fprintf(c->f, "<text class=\"axis-title\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-            (c->l + c->r) / 2, CH - 6, title);
-}
-
-/* Time axis along the bottom: ticks at round numbers of seconds. */
-static void chart_xtime(chart_t *c, double span)
-{
-    static const double steps[] = { 1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600,
-                                    7200, 10800, 21600, 43200, 86400 };
-    double step = steps[sizeof steps / sizeof steps[0] - 1];
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        if (span / steps[i] <= 10) { step = steps[i]; break; }
-    char b[32];
-    for (double v = 0; v <= span + 1e-9; v += step) chart_xtick(c, v, 0, tick_secs(b, sizeof b, v));
-    chart_xtitle(c, "time since start");
-}
-
-static void chart_frame(chart_t *c)
-{
-    fprintf(c->f, "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                  "<line class=\"axis\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>\n",
-            c->l, c->r, c->b, c->b, c->l, c->l, c->t, c->b);
-}
-
-/* A legend row above the plot area. */
-typedef struct legend_item {
-    const char *label;
-    const char *color;
-    const char *dash;   /* stroke-dasharray or NULL */
-} legend_item_t;
-
-static void chart_legend(chart_t *c, const legend_item_t *it, size_t n)
-{
-    double x = c->l;
-    fputs("<g class=\"legend\">", c->f);
-    for (size_t i = 0; i < n; i++) {
-        fprintf(c->f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"18\" y2=\"18\" stroke=\"%s\" stroke-width=\"3\"%s%s%s/>"
-                      "<text x=\"%.1f\" y=\"22\">", x, x + 22, it[i].color,
-                it[i].dash ? " stroke-dasharray=\"" : "", it[i].dash ? it[i].dash : "", it[i].dash ? "\"" : "",
-                x + 28);
-        esc(c->f, it[i].label);
-        fputs("</text>", c->f);
-        x += 28 + 7.2 * (double)strlen(it[i].label) + 22;
-    }
-    fputs("</g>\n", c->f);
-}
-
-/* A polyline through (xs[i], ys[i]); a NAN y breaks it. */
-static void chart_line(chart_t *c, const axis_t *ya, const double *xs, const double *ys, size_t n,
-                       const char *color, double width, const char *dash, const char *cls)
-{
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && isnan(ys[i])) i++;
-        if (i >= n) break;
-        fprintf(c->f, "<polyline class=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"%.1f\" "
-                      "stroke-linejoin=\"round\"%s%s%s points=\"", cls, color, width,
-                dash ? " stroke-dasharray=\"" : "", dash ? dash : "", dash ? "\"" : "");
-        size_t start = i;
-        for (; i < n && !isnan(ys[i]); i++)
-            fprintf(c->f, "%s%.1f,%.1f", i > start ? " " : "", ax(&c->x, xs[i]), ax(ya, ys[i]));
-        if (i - start == 1) /* a lone point: make it visible */
-            fprintf(c->f, " %.1f,%.1f", ax(&c->x, xs[start]) + 0.5, ax(ya, ys[start]));
-        fputs("\"/>\n", c->f);
-    }
-}
-
-/* Dots on the points of a short series, each with a tooltip: a lone
- * second shows up, and a reader can hover for the exact value. */
-#define DOTS_MAX 60
-static void chart_dots(chart_t *c, const axis_t *ya, const double *xs, const double *ys, size_t n,
-                       const char *color, const char *label, tick_fmt_t fmt, const char *unit)
-{
-    if (n > DOTS_MAX) return;
-    char b[32];
-    for (size_t i = 0; i < n; i++) {
-        if (isnan(ys[i])) continue;
-        fprintf(c->f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>", ax(&c->x, xs[i]),
-                ax(ya, ys[i]), color);
-        esc(c->f, label);
-        fprintf(c->f, ", second %zu: %s%s</title></circle>\n", i + 1, fmt(b, sizeof b, ys[i]), unit);
-    }
-}
-
-/* The area under a series (down to the x axis), filled lightly. */
-static void chart_area(chart_t *c, const axis_t *ya, const double *xs, const double *ys, size_t n,
-                       const char *color)
-{
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && isnan(ys[i])) i++;
-        if (i >= n) break;
-        fprintf(c->f, "<polygon fill=\"%s\" fill-opacity=\"0.08\" stroke=\"none\" points=\"%.1f,%.1f", color,
-                ax(&c->x, xs[i]), c->b);
-        for (; i < n && !isnan(ys[i]); i++) fprintf(c->f, " %.1f,%.1f", ax(&c->x, xs[i]), ax(ya, ys[i]));
-        fprintf(c->f, " %.1f,%.1f\"/>\n", ax(&c->x, xs[i - 1]), c->b);
-    }
-}
-
-/* A message in the middle of an empty chart. */
-static void chart_empty(chart_t *c, const char *msg)
-{
-    fprintf(c->f, "<text class=\"empty\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
-            (c->l + c->r) / 2, (c->t + c->b) / 2, msg);
-}
-
-/* ---- the run's series ---------------------------------------------------- */
-
-typedef struct plot {
-    const report_run_t *run;
-    const stats_point_t *pts;
-    size_t n;        /* points plotted: seconds that began before the end */
-    double span;     /* x range, seconds */
-    double *xs;      /* n: time of each point (middle of its covered part) */
-    double *frac;    /* n: fraction of its second inside the run */
-    double *ys;      /* n: scratch */
-    double *ys2;     /* n: scratch */
-} plot_t;
-
-static int plot_init(plot_t *p, const report_run_t *run)
-{
-    memset(p, 0, sizeof *p);
-    p->run = run;
-    double secs = (double)run->elapsed_ns / 1e9;
-    p->span = secs > 1 ? secs : 1;
-    if (!run->series || !run->series->n) return 0;
-    p->pts = run->series->pts;
-    /* The monitor may leave a point for the second the run ended in; keep
-     * it only when the run actually spent time in it. */
-    for (uint32_t i = 0; i < run->series->n; i++)
-        if ((uint64_t)i * 1000000000u < run->elapsed_ns || i == 0) p->n = i + 1;
-    p->xs = calloc(4 * p->n, sizeof(double));
-    if (!p->xs) return -ENOMEM;
-    p->frac = p->xs + p->n;
-    p->ys = p->frac + p->n;
-    p->ys2 = p->ys + p->n;
-    for (size_t i = 0; i < p->n; i++) {
-        double fr = secs - (double)i;
-        if (fr > 1) fr = 1;
-        if (fr <= 0) fr = 1; /* a run shorter than its first point */
-        p->frac[i] = fr;
-        p->xs[i] = (double)i + fr / 2;
-    }
-    if (secs < (double)p->n) p->span = (double)p->n - 1 + p->frac[p->n - 1];
-    if (p->span < 1) p->span = 1;
-    return 0;
-}
-
-/* Per-second rate of a count in point i; NAN for a sliver of a second too
- * short to say anything (the last one, under 0.2 s). */
-static double plot_rate(const plot_t *p, size_t i, double count)
-{
-    if (p->frac[i] < 0.2 && p->n > 1) return NAN;
-    return count / p->frac[i];
-}
-
-/* Dashed lines where the stage changes, labelled with the stage. */
-static void plot_stages(chart_t *c, const plot_t *p)
-{
-    const config_t *cfg = p->run->cfg;
-    for (size_t i = 1; i < p->n; i++) {
-        if (p->pts[i].stage == p->pts[i - 1].stage) continue;
-        double x = ax(&c->x, (double)i);
-        fprintf(c->f, "<line class=\"stage\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                      "<text class=\"stage-label\" x=\"%.1f\" y=\"%.1f\">stage %u",
-                x, x, c->t - 4, c->b, x + 4, c->t + 10, p->pts[i].stage + 1);
-        if (p->pts[i].stage < cfg->stages.n)
-            fprintf(c->f, " \xe2\x86\x92 %g%s", cfg->stages.target[p->pts[i].stage], cfg->rate ? "/s" : "");
-        fputs("</text>\n", c->f);
-    }
-}
-
-/* data-stage-boundaries="1,2": seconds where the stage changes. */
-static void plot_stage_attr(FILE *f, const plot_t *p)
-{
-    fputs(" data-stage-boundaries=\"", f);
-    int first = 1;
-    for (size_t i = 1; i < p->n; i++)
-        if (p->pts[i].stage != p->pts[i - 1].stage) {
-            fprintf(f, "%s%zu", first ? "" : ",", i);
-            first = 0;
-        }
-    fputc('"', f);
-}
-
-static void svg_open(FILE *f, const char *id, const char *label)
-{
-    fprintf(f, "<svg id=\"%s\" class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"%s\"", id, CW,
-            CH, label);
-}
-
-/* A chart over the run's time: x from 0 to the span. */
-static void plot_chart_init(chart_t *c, FILE *f, const plot_t *p, int right_axis)
-{
-    chart_init(c, f, right_axis);
-    c->x.lo = 0;
-    c->x.hi = p->span;
-}
-
-/* After its y axes: the time axis, the frame and the stage boundaries. */
-static void plot_chart_frame(chart_t *c, const plot_t *p)
-{
-    chart_xtime(c, p->span);
-    chart_frame(c);
-    plot_stages(c, p);
-}
-
-/* Requests/s over time, with the target and the open connections. */
-static void chart_rps(FILE *f, const plot_t *p)
-{
-    const config_t *cfg = p->run->cfg;
-    double max = 0, maxc = 0, maxt = 0;
-    size_t shown = 0;
-    for (size_t i = 0; i < p->n; i++) {
-        p->ys[i] = plot_rate(p, i, (double)p->pts[i].requests);
-        p->ys2[i] = p->pts[i].active;
-        if (!isnan(p->ys[i])) { shown++; if (p->ys[i] > max) max = p->ys[i]; }
-        if (p->ys2[i] > maxc) maxc = p->ys2[i];
-    }
-    /* The target: -R's rate (or its stages) on the left axis; stages of
-     * connections on the right one. */
-    int target_rate = cfg->rate > 0, target_conns = !cfg->rate && cfg->stages.n;
-    if (target_rate) maxt = cfg->stages.n ? rate_stages_max(&cfg->stages) : cfg->rate;
-    if (target_conns) maxt = rate_stages_max(&cfg->stages);
-
-    svg_open(f, "rps-chart", "requests per second over time");
-    fprintf(f, " data-max=\"%.2f\" data-points=\"%zu\" data-max-active=\"%.0f\"", max, shown, maxc);
-    plot_stage_attr(f, p);
-    fputs(">\n<title>Requests per second over time</title>\n", f);
-
-    chart_t c;
-    plot_chart_init(&c, f, p, 1);
-    axis_linear(&c.y, target_rate && maxt > max ? maxt : max, 1);
-    axis_linear(&c.y2, target_conns && maxt > maxc ? maxt : maxc, 1);
-    chart_yaxis(&c, &c.y, tick_count, 0, "requests/s", "#2563eb");
-    chart_yaxis(&c, &c.y2, tick_count, 1, "open connections", "#0d9488");
-    plot_chart_frame(&c, p);
-    if (!p->n) chart_empty(&c, "no per-second data");
-
-    legend_item_t leg[3] = { { "requests/s", "#2563eb", NULL }, { "open connections", "#0d9488", NULL } };
-    size_t nleg = 2;
-    if (target_rate || target_conns) {
-        /* Stages ramp linearly, so their corners are enough. */
-        double tx[RATE_MAX_STAGES + 2], ty[RATE_MAX_STAGES + 2];
-        size_t k = 0;
-        if (cfg->stages.n) {
-            uint64_t at = 0;
-            tx[k] = 0;
-            ty[k++] = 0;
-            for (size_t i = 0; i < cfg->stages.n && (double)at / 1e9 < p->span; i++) {
-                at += cfg->stages.dur_ns[i];
-                double t = (double)at / 1e9;
-                if (t > p->span) t = p->span;
-                tx[k] = t;
-                ty[k++] = rate_stages_value(&cfg->stages, (uint64_t)(t * 1e9) - (t * 1e9 >= 1 ? 1 : 0));
-            }
-        } else {
-            tx[k] = 0;
-            ty[k++] = cfg->rate;
-            tx[k] = p->span;
-            ty[k++] = cfg->rate;
-        }
-        chart_line(&c, target_rate ? &c.y : &c.y2, tx, ty, k, "#64748b", 1.5, "6 4", "target");
-        leg[nleg++] = (legend_item_t){ target_rate ? "target rate" : "target connections", "#64748b", "6 4" };
-    }
-    chart_area(&c, &c.y, p->xs, p->ys, p->n, "#2563eb");
-    chart_line(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", 1.5, NULL, "active");
-    chart_line(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", 2.2, NULL, "rps");
-    chart_dots(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", "open connections", tick_count, "");
-    chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", "requests", tick_rate, "/s");
-    chart_legend(&c, leg, nleg);
-    fputs("</svg>\n", f);
-}
-
-static const char *const err_names[] = { "connect", "read", "write", "timeout", "status", "parse" };
-static const char *const err_colors[] = { "#b91c1c", "#ea580c", "#ca8a04", "#7c3aed", "#db2777", "#0f766e" };
-static const char *const err_what[] = {
-    "connection failed or refused", "read failed, or closed with a request in flight", "write failed",
-    "no complete response within the timeout", "HTTP status >= 400", "malformed or unsolicited response",
-};
-
-static uint64_t err_get(const stats_errors_t *e, int k)
-{
-    switch (k) {
-    case 0: return e->connect;
-    case 1: return e->read;
-    case 2: return e->write;
-    case 3: return e->timeout;
-    case 4: return e->status;
-    default: return e->parse;
-    }
-}
-
-/* Errors per second over time, one line per class that occurred. */
-static void chart_errors(FILE *f, const plot_t *p)
-{
-    uint64_t total[6] = { 0 }, sum = 0;
-    double max = 0;
-    for (size_t i = 0; i < p->n; i++)
-        for (int k = 0; k < 6; k++) {
-            uint64_t v = err_get(&p->pts[i].errors, k);
-            total[k] += v;
-            sum += v;
-            double r = plot_rate(p, i, (double)v);
-            if (!isnan(r) && r > max) max = r;
-        }
-    svg_open(f, "errors-chart", "errors per second over time");
-    fprintf(f, " data-max=\"%.2f\" data-total=\"%" PRIu64 "\"", max, sum);
-    plot_stage_attr(f, p);
-    fputs(">\n<title>Errors per second over time</title>\n", f);
-    chart_t c;
-    plot_chart_init(&c, f, p, 0);
-    axis_linear(&c.y, max, 1);
-    chart_yaxis(&c, &c.y, tick_count, 0, "errors/s", NULL);
-    plot_chart_frame(&c, p);
-    legend_item_t leg[6];
-    size_t nleg = 0;
-    for (int k = 0; k < 6; k++) {
-        if (!total[k]) continue;
-        for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)err_get(&p->pts[i].errors, k));
-        chart_line(&c, &c.y, p->xs, p->ys, p->n, err_colors[k], 2, NULL, err_names[k]);
-        chart_dots(&c, &c.y, p->xs, p->ys, p->n, err_colors[k], err_names[k], tick_rate, "/s");
-        leg[nleg++] = (legend_item_t){ err_names[k], err_colors[k], NULL };
-    }
-    if (!sum) {
-        for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, 0);
-        chart_line(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", 2, NULL, "none");
-        leg[nleg++] = (legend_item_t){ "no errors", "#16a34a", NULL };
-        if (p->n) chart_empty(&c, "no errors during the run");
-    }
-    if (!p->n) chart_empty(&c, "no per-second data");
-    chart_legend(&c, leg, nleg);
-    fputs("</svg>\n", f);
-}
-
-/* Each second's p50/p90/p99/max over time. */
-static void chart_latency(FILE *f, const plot_t *p)
-{
-    double lo = 0, hi = 0;
-    for (size_t i = 0; i < p->n; i++) {
-        if (!p->pts[i].requests) continue;
-        double v = (double)p->pts[i].p50;
-        if (v >= 1 && (lo == 0 || v < lo)) lo = v;
-        if ((double)p->pts[i].max > hi) hi = (double)p->pts[i].max;
-    }
-    svg_open(f, "latency-chart", "latency percentiles per second over time");
-    fprintf(f, " data-max=\"%.0f\" data-min-p50=\"%.0f\"", hi, lo);
-    plot_stage_attr(f, p);
-    fputs(">\n<title>Latency percentiles per second over time</title>\n", f);
-    chart_t c;
-    plot_chart_init(&c, f, p, 0);
-    axis_latency(&c.y, lo, hi);
-    fprintf(f, "<desc>y axis %s</desc>\n", c.y.log ? "log" : "linear");
-    chart_yaxis(&c, &c.y, tick_us, 0, "latency", NULL);
-    plot_chart_frame(&c, p);
-    static const legend_item_t leg[] = {
-        { "p50", "#0ea5e9", NULL }, { "p90", "#6366f1", NULL }, { "p99", "#a21caf", NULL }, { "max", "#ef4444", "2 3" },
-    };
-    for (int k = 3; k >= 0; k--) {
-        for (size_t i = 0; i < p->n; i++) {
-            const stats_point_t *pt = &p->pts[i];
-            uint64_t v = k == 0 ? pt->p50 : k == 1 ? pt->p90 : k == 2 ? pt->p99 : pt->max;
-            p->ys[i] = pt->requests ? (double)v : NAN;
-        }
-        chart_line(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, k == 3 ? 1.5 : 2, leg[k].dash, leg[k].label);
-        chart_dots(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, leg[k].label, fmt_us, "");
-    }
-    if (!hi) chart_empty(&c, "no responses");
-    chart_legend(&c, leg, 4);
-    fputs("</svg>\n", f);
-}
-
-/* The latency distribution: value at percentile p against log10(1/(1-p)),
- * HdrHistogram's percentile plot. */
-typedef struct curve {
-    const char *label;
-    const hist_t *h;
-    const char *color;
-    double width;
-    const char *dash;
-} curve_t;
-
-static void chart_distribution(FILE *f, const report_run_t *run)
-{
-    const stats_t *s = run->total;
-    const config_t *cfg = run->cfg;
-    static const char *const name_colors[] = { "#0d9488", "#d97706", "#db2777", "#65a30d", "#7c3aed", "#0891b2",
-                                               "#ea580c", "#475569" };
-    curve_t cv[11];
-    size_t nc = 0;
-    cv[nc++] = (curve_t){ cfg->rate ? "all (corrected)" : "all requests", &s->latency, "#2563eb", 2.6, NULL };
-    if (cfg->rate) cv[nc++] = (curve_t){ "service (uncorrected)", &s->service, "#f59e0b", 2, "6 3" };
-    if (s->nnamed <= 8)
-        for (size_t i = 0; i < s->nnamed; i++)
-            if (s->named[i].latency.total)
-                cv[nc++] = (curve_t){ s->named[i].name, &s->named[i].latency, name_colors[i], 1.4, NULL };
-
-    const hist_t *h = &s->latency;
-    /* Decades of 1/(1-p) worth showing: as many as the sample count supports. */
-    int dec = h->total > 1 ? (int)ceil(log10((double)h->total)) : 2;
-    if (dec < 2) dec = 2;
-    if (dec > 5) dec = 5;
-    double lo = 0, hi = 0;
-    for (size_t k = 0; k < nc; k++) {
-        if (!cv[k].h->total) continue;
-        double m = (double)cv[k].h->min;
-        if (m < 1) m = 1;
-        if (lo == 0 || m < lo) lo = m;
-        if ((double)cv[k].h->max > hi) hi = (double)cv[k].h->max;
-    }
-    svg_open(f, "dist-chart", "latency by percentile");
-    fprintf(f, " data-count=\"%" PRIu64 "\" data-p50=\"%" PRIu64 "\" data-p90=\"%" PRIu64 "\" data-p99=\"%" PRIu64
-               "\" data-p999=\"%" PRIu64 "\" data-max=\"%" PRIu64 "\" data-decades=\"%d\">\n"
-               "<title>Latency by percentile</title>\n",
-            h->total, hist_percentile(h, 50), hist_percentile(h, 90), hist_percentile(h, 99),
-            hist_percentile(h, 99.9), h->max, dec);
-    chart_t c;
-    chart_init(&c, f, 0);
-    c.x.lo = 0;
-    c.x.hi = dec;
-    axis_latency(&c.y, lo, hi);
-    fprintf(f, "<desc>y axis %s</desc>\n", c.y.log ? "log" : "linear");
-    chart_yaxis(&c, &c.y, tick_us, 0, "latency", NULL);
-    static const char *const xl[] = { "0%", "90%", "99%", "99.9%", "99.99%", "99.999%" };
-    for (int d = 0; d <= dec; d++) chart_xtick(&c, d, 1, xl[d]);
-    chart_xtick(&c, log10(2), 1, "50%");
-    chart_xtitle(&c, "percentile (log scale of 1/(1\xe2\x88\x92p))");
-    chart_frame(&c);
-
-    enum { NS = 300 };
-    double xs[NS + 2], ys[NS + 2];
-    legend_item_t leg[11];
-    for (size_t k = nc; k-- > 0;) {
-        const hist_t *ch = cv[k].h;
-        leg[k] = (legend_item_t){ cv[k].label, cv[k].color, cv[k].dash };
-        if (!ch->total) continue;
-        size_t n = 0;
-        for (int i = 0; i <= NS; i++) {
-            double x = dec * (double)i / NS;
-            xs[n] = x;
-            ys[n++] = (double)hist_percentile(ch, 100.0 * (1.0 - pow(10, -x)));
-        }
-        chart_line(&c, &c.y, xs, ys, n, cv[k].color, cv[k].width, cv[k].dash, "curve");
-    }
-    /* Marks at the labelled percentiles of the whole run, with tooltips. */
-    if (h->total) {
-        static const double mp[] = { 50, 90, 99, 99.9, 99.99, 99.999 };
-        char b[32];
-        for (size_t i = 0; i < sizeof mp / sizeof mp[0]; i++) {
-            double x = log10(1 / (1 - mp[i] / 100));
-            if (x > dec + 1e-9) break;
-            uint64_t v = hist_percentile(h, mp[i]);
-            fprintf(f, "<circle class=\"mark\" cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"#2563eb\">"
-                       "<title>p%g %s</title></circle>\n",
-                    ax(&c.x, x), ax(&c.y, (double)v), mp[i], fmt_us(b, sizeof b, (double)v));
-        }
-        double my = ax(&c.y, (double)h->max);
-        fprintf(f, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">max %s</text>\n", c.r - 4,
-                my < c.t + 14 ? c.t + 14 : my - 6, fmt_us(b, sizeof b, (double)h->max));
-    } else {
-        chart_empty(&c, "no responses");
-    }
-    chart_legend(&c, leg, nc);
-    fputs("</svg>\n", f);
-}
-
 /* ---- tables -------------------------------------------------------------- */
 
 static void td_us(FILE *f, const char *metric, double us)
 {
     char b[32];
-    fprintf(f, "<td data-metric=\"%s\" data-us=\"%.0f\">%s</td>", metric, us, fmt_us(b, sizeof b, us));
+    fprintf(f, "<td data-metric=\"%s\" data-us=\"%.0f\">%s</td>", metric, us, report_time_us(b, sizeof b, us));
 }
 
 static void latency_rows(FILE *f, const hist_t *a, const hist_t *b)
@@ -713,7 +50,7 @@ static void kv(FILE *f, const char *key, const char *metric, const char *value)
     fprintf(f, "<tr><th>%s</th><td", key);
     if (metric) fprintf(f, " data-metric=\"%s\"", metric);
     fputc('>', f);
-    esc(f, value);
+    svg_escape(f, value);
     fputs("</td></tr>\n", f);
 }
 
@@ -753,10 +90,10 @@ static void section_config(FILE *f, const report_run_t *run)
     kv(f, "Timeout", "timeout", report_duration(b, sizeof b, c->timeout_ns));
     if (c->script) {
         fputs("<tr><th>Script</th><td data-metric=\"script\">", f);
-        esc(f, c->script);
+        svg_escape(f, c->script);
         for (size_t i = 0; i < c->nscript_args; i++) {
             fputc(' ', f);
-            esc(f, c->script_args[i]);
+            svg_escape(f, c->script_args[i]);
         }
         fputs("</td></tr>\n", f);
     }
@@ -792,10 +129,10 @@ static void section_errors(FILE *f, const config_t *c, const stats_t *s)
     fputs("<section class=\"half\"><h2>Errors by class</h2><table id=\"errors\">\n"
           "<thead><tr><th class=\"l\">class</th><th class=\"l\">meaning</th><th>count</th></tr></thead><tbody>\n", f);
     for (int k = 0; k < 6; k++) {
-        uint64_t v = err_get(&s->errors, k);
+        uint64_t v = report_err_get(&s->errors, k);
         fprintf(f, "<tr%s><td class=\"l\"><span class=\"dot\" style=\"background:%s\"></span>%s</td>"
                    "<td class=\"l muted\">%s</td><td data-metric=\"errors-%s\">%" PRIu64 "</td></tr>\n",
-                v ? " class=\"bad\"" : "", err_colors[k], err_names[k], err_what[k], err_names[k], v);
+                v ? " class=\"bad\"" : "", report_err_colors[k], report_err_names[k], report_err_what[k], report_err_names[k], v);
     }
     fprintf(f, "<tr class=\"total\"><td class=\"l\">total</td><td></td><td data-metric=\"errors\">%" PRIu64
                "</td></tr>\n</tbody></table>\n", total);
@@ -818,9 +155,9 @@ static void section_names(FILE *f, const stats_t *s, double secs)
         const stats_named_t *n = &s->named[i];
         const hist_t *h = &n->latency;
         fputs("<tr data-name=\"", f);
-        esc(f, n->name);
+        svg_escape(f, n->name);
         fputs("\"><td class=\"l name\">", f);
-        esc(f, n->name);
+        svg_escape(f, n->name);
         fprintf(f, "</td><td data-metric=\"requests\">%" PRIu64 "</td><td data-metric=\"failures\"%s>%" PRIu64
                    "</td><td>%.2f%%</td><td data-metric=\"rps\">%.2f</td>",
                 n->requests, n->failures ? " class=\"bad\"" : "", n->failures,
@@ -845,10 +182,10 @@ static void section_checks(FILE *f, const stats_t *s)
         const stats_check_t *k = &s->checks[i];
         uint64_t all = k->pass + k->fail;
         fprintf(f, "<tr data-name=\"");
-        esc(f, k->name);
+        svg_escape(f, k->name);
         fprintf(f, "\" data-pass=\"%d\"><td class=\"%s\">%s</td><td class=\"l name\">", !k->fail,
                 k->fail ? "fail" : "pass", k->fail ? "\xe2\x9c\x97" : "\xe2\x9c\x93");
-        esc(f, k->name);
+        svg_escape(f, k->name);
         fprintf(f, "</td><td data-metric=\"pass\">%" PRIu64 "</td><td data-metric=\"fail\"%s>%" PRIu64
                    "</td><td>%.2f%%</td></tr>\n",
                 k->pass, k->fail ? " class=\"bad\"" : "", k->fail, all ? 100.0 * (double)k->pass / (double)all : 0.0);
@@ -865,14 +202,14 @@ static void section_thresholds(FILE *f, const report_run_t *run)
         const threshold_result_t *r = &run->verdicts[i];
         char v[64];
         fputs("<tr data-expr=\"", f);
-        esc(f, run->th[i].expr);
+        svg_escape(f, run->th[i].expr);
         fprintf(f, "\" data-pass=\"%d\"><td class=\"%s\">%s</td><td class=\"l name\"><code>", r->pass,
                 r->pass ? "pass" : "fail", r->pass ? "\xe2\x9c\x93" : "\xe2\x9c\x97");
-        esc(f, run->th[i].expr);
+        svg_escape(f, run->th[i].expr);
         fputs("</code></td><td data-metric=\"measured\">", f);
-        esc(f, threshold_format_value(&run->th[i], r->measured, v, sizeof v));
+        svg_escape(f, threshold_format_value(&run->th[i], r->measured, v, sizeof v));
         fputs("</td><td class=\"l muted\">", f);
-        esc(f, r->note ? r->note : "");
+        svg_escape(f, r->note ? r->note : "");
         fputs("</td></tr>\n", f);
     }
     fputs("</tbody></table></section>\n", f);
@@ -941,9 +278,9 @@ static void card(FILE *f, const char *cls, const char *key, const char *metric, 
 {
     fprintf(f, "<div class=\"card%s%s\"><div class=\"k\">%s</div><div class=\"v\" data-metric=\"%s\">", cls ? " " : "",
             cls ? cls : "", key, metric);
-    esc(f, value);
+    svg_escape(f, value);
     fputs("</div><div class=\"s\">", f);
-    esc(f, sub ? sub : "");
+    svg_escape(f, sub ? sub : "");
     fputs("</div></div>\n", f);
 }
 
@@ -952,8 +289,8 @@ int report_html(FILE *f, const report_run_t *run)
     const stats_t *s = run->total;
     const config_t *c = run->cfg;
     double secs = (double)run->elapsed_ns / 1e9;
-    plot_t p;
-    if (plot_init(&p, run)) return -ENOMEM;
+    report_plot_t p;
+    if (report_plot_init(&p, run)) return -ENOMEM;
 
     char when[64];
     time_t t = (time_t)(run->start_unix_ms / 1000);
@@ -964,7 +301,7 @@ int report_html(FILE *f, const report_run_t *run)
 
     fputs("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n<title>barrage: ", f);
-    esc(f, c->url_text);
+    svg_escape(f, c->url_text);
     fprintf(f, "</title>\n<style>\n%s</style>\n</head><body>\n", css);
 
     /* Header: what was tested, when, and how it ended. */
@@ -976,15 +313,15 @@ int report_html(FILE *f, const report_run_t *run)
                 failed_th ? "thresholds failed" : "thresholds passed");
     if (run->interrupted) fputs("<span class=\"badge no\">interrupted</span>", f);
     fputs("</h1>\n<div class=\"url\">", f);
-    esc(f, c->method);
+    svg_escape(f, c->method);
     fputc(' ', f);
-    esc(f, c->url_text);
+    svg_escape(f, c->url_text);
     char d[32], a[32];
     fprintf(f, "</div>\n<div class=\"meta\">started %s (<span data-metric=\"start-unix-ms\">%" PRId64
                "</span>) &middot; %" PRIu64 " threads, %" PRIu64 " connections &middot; exit code "
                "<span data-metric=\"exit-code\">%d</span> &middot; barrage ",
             when, run->start_unix_ms, c->threads, c->connections, run->exit_code);
-    esc(f, BARRAGE_VERSION);
+    svg_escape(f, BARRAGE_VERSION);
     fputs("</div></div></header>\n<main><div class=\"wrap\">\n", f);
 
     /* Summary cards. */
@@ -999,7 +336,7 @@ int report_html(FILE *f, const report_run_t *run)
         snprintf(sub, sizeof sub, "%s configured", report_duration(d, sizeof d, c->duration_ns));
     else
         snprintf(sub, sizeof sub, "until %" PRIu64 " responses (-n)", c->requests);
-    card(f, NULL, "Duration", "duration", fmt_us(v, sizeof v, (double)run->elapsed_ns / 1000), sub);
+    card(f, NULL, "Duration", "duration", report_time_us(v, sizeof v, (double)run->elapsed_ns / 1000), sub);
     snprintf(v, sizeof v, "%.2f", secs > 0 ? (double)s->requests / secs : 0.0);
     if (c->rate > 0 && c->stages.n) snprintf(sub, sizeof sub, "target up to %g/s", rate_stages_max(&c->stages));
     else if (c->rate > 0) snprintf(sub, sizeof sub, "target %g/s", c->rate);
@@ -1018,8 +355,8 @@ int report_html(FILE *f, const report_run_t *run)
     snprintf(sub, sizeof sub, "%.2f%% of %" PRIu64 " attempts", attempts ? 100.0 * (double)failed / (double)attempts : 0.0,
              attempts);
     card(f, failed ? "alert" : NULL, "Failed", "failed", v, sub);
-    snprintf(sub, sizeof sub, "p50 %s", fmt_us(a, sizeof a, (double)hist_percentile(&s->latency, 50)));
-    card(f, NULL, "Latency p99", "p99-card", fmt_us(v, sizeof v, (double)hist_percentile(&s->latency, 99)), sub);
+    snprintf(sub, sizeof sub, "p50 %s", report_time_us(a, sizeof a, (double)hist_percentile(&s->latency, 50)));
+    card(f, NULL, "Latency p99", "p99-card", report_time_us(v, sizeof v, (double)hist_percentile(&s->latency, 99)), sub);
     fputs("</div>\n", f);
 
     /* Latency table (corrected vs uncorrected with -R) and errors. */
@@ -1032,16 +369,16 @@ int report_html(FILE *f, const report_run_t *run)
     if (c->rate > 0) {
         fprintf(f, " Corrected latency is measured from each request's intended send time (coordinated "
                    "omission); uncorrected from the actual send. Send delay behind the schedule: p99 %s, max %s.",
-                fmt_us(a, sizeof a, (double)hist_percentile(&s->jitter, 99)), fmt_us(d, sizeof d, (double)s->jitter.max));
+                report_time_us(a, sizeof a, (double)hist_percentile(&s->jitter, 99)), report_time_us(d, sizeof d, (double)s->jitter.max));
     }
     if (s->connect_time.total)
-        fprintf(f, " Connect: p50 %s, p99 %s.", fmt_us(a, sizeof a, (double)hist_percentile(&s->connect_time, 50)),
-                fmt_us(d, sizeof d, (double)hist_percentile(&s->connect_time, 99)));
+        fprintf(f, " Connect: p50 %s, p99 %s.", report_time_us(a, sizeof a, (double)hist_percentile(&s->connect_time, 50)),
+                report_time_us(d, sizeof d, (double)hist_percentile(&s->connect_time, 99)));
     if (!strcmp(c->url.scheme, "https")) {
         fputs(" TLS: ", f);
-        esc(f, s->tls_info[0] ? s->tls_info : "no handshake completed");
+        svg_escape(f, s->tls_info[0] ? s->tls_info : "no handshake completed");
         fprintf(f, ", %" PRIu64 " handshakes (%" PRIu64 " resumed), p50 %s.", s->tls_time.total, s->tls_resumed,
-                fmt_us(a, sizeof a, (double)hist_percentile(&s->tls_time, 50)));
+                report_time_us(a, sizeof a, (double)hist_percentile(&s->tls_time, 50)));
     }
     fputs("</p></section>\n", f);
     section_errors(f, c, s);
@@ -1049,7 +386,7 @@ int report_html(FILE *f, const report_run_t *run)
 
     /* Charts. */
     fputs("<section><h2>Throughput</h2>\n", f);
-    chart_rps(f, &p);
+    report_chart_rps(f, &p);
     fputs("<p class=\"note\">Responses completed in each second of the run", f);
     if (p.n > 1 && p.frac[p.n - 1] < 0.2)
         fprintf(f, "; the last %.0f ms are too short for a rate and left out", p.frac[p.n - 1] * 1000);
@@ -1057,14 +394,14 @@ int report_html(FILE *f, const report_run_t *run)
         fprintf(f, "; the last, partial second (%.0f ms) is scaled to a rate", p.frac[p.n - 1] * 1000);
     fputs(". Dashed vertical lines mark stage changes.</p></section>\n", f);
     fputs("<section><h2>Latency over time</h2>\n", f);
-    chart_latency(f, &p);
+    report_chart_latency(f, &p);
     fputs("<p class=\"note\">Percentiles of the responses completed in each second.</p></section>\n", f);
     fputs("<section><h2>Latency distribution</h2>\n", f);
-    chart_distribution(f, run);
+    report_chart_distribution(f, run);
     fputs("<p class=\"note\">Latency at each percentile, from the merged histogram (within 0.1%); the x axis "
           "stretches the tail: each step right is ten times rarer.</p></section>\n", f);
     fputs("<section><h2>Errors over time</h2>\n", f);
-    chart_errors(f, &p);
+    report_chart_errors(f, &p);
     fputs("</section>\n", f);
 
     section_names(f, s, secs);
@@ -1080,7 +417,7 @@ int report_html(FILE *f, const report_run_t *run)
         section_config(f, run);
     }
     fputs("</div></main>\n<footer><div class=\"wrap\">Generated by barrage ", f);
-    esc(f, BARRAGE_VERSION);
+    svg_escape(f, BARRAGE_VERSION);
     fputs(". Self-contained: no scripts, no external resources.</div></footer>\n</body></html>\n", f);
     free(p.xs);
     return ferror(f) ? -EIO : 0;

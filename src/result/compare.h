@@ -1,26 +1,15 @@
-/* compare.h - `barrage compare` and `barrage merge`: programs over JSON
- * results (src/result/result.schema.json) rather than over a network. Like serve.h,
- * each is a program of its own: it prints its output and its one-line errors,
- * and returns the process exit code.
- *
- * Both rebuild every distribution losslessly from its [index, count] buckets
- * (layout loglinear-11-40) and restore the exact count/min/max/sum/sumsq, so
- * every number they derive is what a single run over the same samples gives.
- *
- * merge FILE...   one result of the same schema on stdout (or -o FILE):
- *   counters, errors, checks, per-name counts summed; every distribution
- *   merged bucket by bucket (exact percentiles, mean, stdev, min, max);
- *   series merged by wall-clock second (counts summed, per-second p50/p90/p99
- *   the request-weighted mean of the inputs': an approximation; max exact);
- *   duration from the earliest start to the latest end; thresholds dropped
- *   (with "thresholds_note"); config and host from the first input plus
- *   config.merged_from and host.hosts.
+/* compare.h - `barrage compare`: a program over JSON results
+ * (src/result/result.schema.json) rather than over a network. Like serve.h,
+ * it is a program of its own: it prints its output and its one-line errors,
+ * and returns the process exit code. Results are read by result.h, which
+ * rebuilds every distribution losslessly, so every number is what a single
+ * run over the same samples gives.
  *
  * compare BASE NEW...   one table per NEW: req/s, mean, p50, p90, p99, p99.9,
  *   max, errors (and per name), absolute and relative deltas, and a verdict per
- *   row from a two-sided Mann-Whitney U test (normal approximation with tie
- *   and continuity corrections, alpha 0.05) on the per-second samples of the
- *   series, first and last seconds skipped; `--fail-if 'p(99)>+5%'` gates.
+ *   row from a two-sided Mann-Whitney U test (mannwhitney.h, alpha 0.05) on
+ *   the per-second samples of the series, first and last seconds skipped;
+ *   `--fail-if 'p(99)>+5%'` gates.
  */
 #ifndef BARRAGE_COMPARE_H
 #define BARRAGE_COMPARE_H
@@ -30,24 +19,10 @@
 /* Exit code of compare when a --fail-if gate fails (the same as thresholds'). */
 #define COMPARE_EXIT_GATE 99
 
-/* `barrage merge [-o FILE] A.json B.json...`; argv[0] is "merge". Returns 0,
- * 1 when the output cannot be written, 2 on a usage error or an unreadable or
- * invalid input (one line on stderr naming the file and the problem).
- * Configuration differences (url, method, rate, script) are warned about on
- * stderr, one line each. */
-int compare_merge_main(int argc, char **argv);
-
 /* `barrage compare [--fail-if EXPR]... [--no-color] BASE.json NEW.json...`;
  * argv[0] is "compare". Prints the tables on stdout and returns 0, 99 when a
  * gate failed, 2 on a usage error, a bad gate or an unreadable/invalid file. */
 int compare_main(int argc, char **argv);
-
-/* Two-sided Mann-Whitney U test of samples x[0..nx) against y[0..ny) (normal
- * approximation, tie-corrected variance, continuity correction). Returns the
- * p-value (1 when it cannot be computed: an empty side or every value tied)
- * and sets *direction to +1 when y tends to be larger than x, -1 when
- * smaller, 0 when neither. Allocates; returns -1 on allocation failure. */
-double compare_mann_whitney(const double *x, size_t nx, const double *y, size_t ny, int *direction);
 
 /* A --fail-if gate: `[NAME:]METRIC OP SIGNED%`. */
 typedef struct compare_gate {

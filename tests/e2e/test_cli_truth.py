@@ -316,8 +316,10 @@ def test_unwritable_report_exits_1_with_a_message():
             eq(json.load(open(path))["exit_code"], 1, f"{how}: JSON exit code agrees")
         # compare and merge: a closed pipe is an error message and exit 1, not a silent SIGPIPE death
         for sub in (["compare", path, path], ["merge", path, path]):
-            p = subprocess.Popen([BARRAGE] + sub, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            p.stdout.close()
+            rd, wr = os.pipe()
+            os.close(rd)  # closed before the child writes: no race with a fast writer
+            p = subprocess.Popen([BARRAGE] + sub, stdout=wr, stderr=subprocess.PIPE, text=True)
+            os.close(wr)
             err = p.stderr.read()
             rc = p.wait(timeout=20)
             eq(rc, 1, f"{sub[0]} into a closed pipe: exit code ({err!r})")

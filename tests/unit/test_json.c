@@ -1,6 +1,6 @@
 /* Unit tests: the JSON reader (valid documents, every error kind with its
- * line:column, the depth limit, exact big integers), and the statistics and
- * gates of `barrage compare`, which read it. */
+ * line:column, the depth limit, exact big integers), and the gates of
+ * `barrage compare`, which reads it. */
 #include "compare.h"
 #include "json.h"
 #include "test.h"
@@ -363,34 +363,8 @@ TEST(json_parse_file)
     ASSERT_EQ_STR(err, "2:8: invalid literal (expected 'true')");
 }
 
-/* compare reads JSON results: its statistics and gates are tested here. */
-
-TEST(compare_mann_whitney_reference_values)
-{
-    /* p-values of scipy.stats.mannwhitneyu(x, y, method="asymptotic") (continuity-corrected) */
-    static const double x1[] = { 1, 2, 3, 4 }, y1[] = { 5, 6, 7, 8 };
-    int dir = 0;
-    double p = compare_mann_whitney(x1, 4, y1, 4, &dir);
-    ASSERT(fabs(p - 0.030382821976577) < 1e-9);
-    ASSERT_EQ_INT(dir, 1);                       /* y is larger */
-    p = compare_mann_whitney(y1, 4, x1, 4, &dir);
-    ASSERT(fabs(p - 0.030382821976577) < 1e-9);
-    ASSERT_EQ_INT(dir, -1);
-    static const double x2[] = { 1, 2, 2, 3 }, y2[] = { 2, 3, 3, 4 };   /* ties */
-    p = compare_mann_whitney(x2, 4, y2, 4, &dir);
-    ASSERT(fabs(p - 0.172033708921823) < 1e-9);
-    static const double x3[] = { 3, 1, 4, 1, 5, 9, 2, 6 }, y3[] = { 5, 3, 5, 8, 9, 7, 9, 3, 2, 3 };
-    p = compare_mann_whitney(x3, 8, y3, 10, &dir);
-    ASSERT(fabs(p - 0.261736376424185) < 1e-9);
-    /* the same samples: no difference at all */
-    p = compare_mann_whitney(x3, 8, x3, 8, &dir);
-    ASSERT(p == 1.0);
-    ASSERT_EQ_INT(dir, 0);
-    /* every value tied, or an empty side: nothing to say */
-    static const double same[] = { 7, 7, 7 };
-    ASSERT(compare_mann_whitney(same, 3, same, 2, &dir) == 1.0);
-    ASSERT(compare_mann_whitney(same, 0, same, 3, &dir) == 1.0);
-}
+/* compare reads JSON results: its gates are tested here (its statistics test
+ * in test_mannwhitney.c). */
 
 TEST(compare_gates_parse)
 {

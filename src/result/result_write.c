@@ -1,0 +1,209 @@
+/* result_write.c - writing results (result.h): the one JSON writer of the
+ * schema, for `--json` (report_json.c) and `barrage merge` alike.
+ * Histograms are written losslessly: the bucket layout, the non-empty
+ * buckets as [index, count] pairs, and the exact min, max, sum and sum of
+ * squares, so `barrage merge` can add runs exactly. */
+#include "result.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef BARRAGE_VERSION
+#define BARRAGE_VERSION "dev"
+#endif
+
+void result_write_string(FILE *f, const char *s)
+{
+    json_write_string(f, s, s ? strlen(s) : 0); /* valid UTF-8 whatever the bytes (json.h) */
+}
+
+void result_write_double(FILE *f, double v)
+{
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    fputs(buf, f);
+}
+
+void result_write_number(FILE *f, double v)
+{
+    if (!isfinite(v)) fputs("null", f);
+    else if (v == floor(v) && fabs(v) < 9e15) fprintf(f, "%.0f", v);
+    else result_write_double(f, v); /* sums stay exact for merge */
+}
+
+void result_write_value(FILE *f, const json_value_t *v)
+{
+    switch (v->type) {
+    case JSON_NULL: fputs("null", f); break;
+    case JSON_TRUE: fputs("true", f); break;
+    case JSON_FALSE: fputs("false", f); break;
+    case JSON_NUMBER:
+        if (v->exact) fprintf(f, "%" PRIu64, v->u);
+        else result_write_double(f, v->num);
+        break;
+    case JSON_STRING: json_write_string(f, v->str, v->len); break;
+    case JSON_ARRAY:
+        fputc('[', f);
+        for (size_t i = 0; i < v->len; i++) {
+            if (i) fputs(", ", f);
+            result_write_value(f, v->items[i]);
+        }
+        fputc(']', f);
+        break;
+    case JSON_OBJECT:
+        fputc('{', f);
+        for (size_t i = 0; i < v->len; i++) {
+            if (i) fputs(", ", f);
+            result_write_value(f, v->items[2 * i]);
+            fputs(": ", f);
+            result_write_value(f, v->items[2 * i + 1]);
+        }
+        fputc('}', f);
+        break;
+    }
+}
+
+void result_write_errors(FILE *f, const stats_errors_t *e)
+{
+    fprintf(f, "{\"connect\": %" PRIu64 ", \"read\": %" PRIu64 ", \"write\": %" PRIu64
+               ", \"timeout\": %" PRIu64 ", \"status\": %" PRIu64 ", \"parse\": %" PRIu64 "}",
+            e->connect, e->read, e->write, e->timeout, e->status, e->parse);
+}
+
+void result_write_codes(FILE *f, const stats_code_t *codes, uint32_t n)
+{
+    fputc('{', f);
+    for (uint32_t i = 0; i < n; i++)
+        fprintf(f, "%s\"%u\": %" PRIu64, i ? ", " : "", codes[i].code, codes[i].count);
+    fputc('}', f);
+}
+
+static void status_counts(FILE *f, const uint64_t *status)
+{
+    fputc('{', f);
+    for (uint32_t i = 0, k = 0; i < STATS_STATUS_MAX; i++)
+        if (status[i]) fprintf(f, "%s\"%u\": %" PRIu64, k++ ? ", " : "", i, status[i]);
+    fputc('}', f);
+}
+
+/* A latency (or rate) distribution: summary, percentiles, lossless histogram. */
+static void dist(FILE *f, const hist_t *h, const char *unit)
+{
+    static const double pct[] = { 50, 75, 90, 95, 99, 99.9, 99.99, 100 };
+    fprintf(f, "{\"unit\": \"%s\", \"count\": %" PRIu64 ", \"min\": %" PRIu64 ", \"max\": %" PRIu64
+               ", \"mean\": ", unit, h->total, h->total ? h->min : 0, h->max);
+    result_write_number(f, hist_mean(h));
+    fputs(", \"stdev\": ", f);
+    result_write_number(f, hist_stdev(h));
+    fputs(", \"percentiles\": {", f);
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++)
+        fprintf(f, "%s\"%g\": %" PRIu64, i ? ", " : "", pct[i], hist_percentile(h, pct[i]));
+    fprintf(f, "}, \"histogram\": {\"layout\": \"loglinear-%d-%d\", \"sum\": ", HIST_SUB_BITS, HIST_MAX_BITS);
+    result_write_number(f, h->sum);
+    fputs(", \"sumsq\": ", f);
+    result_write_number(f, h->sumsq);
+    fputs(", \"buckets\": [", f);
+    int first = 1;
+    /* only [index(min), index(max)] can be occupied */
+    size_t lo = h->total ? hist_index(h->min) : 1, hi = h->total ? hist_index(h->max) : 0;
+    for (size_t i = lo; i <= hi && i < h->ncounts; i++) {
+        if (!h->counts[i]) continue;
+        fprintf(f, "%s[%zu, %" PRIu64 "]", first ? "" : ", ", i, h->counts[i]);
+        first = 0;
+    }
+    fputs("]}}", f);
+}
+
+void result_write_head(FILE *f)
+{
+    fprintf(f, "{\n  \"schema\": \"%s\",\n  \"tool\": {\"name\": \"barrage\", \"version\": ", RESULT_SCHEMA);
+    result_write_string(f, BARRAGE_VERSION);
+    fputs("},\n  \"host\": ", f);
+}
+
+void result_write_times(FILE *f, int64_t start_ms, int64_t actual_us, double secs, int interrupted, int exit_code)
+{
+    char when[64];
+    result_rfc3339(when, sizeof when, start_ms);
+    fprintf(f, ",\n  \"start\": \"%s\",\n  \"start_unix_ms\": %" PRId64 ",\n  \"start_actual_unix_us\": %" PRId64
+               ",\n  \"duration_s\": ", when, start_ms, actual_us);
+    result_write_double(f, secs);
+    fprintf(f, ",\n  \"interrupted\": %s,\n  \"exit_code\": %d,\n", interrupted ? "true" : "false", exit_code);
+}
+
+void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
+                        int tls)
+{
+    fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
+               ", \"connects\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes, s->connects);
+    result_write_number(f, secs > 0 ? (double)s->requests / secs : 0);
+    fputs(", \"bytes_per_s\": ", f);
+    result_write_number(f, secs > 0 ? (double)s->bytes / secs : 0);
+    fputs(", \"errors\": ", f);
+    result_write_errors(f, &s->errors);
+    fprintf(f, ", \"failed\": %" PRIu64 ", \"attempts\": %" PRIu64 ", \"failed_rate\": ", stats_failed(s),
+            stats_attempts(s));
+    result_write_number(f, stats_attempts(s) ? (double)stats_failed(s) / (double)stats_attempts(s) : 0);
+    fputs(", \"status\": ", f);
+    status_counts(f, s->status);
+    fputs("},\n  \"latency\": ", f);
+    dist(f, &s->latency, "us");
+    fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", corrected ? "true" : "false");
+    if (service) dist(f, &s->service, "us");
+    else fputs("null", f);
+    fputs(",\n  \"schedule_delay\": ", f);
+    if (schedule) dist(f, &s->jitter, "us");
+    else fputs("null", f);
+    fputs(",\n  \"thread_rps\": ", f);
+    dist(f, &s->rate, "1/s");
+    fputs(",\n  \"connect\": ", f);
+    dist(f, &s->connect_time, "us");
+    fputs(",\n  \"tls\": ", f);
+    if (tls) {
+        fputs("{\"info\": ", f);
+        result_write_string(f, s->tls_info);
+        fprintf(f, ", \"resumed\": %" PRIu64 ", \"handshake\": ", s->tls_resumed);
+        dist(f, &s->tls_time, "us");
+        fputc('}', f);
+    } else {
+        fputs("null", f);
+    }
+    fputs(",\n  \"names\": [", f);
+    for (size_t i = 0; i < s->nnamed; i++) {
+        const stats_named_t *n = &s->named[i];
+        fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
+        result_write_string(f, n->name);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", n->requests, n->failures);
+        result_write_number(f, secs > 0 ? (double)n->requests / secs : 0);
+        fputs(", \"status\": ", f);
+        result_write_codes(f, n->codes, n->ncodes);
+        fputs(", \"latency\": ", f);
+        dist(f, &n->latency, "us");
+        fputc('}', f);
+    }
+    fputs("],\n  \"checks\": [", f);
+    for (size_t i = 0; i < s->nchecks; i++) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+        result_write_string(f, s->checks[i].name);
+        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
+    }
+    fputs("],\n", f);
+}
+
+void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p)
+{
+    fprintf(f, "%s\n    {\"t\": %" PRId64 ", \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
+            first ? "" : ",", t, p->unix_ms, p->requests);
+    result_write_errors(f, &p->errors);
+    fprintf(f, ", \"failed\": %" PRIu64 ", \"status\": ", p->failed);
+    result_write_codes(f, p->codes, p->ncodes);
+    fprintf(f, ", \"active\": %" PRIu64 ", \"stage\": %" PRIu64 ", \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
+               ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}",
+            p->active, p->stage, p->p50, p->p90, p->p99, p->max);
+}
