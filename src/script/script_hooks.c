@@ -118,7 +118,6 @@ static void push_headers(lua_State *L, const http_capture_t *cap)
     }
 }
 
-
 static int hook_response(conn_t *c, uint64_t latency_us)
 {
     sconn_t *sc = sc_of(c);
