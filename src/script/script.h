@@ -1,5 +1,5 @@
 /* script.h - LuaJIT scripting: wrk's API unchanged, plus virtual-user
- * workflows. Only script.c includes Lua headers.
+ * workflows. Only the files of src/script/ include Lua headers.
  *
  * Life of a script:
  *   main thread:  script_load -> script_resolve -> script_setup (per thread)

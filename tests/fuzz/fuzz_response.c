@@ -30,8 +30,8 @@
  * digits that is not an interim 1xx (101 aside), no message in progress; after MORE,
  * consumed == len; after ERROR, consumed == 0 and a reason; the capture
  * holds exactly 2 * nheaders NUL-terminated strings within hlen (what
- * script.c walks), lengths within capacities, a body no longer than the
- * bytes seen; conn-model counters add up. */
+ * script_hooks.c and script_user.c walk), lengths within capacities, a body
+ * no longer than the bytes seen; conn-model counters add up. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,7 +70,7 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
     return h;
 }
 
-/* What script.c's push_headers() walks must be there. */
+/* What script_hooks.c's push_headers() walks must be there. */
 static void check_capture(const http_capture_t *cap, size_t seen)
 {
     CHECK(cap->hlen <= cap->hcap && cap->blen <= cap->bcap);
@@ -303,7 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size > 65536) return 0;
 
-    /* wrk-style request strings (script.c): a count or -1 */
+    /* wrk-style request strings (script_hooks.c, script.c): a count or -1 */
     int nreq = http_count_requests((const char *)data, size);
     CHECK(nreq >= -1 && (nreq < 0 || (size_t)nreq <= size));
     /* the per-request() check: whatever it accepts, llhttp counts the same */
