@@ -19,6 +19,9 @@
 #define SERVE_LINGER_NS       2000000000ull  /* graceful close: wait this long for EOF */
 #define SERVE_EOF_PROBE_NS    1000000000ull  /* idle this long after a short read: probe */
 
+/* ---------------------------------------------------------------------------
+ * Closing and queueing */
+
 void serve_conn_kill(serve_conn_t *c)
 {
     if (c->state == CONN_DEAD) return;
@@ -132,6 +135,9 @@ uint64_t serve_conn_due(const serve_conn_t *c)
     }
     return t;
 }
+
+/* ---------------------------------------------------------------------------
+ * Reading and writing */
 
 /* The queue head was written: drop it and run its action. */
 static void conn_pop(serve_conn_t *c)

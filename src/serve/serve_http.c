@@ -19,6 +19,9 @@
 #define SERVE_CHUNK           (16 * 1024)    /* --chunked: largest chunk */
 #define SERVE_BIG_HEADER      (96 * 1024)    /* --fault bigheader: header value size */
 
+/* ---------------------------------------------------------------------------
+ * Prebuilt responses (built once, read-only, shared by every thread) */
+
 static const char *const serve_conn_lines[CH_COUNT] = {
     "", "Connection: keep-alive\r\n", "Connection: close\r\n",
 };
@@ -148,6 +151,9 @@ oom:
     serve_static_free(st);
     return -ENOMEM;
 }
+
+/* ---------------------------------------------------------------------------
+ * The request handler: the place to add routes */
 
 /* Fill res for req; leaving res->status at 0 sends the configured default
  * response, the fast path. A route sets status, content type and body, which
