@@ -27,7 +27,7 @@
  * each holding its own offset modulo 10^7 ("0000000\n0000008\n..."), so a
  * client can check it byte for byte; without --body-size it is "OK".
  *
- * Options are listed by `barrage serve --help` (serve.c: usage text).
+ * Options are listed by `barrage serve --help` (serve_args.c: usage text).
  */
 #ifndef BARRAGE_SERVE_H
 #define BARRAGE_SERVE_H
