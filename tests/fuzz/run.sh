@@ -74,7 +74,7 @@ rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
 sources() {
     case $1 in
-        url)       echo "config rate units http $LLHTTP" ;;
+        url)       echo "config rate units stats http $LLHTTP" ;;
         options)   echo "config rate units threshold stats http $LLHTTP" ;;
         threshold) echo "threshold stats rate units config" ;;
         response)  echo "http stats $LLHTTP" ;;
