@@ -1,5 +1,6 @@
 /* conn.c - the connection state machine (see conn.h). */
 #include "conn.h"
+#include "sysio.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -217,7 +218,7 @@ static int tls_flush(conn_t *c)
     const char *p;
     size_t n;
     while ((n = tls_pending_out(c->tls, &p))) {
-        ssize_t w = send(c->h.fd, p, n, SEND_FLAGS);
+        ssize_t w = sysio_send(c->h.fd, p, n, SEND_FLAGS);
         if (w > 0) { tls_consume_out(c->tls, (size_t)w); continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) return 1;
@@ -246,7 +247,7 @@ static int do_write(conn_t *c)
         return 0;
     }
     while (c->woff < c->wlen) {
-        ssize_t n = send(c->h.fd, c->wbuf + c->woff, c->wlen - c->woff, SEND_FLAGS);
+        ssize_t n = sysio_send(c->h.fd, c->wbuf + c->woff, c->wlen - c->woff, SEND_FLAGS);
         if (n > 0) { c->woff += (size_t)n; continue; }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno == EAGAIN) {
@@ -415,7 +416,7 @@ static void do_read(conn_t *c, int eof)
 {
     conn_ctx_t *x = c->ctx;
     for (;;) {
-        ssize_t n = recv(c->h.fd, x->rbuf, x->rbuf_size, 0);
+        ssize_t n = sysio_recv(c->h.fd, x->rbuf, x->rbuf_size, 0);
         if (n > 0) {
             x->now = loop_now();
             x->stats->bytes += (uint64_t)n;
@@ -465,7 +466,7 @@ static void handshake_read(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     for (;;) {
-        ssize_t n = recv(c->h.fd, x->rbuf, x->rbuf_size, 0);
+        ssize_t n = sysio_recv(c->h.fd, x->rbuf, x->rbuf_size, 0);
         if (n > 0) {
             if (tls_feed(c->tls, x->rbuf, (size_t)n)) { x->fatal = -ENOMEM; return; }
             continue;

@@ -308,6 +308,8 @@ void http_resp_init(http_resp_t *r, http_capture_t *cap)
 {
     memset(r, 0, sizeof *r);
     r->cap = cap;
+    r->no_fast = cap != NULL;
+    r->fast = !r->no_fast;
     llhttp_init(&r->parser, HTTP_RESPONSE, cap ? &capture_settings : &settings);
     r->parser.data = r;
 }
@@ -548,10 +550,143 @@ full: ;
     return 0;
 }
 
+/* Whether the n >= 8 bytes at a are `lower` (lowercase letters and '-'),
+ * ignoring case, eight bytes at a time (the last word overlaps). Exact for
+ * bytes of a field name or value (no CTL but HTAB): only 'A'-'Z' turn into
+ * a letter under | 0x20, and only CR into '-'. */
+static inline int ieq_w(const char *a, const char *lower, size_t n)
+{
+    uint64_t x, y;
+    for (size_t i = 0; i + 8 < n; i += 8) {
+        memcpy(&x, a + i, 8);
+        memcpy(&y, lower + i, 8);
+        if ((x | ONES * 0x20) != y) return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, lower + n - 8, 8);
+    return (x | ONES * 0x20) == y;
+}
+
+/* The first byte from p that is not a tchar (or end): eight at a time while
+ * they all are. */
+static inline const char *skip_tchars(const char *p, const char *end)
+{
+    while (end - p >= 8) {
+        const unsigned char *u = (const unsigned char *)p;
+        if (!(cls[u[0]] & cls[u[1]] & cls[u[2]] & cls[u[3]] & cls[u[4]] & cls[u[5]] & cls[u[6]] &
+              cls[u[7]] & C_TCHAR))
+            break;
+        p += 8;
+    }
+    while (p < end && is_tchar((unsigned char)*p)) p++;
+    return p;
+}
+
+/* The fast path's scan of one response head at p: 1 with *hlen (the head's
+ * bytes), *clen and *status; 0 for a form it leaves to llhttp. Only heads
+ * llhttp takes with the same framing and keep-alive get 1: a status line
+ * `HTTP/1.1 DDD reason` (or 1.0 with `Connection: keep-alive`), status
+ * 200-999 but 204 and 304, token header names, one Content-Length, and no
+ * header llhttp treats specially beyond that (Transfer-Encoding, Upgrade,
+ * Proxy-Connection; Connection only as `keep-alive`). */
+static int scan_response(const char *p, const char *end, size_t *hlen, uint64_t *clen,
+                         unsigned *status)
+{
+    const char *s = p;
+    if (end - p < 15 || memcmp(p, "HTTP/1.", 7) || (p[7] != '1' && p[7] != '0') || p[8] != ' ')
+        return 0;
+    int v10 = p[7] == '0';
+    unsigned d0 = (unsigned)(unsigned char)p[9] - '0', d1 = (unsigned)(unsigned char)p[10] - '0',
+             d2 = (unsigned)(unsigned char)p[11] - '0';
+    if (d0 < 2 || d0 > 9 || d1 > 9 || d2 > 9 || p[12] != ' ') return 0;
+    unsigned st = d0 * 100 + d1 * 10 + d2;
+    if (st == 204 || st == 304) return 0;
+    p = skip_to(p + 13, end, 0x20, C_END_VALUE); /* the reason: HTAB, SP, VCHAR, obs-text */
+    if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return 0;
+    p += 2;
+    uint64_t len = 0;
+    int has_clen = 0, ka = 0;
+    for (;;) {
+        if (end - p < 2) return 0;
+        if (p[0] == '\r') {
+            if (p[1] != '\n') return 0;
+            p += 2;
+            break;
+        }
+        const char *name = p;
+        p = skip_tchars(p, end);
+        if (p == name || p == end || *p != ':') return 0;
+        size_t nl = (size_t)(p - name);
+        const char *v = p + 1;
+        const char *cr = skip_to(v, end, 0x20, C_END_VALUE);
+        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') return 0;
+        p = cr + 2;
+        switch (nl) {
+        case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
+        case 16: if (ieq_w(name, "proxy-connection", 16)) return 0; break;
+        case 17: if (ieq_w(name, "transfer-encoding", 17)) return 0; break;
+        case 10:
+            if (!ieq_w(name, "connection", 10)) break;
+            while (v < cr && (*v == ' ' || *v == '\t')) v++;
+            if (cr - v != 10 || !ieq_w(v, "keep-alive", 10)) return 0;
+            ka = 1;
+            break;
+        case 14:
+            if (!ieq_w(name, "content-length", 14)) break;
+            if (has_clen) return 0;
+            has_clen = 1;
+            while (v < cr && (*v == ' ' || *v == '\t')) v++;
+            while (cr > v && cr[-1] == ' ') cr--; /* llhttp takes no trailing HTAB here */
+            if (v == cr || cr - v > 15) return 0;
+            for (; v < cr; v++) {
+                if (*v < '0' || *v > '9') return 0;
+                len = len * 10 + (uint64_t)(*v - '0');
+            }
+            break;
+        }
+    }
+    if (!has_clen || (v10 && !ka)) return 0; /* delimited by EOF, or the connection closes */
+    *hlen = (size_t)(p - s);
+    *clen = len;
+    *status = st;
+    return 1;
+}
+
 int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
 {
     const char *p = data, *end = data + len;
     r->complete = 0;
+    if (r->fast_left) { /* the body of a fast-path response goes on */
+        if (len < r->fast_left) {
+            r->fast_left -= len;
+            *consumed = len;
+            return HTTP_PARSE_MORE;
+        }
+        *consumed = (size_t)r->fast_left;
+        r->fast_left = 0;
+        r->in_message = 0;
+        r->complete = 1;
+        return HTTP_PARSE_COMPLETE;
+    }
+    if (r->fast) {
+        size_t hlen;
+        uint64_t clen;
+        unsigned st;
+        if (!r->expect_head && scan_response(p, end, &hlen, &clen, &st)) {
+            r->status = (uint16_t)st;
+            r->keep_alive = 1;
+            if (len - hlen < clen) { /* the body ends in a later read */
+                r->fast_left = clen - (len - hlen);
+                r->in_message = 1;
+                *consumed = len;
+                return HTTP_PARSE_MORE;
+            }
+            r->complete = 1;
+            *consumed = hlen + (size_t)clen;
+            return HTTP_PARSE_COMPLETE;
+        }
+        r->fast = 0; /* llhttp takes this response from its first byte */
+    }
     for (;;) {
         if (r->chunk) { /* in a chunk-size line (chunked bodies only) */
             p = chunk_line(r, p, end);
@@ -571,6 +706,8 @@ int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
         llhttp_resume(&r->parser);
         if (!pos) pos = end;
         if (r->complete) {
+            /* paused at the message boundary: the next head may be fast */
+            r->fast = r->keep_alive && !r->no_fast;
             *consumed = (size_t)(pos - data);
             return HTTP_PARSE_COMPLETE;
         }
@@ -584,6 +721,7 @@ int http_finish(http_resp_t *r)
 {
     if (!r->in_message) return HTTP_PARSE_MORE;
     r->complete = 0;
+    if (r->fast_left) return HTTP_PARSE_ERROR; /* EOF inside a Content-Length body, as llhttp says */
     llhttp_errno_t e = llhttp_finish(&r->parser);
     if ((e == HPE_OK || e == HPE_PAUSED) && r->complete) {
         if (e == HPE_PAUSED) llhttp_resume(&r->parser);

@@ -59,6 +59,9 @@ typedef struct http_resp {
     uint8_t in_message;    /* bytes of a response have been seen */
     uint8_t chunk;         /* inside a chunk-size line: where (0: not in one) */
     uint8_t last_chunk;    /* the chunk being read is the last (size 0) */
+    uint8_t fast;          /* llhttp is at a message boundary: http_parse may scan a simple head itself */
+    uint8_t no_fast;       /* llhttp only (set by http_resp_init with a capture; tests set it to compare) */
+    uint64_t fast_left;    /* body bytes of a fast-path response still to skip */
 } http_resp_t;
 
 /* The requests of a request string: how many, and which are HEAD (their
@@ -72,7 +75,9 @@ typedef struct http_reqs {
 } http_reqs_t;
 
 /* Prepare r for a new connection; with cap, collect headers and bodies into
- * it (its buffers are reused across responses). */
+ * it (its buffers are reused across responses). Without cap the fast path
+ * is on (http_parse); setting r->no_fast = 1, r->fast = 0 afterwards turns it
+ * off (llhttp parses every byte). */
 void http_resp_init(http_resp_t *r, http_capture_t *cap);
 /* Free a capture's buffers. */
 void http_capture_free(http_capture_t *cap);
@@ -100,7 +105,13 @@ static inline int http_is_head(const uint8_t *heads, uint32_t i)
  * 1xx, 204, 304 and responses to HEAD (r->expect_head) end at their header
  * section whatever Content-Length or Transfer-Encoding say (RFC 9112 6.3).
  * Chunk-size lines are checked here against RFC 9112 7.1.1 (extensions
- * with BWS, token or quoted values) and only the size reaches llhttp. */
+ * with BWS, token or quoted values) and only the size reaches llhttp.
+ * The fast path (no capture, llhttp at a message boundary, not HEAD): a
+ * complete simple head (HTTP/1.1, or 1.0 with keep-alive; status 200-999
+ * but 204/304; token headers; one Content-Length; no Transfer-Encoding,
+ * Upgrade, Proxy-Connection or `Connection: close`) is scanned here and its
+ * body skipped, across reads too; anything else goes to llhttp from the
+ * same byte, so the results are llhttp's (tests/fuzz/fuzz_response.c). */
 int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed);
 /* The peer closed the connection: completes a response delimited by EOF.
  * HTTP_PARSE_COMPLETE, HTTP_PARSE_MORE (nothing was in progress) or

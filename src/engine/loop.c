@@ -69,6 +69,11 @@ void loop_wake(loop_t *l)
     loop_poller_wake(l);
 }
 
+uint64_t loop_time(const loop_t *l)
+{
+    return l->now;
+}
+
 int loop_run_once(loop_t *l, uint64_t deadline)
 {
     uint64_t now = loop_heap_run(&l->timers);
@@ -87,6 +92,6 @@ int loop_run_once(loop_t *l, uint64_t deadline)
         ev->h->cb(ev->h, ev->bits);
     }
     l->ready = l->cursor = 0;
-    if (l->timers.len) loop_heap_run(&l->timers);
+    l->now = loop_heap_run(&l->timers); /* its clock read is loop_time()'s */
     return dispatched;
 }

@@ -93,6 +93,10 @@ uint64_t loop_next_timer(const loop_t *l);
  * UINT64_MAX = no limit other than timers), dispatch what is ready, run due
  * timers again. Returns the number of I/O events dispatched, or <0 on error. */
 int loop_run_once(loop_t *l, uint64_t deadline);
+/* The clock (loop_now()) as the last loop_run_once read it at its end,
+ * after the I/O callbacks, before the timers then due: one read fewer for
+ * a caller that goes on at once (stale after an early return: 0 events). */
+uint64_t loop_time(const loop_t *l);
 
 /* Make a blocked loop_run_once() return soon; safe from any thread and from
  * signal handlers. */

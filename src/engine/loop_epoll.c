@@ -2,6 +2,7 @@
  * triggered, with an eventfd wake-up. It only registers and polls; the core
  * is loop.c. */
 #include "loop_poller.h"
+#include "sysio.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -65,14 +66,27 @@ void loop_poller_wake(loop_t *l)
 }
 
 /* epoll_pwait2 (Linux 5.11, glibc 2.35) takes a nanosecond timeout, which a
- * constant-rate schedule needs; epoll_wait rounds to milliseconds. */
+ * constant-rate schedule needs; epoll_wait rounds to milliseconds. Called
+ * directly where sysio.h can (no cancellation point; any glibc). */
+#if SYSIO_RAW && defined(SYS_epoll_pwait2)
+#define HAVE_PWAIT2 1
+static inline int pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts)
+{
+    /* the kernel takes a 64-bit timespec, which struct timespec is on LP64 */
+    return (int)sysio_ret(sysio_call6(SYS_epoll_pwait2, epfd, (long)ev, max, (long)ts, 0, 8));
+}
+#elif defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define HAVE_PWAIT2 1
+#define pwait2(epfd, ev, max, ts) epoll_pwait2(epfd, ev, max, ts, NULL)
+#endif
+
 static int wait_ns(loop_poller_t *p, int max, uint64_t ns, int forever)
 {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#ifdef HAVE_PWAIT2
     static int no_pwait2; /* shared by every loop's thread: atomic */
     if (!__atomic_load_n(&no_pwait2, __ATOMIC_RELAXED)) {
         struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u) };
-        int n = epoll_pwait2(p->epfd, p->events, max, forever ? NULL : &ts, NULL);
+        int n = pwait2(p->epfd, p->events, max, forever ? NULL : &ts);
         if (n >= 0 || errno != ENOSYS) return n;
         __atomic_store_n(&no_pwait2, 1, __ATOMIC_RELAXED);
     }

@@ -27,6 +27,7 @@ struct loop {
     int max_events;
     int ready, cursor;       /* batch[cursor+1 .. ready) still to dispatch */
     loop_poller_t *poller;   /* owned by the backend */
+    uint64_t now;            /* the clock as loop_run_once last read it, at its end */
 };
 
 /* Create l->poller (descriptors, wake-up, a native event array of

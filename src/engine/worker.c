@@ -339,7 +339,7 @@ static void *run(void *arg)
     while (!done(w)) {
         int rc = loop_run_once(w->loop, next_deadline);
         if (rc < 0) { err = rc; break; }
-        next_deadline = conn_expire(x, loop_now());
+        next_deadline = conn_expire(x, rc > 0 ? loop_time(w->loop) : loop_now());
     }
     if (!err) err = x->fatal;
     conn_ctx_stop(x);

@@ -23,7 +23,10 @@
  *   3. stream, whole: the same with the bytes in one read.
  * Passes 2 and 3 must record the same responses at the same offsets with
  * the same status, keep-alive, headers and body: how the kernel splits the
- * bytes must not change what is counted.
+ * bytes must not change what is counted. Passes 4 and 5 repeat 2 and 3
+ * with the fast path off (http_resp_t.no_fast: llhttp parses every byte)
+ * and must record exactly what 2 and 3 did: the fast path's differential
+ * check (status, completion, consumed bytes, errors, EOF).
  *
  * Invariants checked (a violation traps): after HTTP_PARSE_COMPLETE,
  * 0 < consumed <= len (progress, within the read), a status of at most 3
@@ -245,11 +248,12 @@ static void record(trace_t *t, const http_resp_t *r, const http_capture_t *cap, 
     }
 }
 
-static void run_stream(const input_t *in, int whole, trace_t *t)
+static void run_stream(const input_t *in, int whole, int pure, trace_t *t)
 {
     http_capture_t cap = { 0 }, *capp = in->capture ? &cap : NULL;
     http_resp_t r;
     http_resp_init(&r, capp);
+    if (pure) { r.no_fast = 1; r.fast = 0; } /* llhttp alone */
     r.expect_head = (uint8_t)in->head;
     memset(t, 0, sizeof *t);
     unsigned k = 0;
@@ -297,7 +301,7 @@ static void compare(const trace_t *a, const trace_t *b)
     }
 }
 
-static trace_t split_trace, whole_trace; /* large: kept off the stack */
+static trace_t split_trace, whole_trace, pure_trace; /* large: kept off the stack */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -329,9 +333,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.len = size;
 
     run_conn(&in);
-    run_stream(&in, 0, &split_trace);
-    run_stream(&in, 1, &whole_trace);
+    run_stream(&in, 0, 0, &split_trace);
+    run_stream(&in, 1, 0, &whole_trace);
     compare(&split_trace, &whole_trace);
+    /* the fast path (http_parse without a capture) against llhttp alone */
+    run_stream(&in, 0, 1, &pure_trace);
+    compare(&split_trace, &pure_trace);
+    run_stream(&in, 1, 1, &pure_trace);
+    compare(&whole_trace, &pure_trace);
 
     free(buf);
     return 0;
