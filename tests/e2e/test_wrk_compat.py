@@ -363,5 +363,7 @@ def test_script_load_errors_exit_2_on_one_line():
                   f"{what}: one line naming file:line: {r.err!r}")
             eq(len(got), 0, f"{what}: nothing sent")
             w = run_wrk(rec, s)
+            if w and not w[1]:  # the reference, not barrage: one more second on a loaded machine
+                w = run_wrk(rec, s)
             if w:  # wrk prints the error and runs a plain benchmark anyway
                 check(w[0].returncode == 0 and w[1], f"{what}: wrk ran anyway: {w[0].returncode}")
