@@ -283,21 +283,6 @@ static inline int ieq_w(const char *a, const char *lower, size_t n)
     return (x | ONES * 0x20) == y;
 }
 
-/* The first byte from p that is not a tchar (or end): eight at a time while
- * they all are. */
-static inline const char *skip_tchars(const char *p, const char *end)
-{
-    while (end - p >= 8) {
-        const unsigned char *u = (const unsigned char *)p;
-        if (!(cls[u[0]] & cls[u[1]] & cls[u[2]] & cls[u[3]] & cls[u[4]] & cls[u[5]] & cls[u[6]] &
-              cls[u[7]] & C_TCHAR))
-            break;
-        p += 8;
-    }
-    while (p < end && is_tchar((unsigned char)*p)) p++;
-    return p;
-}
-
 /* The fast path's scan of one response head at p: 1 with *hlen (the head's
  * bytes), *clen and *status; 0 for a form it leaves to llhttp. Only heads
  * llhttp takes with the same framing and keep-alive get 1: a status line
@@ -323,20 +308,11 @@ static int scan_response(const char *p, const char *end, size_t *hlen, uint64_t 
     uint64_t len = 0;
     int has_clen = 0, ka = 0;
     for (;;) {
-        if (end - p < 2) return 0;
-        if (p[0] == '\r') {
-            if (p[1] != '\n') return 0;
-            p += 2;
-            break;
-        }
-        const char *name = p;
-        p = skip_tchars(p, end);
-        if (p == name || p == end || *p != ':') return 0;
-        size_t nl = (size_t)(p - name);
-        const char *v = p + 1;
-        const char *cr = skip_to(v, end, 0x20, C_END_VALUE);
-        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') return 0;
-        p = cr + 2;
+        const char *name, *v, *cr;
+        size_t nl;
+        int f = http_next_field(&p, end, &name, &nl, &v, &cr);
+        if (f < 0) return 0;
+        if (!f) break;
         switch (nl) {
         case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
         case 16: if (ieq_w(name, "proxy-connection", 16)) return 0; break;
@@ -349,15 +325,8 @@ static int scan_response(const char *p, const char *end, size_t *hlen, uint64_t 
             break;
         case 14:
             if (!ieq_w(name, "content-length", 14)) break;
-            if (has_clen) return 0;
+            if (has_clen || http_clen_value(v, cr, &len)) return 0;
             has_clen = 1;
-            while (v < cr && (*v == ' ' || *v == '\t')) v++;
-            while (cr > v && cr[-1] == ' ') cr--; /* llhttp takes no trailing HTAB here */
-            if (v == cr || cr - v > 15) return 0;
-            for (; v < cr; v++) {
-                if (*v < '0' || *v > '9') return 0;
-                len = len * 10 + (uint64_t)(*v - '0');
-            }
             break;
         }
     }

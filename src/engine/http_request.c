@@ -143,35 +143,19 @@ static int scan_plain(const char **pp, const char *end, int *head)
     uint64_t clen = 0;
     int has_clen = 0;
     for (;;) {
-        if (end - p < 2) return 0;
-        if (p[0] == '\r') {
-            if (p[1] != '\n') return 0;
-            p += 2;
-            break;
-        }
-        const char *name = p;
-        while (p < end && is_tchar((unsigned char)*p)) p++;
-        if (p == name || p == end || *p != ':') return 0;
-        size_t nl = (size_t)(p - name);
-        const char *v = p + 1;
-        const char *cr = skip_to(v, end, 0x20, C_END_VALUE);
-        if (end - cr < 2 || cr[0] != '\r' || cr[1] != '\n') return 0;
-        p = cr + 2;
+        const char *name, *v, *cr;
+        size_t nl;
+        int f = http_next_field(&p, end, &name, &nl, &v, &cr);
+        if (f < 0) return 0;
+        if (!f) break;
         switch (nl) {
         case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
         case 10: if (ieq(name, "connection", 10)) return 0; break;
         case 17: if (ieq(name, "transfer-encoding", 17)) return 0; break;
         case 14:
             if (!ieq(name, "content-length", 14)) break;
-            if (has_clen) return 0;
+            if (has_clen || http_clen_value(v, cr, &clen)) return 0;
             has_clen = 1;
-            while (v < cr && (*v == ' ' || *v == '\t')) v++;
-            while (cr > v && cr[-1] == ' ') cr--; /* llhttp takes no trailing HTAB here */
-            if (v == cr || cr - v > 15) return 0;
-            for (; v < cr; v++) {
-                if (*v < '0' || *v > '9') return 0;
-                clen = clen * 10 + (uint64_t)(*v - '0');
-            }
             break;
         }
     }
