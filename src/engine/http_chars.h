@@ -59,63 +59,6 @@ static inline const char *skip_to(const char *p, const char *end, unsigned below
     }
 #else
     (void)below;
-/* The first byte from p that is not a tchar (or end): eight at a time while
- * they all are. */
-static inline const char *skip_tchars(const char *p, const char *end)
-{
-    while (end - p >= 8) {
-        const unsigned char *u = (const unsigned char *)p;
-        if (!(cls[u[0]] & cls[u[1]] & cls[u[2]] & cls[u[3]] & cls[u[4]] & cls[u[5]] & cls[u[6]] &
-              cls[u[7]] & C_TCHAR))
-            break;
-        p += 8;
-    }
-    while (p < end && is_tchar((unsigned char)*p)) p++;
-    return p;
-}
-
-/* One header field at *pp, as both fast scans read them: 1 with the name
- * [name, name + nl) (tchars before ':') and the value [v, cr) (leading
- * whitespace included), *pp past its CRLF; 0 for the blank line that ends
- * the head (*pp past it); -1 for anything else (cut short, or a form left to
- * llhttp). */
-static inline int http_next_field(const char **pp, const char *end, const char **name, size_t *nl,
-                                  const char **v, const char **cr)
-{
-    const char *p = *pp;
-    if (end - p < 2) return -1;
-    if (p[0] == '\r') {
-        if (p[1] != '\n') return -1;
-        *pp = p + 2;
-        return 0;
-    }
-    *name = p;
-    p = skip_tchars(p, end);
-    if (p == *name || p == end || *p != ':') return -1;
-    *nl = (size_t)(p - *name);
-    *v = p + 1;
-    *cr = skip_to(*v, end, 0x20, C_END_VALUE);
-    if (end - *cr < 2 || (*cr)[0] != '\r' || (*cr)[1] != '\n') return -1;
-    *pp = *cr + 2;
-    return 1;
-}
-
-/* A Content-Length value [v, cr) as llhttp takes it: optional SP/HTAB, 1-15
- * digits, optional trailing SP (no trailing HTAB). 0 with *out, or -1. */
-static inline int http_clen_value(const char *v, const char *cr, uint64_t *out)
-{
-    while (v < cr && (*v == ' ' || *v == '\t')) v++;
-    while (cr > v && cr[-1] == ' ') cr--;
-    if (v == cr || cr - v > 15) return -1;
-    uint64_t n = 0;
-    for (; v < cr; v++) {
-        if (*v < '0' || *v > '9') return -1;
-        n = n * 10 + (uint64_t)(*v - '0');
-    }
-    *out = n;
-    return 0;
-}
-
 #endif
     while (p < end && !(cls[(unsigned char)*p] & stop)) p++;
     return p;
