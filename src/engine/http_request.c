@@ -151,6 +151,7 @@ static int scan_plain(const char **pp, const char *end, int *head)
         switch (nl) {
         case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
         case 10: if (ieq(name, "connection", 10)) return 0; break;
+        case 16: if (ieq(name, "proxy-connection", 16)) return 0; break; /* llhttp reads it as Connection */
         case 17: if (ieq(name, "transfer-encoding", 17)) return 0; break;
         case 14:
             if (!ieq(name, "content-length", 14)) break;

@@ -140,3 +140,16 @@ TEST(http_scan_connect_and_upgrade_are_counted_like_other_requests)
     ASSERT(http_scan_requests(&q, cut, strlen(cut)) < 0);
     http_reqs_free(&q);
 }
+
+TEST(http_scan_proxy_connection_close_ends_the_string_as_llhttp_says)
+{
+    /* llhttp treats Proxy-Connection like Connection: a request after one
+     * that closes the connection is not a valid request string */
+    const char *s = "GET /a HTTP/1.1\r\nProxy-Connection: close\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
+    http_reqs_t q = { 0 };
+    ASSERT(http_scan_requests(&q, s, strlen(s)) < 0);
+    const char *last = "GET /b HTTP/1.1\r\n\r\nGET /a HTTP/1.1\r\nProxy-Connection: close\r\n\r\n";
+    ASSERT_EQ_INT(http_scan_requests(&q, last, strlen(last)), 0);
+    ASSERT_EQ_INT(q.n, 2);
+    http_reqs_free(&q);
+}
