@@ -312,18 +312,34 @@ int stats_check_index(stats_t *s, const char *name)
     return (int)s->nchecks++;
 }
 
+/* d += e, and d -= e, for every error class. */
+static void errors_add(stats_errors_t *d, const stats_errors_t *e)
+{
+    d->connect += e->connect;
+    d->read += e->read;
+    d->write += e->write;
+    d->timeout += e->timeout;
+    d->status += e->status;
+    d->parse += e->parse;
+}
+
+static void errors_sub(stats_errors_t *d, const stats_errors_t *e)
+{
+    d->connect -= e->connect;
+    d->read -= e->read;
+    d->write -= e->write;
+    d->timeout -= e->timeout;
+    d->status -= e->status;
+    d->parse -= e->parse;
+}
+
 void stats_merge(stats_t *dst, const stats_t *src)
 {
     dst->requests += src->requests;
     dst->sent += src->sent;
     dst->bytes += src->bytes;
     dst->connects += src->connects;
-    dst->errors.connect += src->errors.connect;
-    dst->errors.read += src->errors.read;
-    dst->errors.write += src->errors.write;
-    dst->errors.timeout += src->errors.timeout;
-    dst->errors.status += src->errors.status;
-    dst->errors.parse += src->errors.parse;
+    errors_add(&dst->errors, &src->errors);
     dst->failed_status += src->failed_status;
     for (size_t i = 0; i < STATS_STATUS_MAX; i++) dst->status[i] += src->status[i];
     hist_merge(&dst->latency, &src->latency);
@@ -473,12 +489,8 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     sec->second = second;
     sec->active = active;
     sec->requests = s->requests - prev->requests;
-    sec->errors.connect = s->errors.connect - prev->errors.connect;
-    sec->errors.read = s->errors.read - prev->errors.read;
-    sec->errors.write = s->errors.write - prev->errors.write;
-    sec->errors.timeout = s->errors.timeout - prev->errors.timeout;
-    sec->errors.status = s->errors.status - prev->errors.status;
-    sec->errors.parse = s->errors.parse - prev->errors.parse;
+    sec->errors = s->errors;
+    errors_sub(&sec->errors, &prev->errors); /* the second's own */
     prev->requests = s->requests;
     prev->errors = s->errors;
     sec->nbuckets = 0;
@@ -506,12 +518,7 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
     if (sec->second >= ser->n) ser->n = sec->second + 1;
     stats_point_t *pt = &ser->pts[sec->second];
     pt->requests += sec->requests;
-    pt->errors.connect += sec->errors.connect;
-    pt->errors.read += sec->errors.read;
-    pt->errors.write += sec->errors.write;
-    pt->errors.timeout += sec->errors.timeout;
-    pt->errors.status += sec->errors.status;
-    pt->errors.parse += sec->errors.parse;
+    errors_add(&pt->errors, &sec->errors);
     pt->failed += stats_error_total(&sec->errors) + sec->failed_status;
     for (uint32_t i = 0; i < sec->ncodes; i++)
         if (stats_code_add(&pt->codes, &pt->ncodes, sec->codes[i].code, sec->codes[i].count)) return -ENOMEM;
