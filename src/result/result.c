@@ -194,19 +194,29 @@ static int load_opt_hist(const loader_t *L, const json_value_t *root, const char
     return *present ? load_hist(L, v, key, h) : 0;
 }
 
+/* Element i of the array `arr` (names, checks): an object with a string
+ * "name" and two counts k1, k2. Its path ("names[3]") goes to w for the
+ * caller's own messages. 0, or -1 with the message set. */
+static int named_entry(const loader_t *L, const json_value_t *e, const char *arr, size_t i, char *w,
+                       size_t wn, const json_value_t **name, const char *k1, uint64_t *v1,
+                       const char *k2, uint64_t *v2)
+{
+    snprintf(w, wn, "%s[%zu]", arr, i);
+    if (!json_is(e, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(e));
+    if (!(*name = need(L, e, w, "name", JSON_STRING)) || need_u64(L, e, w, k1, v1) || need_u64(L, e, w, k2, v2))
+        return -1;
+    return 0;
+}
+
 static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, hist_t *tmp)
 {
     const json_value_t *a = need(L, root, "", "names", JSON_ARRAY);
     if (!a) return -1;
     for (size_t i = 0; i < a->len; i++) {
         char w[64];
-        snprintf(w, sizeof w, "names[%zu]", i);
         const json_value_t *n = a->items[i], *nv;
         uint64_t req, fail;
-        if (!json_is(n, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(n));
-        if (!(nv = need(L, n, w, "name", JSON_STRING)) || need_u64(L, n, w, "requests", &req) ||
-            need_u64(L, n, w, "failures", &fail))
-            return -1;
+        if (named_entry(L, n, "names", i, w, sizeof w, &nv, "requests", &req, "failures", &fail)) return -1;
         char wl[80];
         join(wl, sizeof wl, w, "latency");
         hist_reset(tmp);
@@ -222,13 +232,9 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, 
     if (!a) return -1;
     for (size_t i = 0; i < a->len; i++) {
         char w[64];
-        snprintf(w, sizeof w, "checks[%zu]", i);
-        const json_value_t *c = a->items[i], *nv;
+        const json_value_t *nv;
         uint64_t pass, fail;
-        if (!json_is(c, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(c));
-        if (!(nv = need(L, c, w, "name", JSON_STRING)) || need_u64(L, c, w, "pass", &pass) ||
-            need_u64(L, c, w, "fail", &fail))
-            return -1;
+        if (named_entry(L, a->items[i], "checks", i, w, sizeof w, &nv, "pass", &pass, "fail", &fail)) return -1;
         int k = stats_check_index(st, nv->str);
         if (k < 0) return bad(L, w, "out of memory");
         st->checks[k].pass += pass;
