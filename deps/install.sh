@@ -22,6 +22,10 @@ check strace           command -v strace
 check procps           command -v pkill
 check time             test -x /usr/bin/time
 check chromium         sh -c 'command -v chromium'
+check python3-locust   test -x /usr/bin/locust
+check siege            command -v siege
+check prometheus       test -x /usr/bin/prometheus
+check prometheus-pushgateway test -x /usr/bin/prometheus-pushgateway
 check util-linux       command -v unshare
 check iproute2         command -v ip
 check clang            command -v clang
