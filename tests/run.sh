@@ -7,11 +7,18 @@ logdir=${TMPDIR:-/tmp}/barrage-tests.$$
 mkdir -p "$logdir"
 total_p=0 total_f=0 status=0
 
-suite() { # suite NAME COMMAND...
+# start NAME COMMAND...: run a suite in the background, its output in a log.
+start() {
     name=$1; shift
-    echo "== $name"
-    "$@" >"$logdir/$name.log" 2>&1
+    "$@" >"$logdir/$name.log" 2>&1 &
+    eval "pid_$(echo "$name" | tr -c 'a-z0-9\n' _)=\$!"
+}
+# finish NAME: wait for it, print its log whole, add its `N passed, N failed`.
+finish() {
+    name=$1
+    eval "wait \$pid_$(echo "$name" | tr -c 'a-z0-9\n' _)"
     rc=$?
+    echo "== $name"
     cat "$logdir/$name.log"
     line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$logdir/$name.log" | tail -n 1)
     if [ -z "$line" ]; then
@@ -25,13 +32,22 @@ suite() { # suite NAME COMMAND...
     total_p=$((total_p + p)); total_f=$((total_f + f))
     [ "$f" -eq 0 ] || status=1
 }
+suite() { start "$@"; finish "$1"; }
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=66
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-suite unit            build/unit_tests
-suite e2e             env BARRAGE="$PWD/build/barrage" python3 tests/e2e/run.py
-suite unit-asan       build-asan/unit_tests
-suite e2e-asan        env BARRAGE="$PWD/build-asan/barrage" BARRAGE_SANITIZED=1 python3 tests/e2e/run.py
+n="$PWD/build/barrage" a="$PWD/build-asan/barrage"
+# Most e2e files wait (durations, grace periods) rather than compute: the
+# normal and the sanitizer build's parallel groups run at the same time,
+# beside the unit tests; the files that measure time and rates (run.py's
+# SERIAL) run afterwards, alone, one build after the other.
+start unit            build/unit_tests
+start unit-asan       build-asan/unit_tests
+start e2e             env BARRAGE="$n" python3 tests/e2e/run.py --group parallel
+start e2e-asan        env BARRAGE="$a" BARRAGE_SANITIZED=1 python3 tests/e2e/run.py --group parallel
+finish unit; finish unit-asan; finish e2e; finish e2e-asan
+suite e2e-timing      env BARRAGE="$n" python3 tests/e2e/run.py --group serial
+suite e2e-timing-asan env BARRAGE="$a" BARRAGE_SANITIZED=1 python3 tests/e2e/run.py --group serial
 # libFuzzer targets, 60 s each (two at a time): CI runs each for at least a minute
 suite fuzz            env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" sh tests/fuzz/run.sh
 rm -rf "$logdir"

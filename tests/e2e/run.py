@@ -1,12 +1,14 @@
 """Runs every tests/e2e/test_*.py function named test_* and ends with the
-line `N passed, N failed`. Usage: run.py [-j N] [substring-filter...]
+line `N passed, N failed`. Usage: run.py [-j N] [--group parallel|serial] [substring-filter...]
 
 Most e2e time is spent waiting (a duration running out, a hook being
 stopped after its grace period), not computing, so test files run in up to
 N processes at once (-j, or E2E_JOBS; default 3). The files that measure
 time or rates (SERIAL below) run afterwards, one at a time, alone, so the
 others' load cannot skew them. Each file's output is printed whole when it
-is done; a file's tests run in order, in one process."""
+is done; a file's tests run in order, in one process. `--group` runs only
+one of the two groups (tests/run.sh runs the normal and the sanitizer
+build's parallel groups at the same time, then the serial ones alone)."""
 import importlib.util
 import os
 import subprocess
@@ -57,6 +59,9 @@ def main():
     jobs = int(os.environ.get("E2E_JOBS", "3"))
     if args[:1] == ["-j"] and len(args) > 1:
         jobs, args = int(args[1]), args[2:]
+    group = None
+    if args[:1] == ["--group"] and len(args) > 1 and args[1] in ("parallel", "serial"):
+        group, args = args[1], args[2:]
     if args[:1] == ["--file"]:  # one file, in this process (used by the parallel runner)
         p, f = run_file(args[1], args[2:])
         print(f"{p} passed, {f} failed")
@@ -77,8 +82,8 @@ def main():
         passed += int(p)
         failed += int(f.split()[0])
 
-    parallel = [f for f in files if f not in SERIAL]
-    serial = [f for f in files if f in SERIAL]
+    parallel = [f for f in files if f not in SERIAL and group != "serial"]
+    serial = [f for f in files if f in SERIAL and group != "parallel"]
     running = []
     while parallel or running:
         while parallel and len(running) < max(1, jobs):
