@@ -11,6 +11,7 @@
 
 #include "compare.h"
 #include "merge.h"
+#include "render.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"
@@ -208,6 +209,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "compare")) return compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return merge_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "report")) return render_main(argc - 1, argv + 1);
 
     config_t cfg;
     config_defaults(&cfg);
