@@ -214,36 +214,6 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
             report_binary(a, sizeof a, secs > 0 ? (double)s->bytes / secs : 0.0));
 }
 
-/* A stage's planned span, "0s-30s", "1m-1m30s" (whole milliseconds). */
-static char *span(char *buf, size_t size, double a, double b)
-{
-    char x[32], y[32];
-    snprintf(buf, size, "%s-%s", report_duration(x, sizeof x, (uint64_t)llround(a * 1000) * 1000000),
-             report_duration(y, sizeof y, (uint64_t)llround(b * 1000) * 1000000));
-    return buf;
-}
-
-void report_stages(FILE *f, const stages_t *g)
-{
-    if (!g || !g->n) return;
-    fprintf(f, "  Stages %-13s %9s %6s %10s %10s %10s %9s %9s %9s %8s\n", "(time)", "target", "users", "req/s",
-            "ok/s", "failed/s", "p50", "p95", "p99", "failed");
-    for (size_t i = 0; i < g->n; i++) {
-        const stage_sum_t *s = &g->s[i];
-        char sp[48], t[16], a[16], b[16], c[16];
-        double d = s->duration_s;
-        uint64_t attempts = s->requests + stats_error_total(&s->errors);
-        snprintf(t, sizeof t, "%g%s", s->target, g->rate ? "/s" : "");
-        fprintf(f, "    %3zu  %-13s %9s %6" PRIu64 " %10.2f %10.2f %10.2f %9s %9s %9s %7.2f%%\n", i + 1,
-                span(sp, sizeof sp, s->start_s, s->end_s), t, s->users, d > 0 ? (double)s->requests / d : 0.0,
-                d > 0 ? (double)s->ok / d : 0.0, d > 0 ? (double)s->failed / d : 0.0,
-                report_time_us(a, sizeof a, (double)hist_percentile(&s->latency, 50)),
-                report_time_us(b, sizeof b, (double)hist_percentile(&s->latency, 95)),
-                report_time_us(c, sizeof c, (double)hist_percentile(&s->latency, 99)),
-                attempts ? 100.0 * (double)s->failed / (double)attempts : 0.0);
-    }
-}
-
 void report_progress(FILE *f, const config_t *c, uint64_t elapsed_ns, const stats_point_t *last,
                      const stats_t *totals)
 {

@@ -31,8 +31,10 @@ typedef struct report_run {
  * result.h). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
 /* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
- * PREFIX_failures.csv. 0, or -1 with err naming the file. */
+ * PREFIX_failures.csv (and PREFIX_stages.csv, report_csv_stages). 0, or -1 with err naming the file. */
 int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);
+/* PREFIX_stages.csv, one row per stage (nothing without stages). 0, or -1 with err naming the file. */
+int report_csv_stages(const char *prefix, const report_run_t *run, char *err, size_t errlen);
 /* One self-contained HTML page with inline SVG charts. 0 or -errno. */
 int report_html(FILE *f, const report_run_t *run);
 
