@@ -177,17 +177,19 @@ void report_chart_rps(FILE *f, const report_plot_t *p)
         leg[nleg++] = (svg_legend_item_t){ target_rate ? "target rate" : "target connections", "#64748b", "6 4" };
     }
     svg_chart_area(&c, &c.y, p->xs, p->ys, p->n, "#2563eb");
-    svg_chart_line(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", 1.5, NULL, "active");
-    svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", 2.2, NULL, "rps");
-    svg_chart_dots(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", "open connections", svg_tick_count, "");
-    svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", "requests", svg_tick_rate, "/s");
-    /* ok and failed apart: fast failures (429s) cannot hide a plateau of successes */
+    /* ok and failed apart: fast failures (429s) cannot hide a plateau of successes. Drawn
+     * first and wider, so where every response is ok the green shows around the total's line */
     for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)point_ok(&p->pts[i]));
-    svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", 2, NULL, "ok");
+    svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", 4.5, NULL, "ok");
     svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", "ok", svg_tick_rate, "/s");
     for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)p->pts[i].failed);
     svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#dc2626", 2, NULL, "failed");
     svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#dc2626", "failed", svg_tick_rate, "/s");
+    for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)p->pts[i].requests);
+    svg_chart_line(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", 1.5, NULL, "active");
+    svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", 2.2, NULL, "rps");
+    svg_chart_dots(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", "open connections", svg_tick_count, "");
+    svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", "requests", svg_tick_rate, "/s");
     svg_chart_legend(&c, leg, nleg);
     fputs("</svg>\n", f);
 }
