@@ -165,6 +165,18 @@ static int serve_parse_fault(const char *s, serve_config_t *cfg)
     return 0;
 }
 
+/* "A:B", two durations (--stall, --fault-window). 0, or -1. */
+static int serve_parse_durations(const char *val, uint64_t *a, uint64_t *b)
+{
+    const char *colon = strchr(val, ':');
+    char d[64];
+    size_t dl = colon ? (size_t)(colon - val) : 0;
+    if (!colon || dl >= sizeof d) return -1;
+    memcpy(d, val, dl);
+    d[dl] = 0;
+    return units_parse_duration(d, a) < 0 || units_parse_duration(colon + 1, b) < 0 ? -1 : 0;
+}
+
 enum { OPT_LISTEN, OPT_THREADS, OPT_BODY_SIZE, OPT_CHUNKED, OPT_STATUS, OPT_DELAY,
        OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT, OPT_FAULT_WINDOW };
 
@@ -262,16 +274,7 @@ int serve_args_parse(int argc, char **argv, serve_config_t *cfg)
                                          val, SERVE_DURATION_FIX);
             break;
         case OPT_STALL: {
-            const char *colon = strchr(val, ':');
-            char d[64];
-            size_t dl = colon ? (size_t)(colon - val) : 0;
-            if (!colon || dl >= sizeof d)
-                return serve_usage_error("--stall: cannot parse '%s' as DUR:PERIOD "
-                                         "(use e.g. 200ms:1s)", val);
-            memcpy(d, val, dl);
-            d[dl] = 0;
-            if (units_parse_duration(d, &cfg->stall_ns) < 0 ||
-                units_parse_duration(colon + 1, &cfg->stall_period_ns) < 0)
+            if (serve_parse_durations(val, &cfg->stall_ns, &cfg->stall_period_ns) < 0)
                 return serve_usage_error("--stall: cannot parse '%s' as DUR:PERIOD "
                                          "(use e.g. 200ms:1s)", val);
             if (cfg->stall_period_ns == 0 || cfg->stall_ns >= cfg->stall_period_ns)
@@ -288,16 +291,7 @@ int serve_args_parse(int argc, char **argv, serve_config_t *cfg)
             if (serve_parse_fault(val, cfg)) return 2;
             break;
         case OPT_FAULT_WINDOW: {
-            const char *colon = strchr(val, ':');
-            char d[64];
-            size_t dl = colon ? (size_t)(colon - val) : 0;
-            if (!colon || dl >= sizeof d)
-                return serve_usage_error("--fault-window: cannot parse '%s' as FROM:TO "
-                                         "(use e.g. 1s:2s)", val);
-            memcpy(d, val, dl);
-            d[dl] = 0;
-            if (units_parse_duration(d, &cfg->fault_from_ns) < 0 ||
-                units_parse_duration(colon + 1, &cfg->fault_to_ns) < 0)
+            if (serve_parse_durations(val, &cfg->fault_from_ns, &cfg->fault_to_ns) < 0)
                 return serve_usage_error("--fault-window: cannot parse '%s' as FROM:TO "
                                          "(use e.g. 1s:2s)", val);
             if (cfg->fault_to_ns <= cfg->fault_from_ns)
