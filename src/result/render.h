@@ -11,9 +11,8 @@
  *   Thresholds: the file's own expressions, then those given, each once,
  *   evaluated again on the file's numbers (a merged fleet's are the merged
  *   numbers); a failing one exits 99 like a run. What a file cannot know is
- *   left out: the run's stderr lines, --latency (give it again), a constant
- *   -R run's "Timeline" line, and the "Failed" line of a run that had
- *   --exit-on-failures but no failures.
+ *   left out: the run's stderr lines, --latency (give it again), and the
+ *   "Failed" line of a run that had --exit-on-failures but no failures.
  */
 #ifndef BARRAGE_RENDER_H
 #define BARRAGE_RENDER_H

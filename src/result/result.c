@@ -339,6 +339,7 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
 
     rc = -1;
     uint64_t start, u;
+    int forced = 0;
     double d;
     const json_value_t *sum, *tls, *th;
     if (!(r->config = need(&L, root, "", "config", JSON_OBJECT)) ||
@@ -371,6 +372,12 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
         r->st.failed_status = u > socket ? u - socket : 0;
     }
     if (load_codes(&L, sum, "summary", NULL, NULL, r->st.status)) goto out;
+    /* constant -R: the time spent opening connections before the timeline (older results: none) */
+    if ((json_get(sum, "timeline_start_us") && need_u64(&L, sum, "summary", "timeline_start_us", &r->st.rate_start_us)) ||
+        (json_get(sum, "timeline_start_forced") &&
+         need_bool(&L, sum, "summary", "timeline_start_forced", &forced)))
+        goto out;
+    r->st.rate_start_forced = (uint8_t)forced;
     if (load_hist(&L, json_get(root, "latency"), "latency", &r->st.latency) ||
         load_opt_hist(&L, root, "service", &r->st.service, &r->has_service) ||
         load_opt_hist(&L, root, "schedule_delay", &r->st.jitter, &r->has_schedule) ||

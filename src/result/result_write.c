@@ -152,6 +152,8 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
     result_write_number(f, stats_attempts(s) ? (double)stats_failed(s) / (double)stats_attempts(s) : 0);
     fputs(", \"status\": ", f);
     status_counts(f, s->status);
+    fprintf(f, ", \"timeline_start_us\": %" PRIu64 ", \"timeline_start_forced\": %s", s->rate_start_us,
+            s->rate_start_forced ? "true" : "false");
     fputs("},\n  \"latency\": ", f);
     dist(f, &s->latency, "us");
     fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", corrected ? "true" : "false");

@@ -196,6 +196,17 @@ def test_report_equals_the_runs_outputs():
     eq(lines[2].split()[0], "\u2717", "p(50)<1us fails")
 
 
+def test_report_of_a_rate_run_with_latency_equals_its_text():
+    d = tmpdir("barrage-stages-rate-")
+    path = os.path.join(d, "rate.json")
+    with Serve() as s:
+        r = barrage("-t", "1", "-c", "2", "-R", "200", "-d", "1s", "--latency", "--json", path, s.url)
+    eq(r.rc, 0, f"the -R run ({r.err})")
+    check("Service" in r.out and "Latency Distribution (corrected)" in r.out, "a corrected -R report")
+    rep = report(path, "--latency")
+    eq((rep.rc, rep.out), (0, r.out), "report --latency of a -R run: the run's text, Timeline line included")
+
+
 def fleet():
     """Two shards of one -R run with rate stages, merged: {dir, shards, merged}."""
     if _FLEET:
