@@ -275,13 +275,14 @@ void report_chart_status(FILE *f, const report_plot_t *p)
     uint32_t top[STATUS_LINES];
     uint64_t topn[STATUS_LINES] = { 0 }, sum = 0;
     size_t ntop = 0;
-    /* totals of each unexpected code over the plotted seconds: the run's own counts */
-    const stats_t *s = p->run->total;
+    /* totals of each unexpected code over the plotted seconds (the series alone: a live page has no totals) */
+    uint64_t per[STATS_STATUS_MAX] = { 0 };
+    for (size_t i = 0; i < p->n; i++)
+        for (uint32_t k = 0; k < p->pts[i].ncodes; k++)
+            if (p->pts[i].codes[k].code < STATS_STATUS_MAX) per[p->pts[i].codes[k].code] += p->pts[i].codes[k].count;
     for (uint32_t c = 0; c < STATS_STATUS_MAX; c++) {
-        if (!s->status[c] || stats_expected(ex, c)) continue;
-        uint64_t n = 0;
-        for (size_t i = 0; i < p->n; i++) n += point_code(&p->pts[i], c);
-        if (!n) continue;
+        uint64_t n = per[c];
+        if (!n || stats_expected(ex, c)) continue;
         sum += n;
         size_t at;  /* insertion into top[] by count, the smallest dropped when full */
         if (ntop < STATUS_LINES) at = ntop++;

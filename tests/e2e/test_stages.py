@@ -197,14 +197,29 @@ def test_report_equals_the_runs_outputs():
 
 
 def test_report_of_a_rate_run_with_latency_equals_its_text():
+    """A -R run where every response fails fast (3 in 4 a 429, the rest 500s): the text renders again
+    (Timeline and Failed lines included), and the status chart has both codes, the most frequent first."""
     d = tmpdir("barrage-stages-rate-")
-    path = os.path.join(d, "rate.json")
-    with Serve() as s:
-        r = barrage("-t", "1", "-c", "2", "-R", "200", "-d", "1s", "--latency", "--json", path, s.url)
+    path, html = os.path.join(d, "rate.json"), os.path.join(d, "rate.html")
+    with Serve("--status", "429", "--fault", "status500:4") as s:
+        r = barrage("-t", "1", "-c", "2", "-R", "200", "-d", "1s", "--latency", "--json", path, "--html", html, s.url)
     eq(r.rc, 0, f"the -R run ({r.err})")
     check("Service" in r.out and "Latency Distribution (corrected)" in r.out, "a corrected -R report")
     rep = report(path, "--latency")
     eq((rep.rc, rep.out), (0, r.out), "report --latency of a -R run: the run's text, Timeline line included")
+    st = r.json["summary"]["status"]
+    check(st.get("429", 0) > st.get("500", 0) > 0 and set(st) == {"429", "500"}, f"statuses {st}")
+    with open(html, encoding="utf-8") as f:
+        dom = Dom(f.read()).root
+    chart = dom.find("svg", id="status-chart")
+    eq(chart.attrs["data-codes"], "429,500", "failing statuses, most frequent first")
+    plotted = [p for p in r.json["series"] if p["t"] < r.json["duration_s"] or p["t"] == 0]
+    eq(int(chart.attrs["data-total"]), sum(sum(p["status"].values()) for p in plotted), "every response failed")
+    for code in ("429", "500"):
+        check(chart.find("g", **{"class": f"status-{code}"}).find("polyline"), f"a line for {code}")
+    rps = dom.find("svg", id="rps-chart")
+    eq(int(rps.attrs["data-total-ok"]), 0, "no ok responses")
+    eq(int(rps.attrs["data-total-failed"]), sum(p["failed"] for p in plotted), "all failed")
 
 
 def fleet():
