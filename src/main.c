@@ -11,6 +11,7 @@
 
 #include "compare.h"
 #include "merge.h"
+#include "render.h"
 #include "config.h"
 #include "conn.h"
 #include "http.h"
@@ -142,6 +143,7 @@ static int run(const config_t *cfg)
     run_stop(&r);
     if (run_merge(&r)) { exit_code = usage_error("out of memory"); goto done; }
     report_print(out, cfg, &r.total, r.elapsed_ns);
+    report_stages(out, r.mon ? monitor_stages(r.mon, r.elapsed_ns) : NULL);
     out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {
@@ -207,6 +209,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "serve")) return serve_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "compare")) return compare_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "merge")) return merge_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "report")) return render_main(argc - 1, argv + 1);
 
     config_t cfg;
     config_defaults(&cfg);

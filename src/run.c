@@ -376,6 +376,7 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
 {
     *rr = (report_run_t){
         .cfg = r->cfg, .total = &r->total, .series = r->mon ? monitor_series(r->mon) : NULL,
+        .stages = r->mon ? monitor_stages(r->mon, r->elapsed_ns) : NULL,
         .elapsed_ns = r->elapsed_ns,
         .start_unix_ms = (int64_t)r->wall.tv_sec * 1000 + r->wall.tv_nsec / 1000000,
         .th = r->th, .verdicts = r->verdicts, .nth = r->cfg->nthresholds,

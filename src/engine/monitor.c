@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rate.h"
+#include "stages.h"
 #include "report.h"
 
 #define WINDOW 16 /* seconds being merged at once (threads drift a little) */
@@ -17,6 +18,7 @@ struct monitor {
     FILE *progress;
     uint64_t last_print;
     stats_series_t series;
+    stages_t stages;          /* --stages: each stage's latency, folded per second */
     stats_t totals;
     struct { int used; uint32_t second; uint32_t reports; hist_t h; } open[WINDOW];
     uint32_t finished;        /* seconds 0..finished-1 are complete */
@@ -32,6 +34,7 @@ monitor_t *monitor_new(const config_t *cfg, worker_t *ws, size_t n, uint64_t t0,
     m->t0 = t0;
     m->progress = progress;
     if (stats_init(&m->totals)) { free(m); return NULL; }
+    if (stages_init(&m->stages, &cfg->stages, cfg->rate > 0)) { stats_free(&m->totals); free(m); return NULL; }
     for (int i = 0; i < WINDOW; i++)
         if (hist_init(&m->open[i].h)) { monitor_free(m); return NULL; }
     return m;
@@ -41,8 +44,11 @@ static void finish_second(monitor_t *m, int slot)
 {
     uint32_t sec = m->open[slot].second;
     stats_series_finish(&m->series, sec, &m->open[slot].h);
-    if (m->cfg->stages.n && sec < m->series.n)
-        m->series.pts[sec].stage = (uint32_t)rate_stages_index(&m->cfg->stages, (uint64_t)sec * 1000000000u);
+    if (m->cfg->stages.n && sec < m->series.n) {
+        size_t k = rate_stages_index(&m->cfg->stages, (uint64_t)sec * 1000000000u);
+        m->series.pts[sec].stage = (uint32_t)k;
+        stages_fold(&m->stages, k, &m->open[slot].h);
+    }
     hist_reset(&m->open[slot].h);
     m->open[slot].used = 0;
     if (sec + 1 > m->finished) m->finished = sec + 1;
@@ -111,10 +117,17 @@ void monitor_finish(monitor_t *m)
 const stats_series_t *monitor_series(const monitor_t *m) { return &m->series; }
 const stats_t *monitor_totals(const monitor_t *m) { return &m->totals; }
 
+const stages_t *monitor_stages(monitor_t *m, uint64_t elapsed_ns)
+{
+    stages_count(&m->stages, &m->series, (double)elapsed_ns / 1e9);
+    return &m->stages;
+}
+
 void monitor_free(monitor_t *m)
 {
     if (!m) return;
     stats_free(&m->totals);
+    stages_free(&m->stages);
     for (int i = 0; i < WINDOW; i++) hist_free(&m->open[i].h);
     stats_series_free(&m->series);
     free(m);

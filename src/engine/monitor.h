@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "stages.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -24,6 +25,9 @@ void monitor_poll(monitor_t *m, uint64_t now);
 void monitor_finish(monitor_t *m);
 /* The merged per-second series. */
 const stats_series_t *monitor_series(const monitor_t *m);
+/* After monitor_finish: the per-stage summary (0 stages without --stages)
+ * of a run that lasted elapsed_ns, counted from the series. */
+const stages_t *monitor_stages(monitor_t *m, uint64_t elapsed_ns);
 /* Totals so far (requests, errors, latency): what --abort-on-fail checks. */
 const stats_t *monitor_totals(const monitor_t *m);
 void monitor_free(monitor_t *m);

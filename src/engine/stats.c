@@ -313,7 +313,7 @@ int stats_check_index(stats_t *s, const char *name)
 }
 
 /* d += e, and d -= e, for every error class. */
-static void errors_add(stats_errors_t *d, const stats_errors_t *e)
+void stats_errors_add(stats_errors_t *d, const stats_errors_t *e)
 {
     d->connect += e->connect;
     d->read += e->read;
@@ -339,7 +339,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->sent += src->sent;
     dst->bytes += src->bytes;
     dst->connects += src->connects;
-    errors_add(&dst->errors, &src->errors);
+    stats_errors_add(&dst->errors, &src->errors);
     dst->failed_status += src->failed_status;
     for (size_t i = 0; i < STATS_STATUS_MAX; i++) dst->status[i] += src->status[i];
     hist_merge(&dst->latency, &src->latency);
@@ -518,7 +518,7 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
     if (sec->second >= ser->n) ser->n = sec->second + 1;
     stats_point_t *pt = &ser->pts[sec->second];
     pt->requests += sec->requests;
-    errors_add(&pt->errors, &sec->errors);
+    stats_errors_add(&pt->errors, &sec->errors);
     pt->failed += stats_error_total(&sec->errors) + sec->failed_status;
     for (uint32_t i = 0; i < sec->ncodes; i++)
         if (stats_code_add(&pt->codes, &pt->ncodes, sec->codes[i].code, sec->codes[i].count)) return -ENOMEM;

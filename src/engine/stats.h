@@ -240,6 +240,8 @@ void stats_merge(stats_t *dst, const stats_t *src);
 int stats_named_index(stats_t *s, const char *name);
 /* Index of the check `name`, created on first use. -ENOMEM on failure. */
 int stats_check_index(stats_t *s, const char *name);
+/* Add every class of e into d. */
+void stats_errors_add(stats_errors_t *d, const stats_errors_t *e);
 /* Sum of the socket/protocol error classes (excludes status). */
 uint64_t stats_error_total(const stats_errors_t *e);
 /* The one definition of a failed request, used by every output: an attempt

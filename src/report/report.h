@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "stages.h"
 #include "stats.h"
 #include "threshold.h"
 
@@ -15,6 +16,7 @@ typedef struct report_run {
     const config_t *cfg;
     const stats_t *total;           /* merged statistics */
     const stats_series_t *series;   /* per-second series (may be empty) */
+    const stages_t *stages;         /* --stages: the per-stage summary (NULL or 0 stages: none) */
     uint64_t elapsed_ns;            /* measured duration */
     int64_t start_unix_ms;          /* wall-clock start */
     int64_t start_actual_unix_us;   /* when the first thread really started sending */
@@ -29,8 +31,10 @@ typedef struct report_run {
  * result.h). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
 /* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
- * PREFIX_failures.csv. 0, or -1 with err naming the file. */
+ * PREFIX_failures.csv (and PREFIX_stages.csv, report_csv_stages). 0, or -1 with err naming the file. */
 int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);
+/* PREFIX_stages.csv, one row per stage (nothing without stages). 0, or -1 with err naming the file. */
+int report_csv_stages(const char *prefix, const report_run_t *run, char *err, size_t errlen);
 /* One self-contained HTML page with inline SVG charts. 0 or -errno. */
 int report_html(FILE *f, const report_run_t *run);
 
@@ -38,6 +42,11 @@ int report_html(FILE *f, const report_run_t *run);
 void report_header(FILE *f, const config_t *c);
 /* The wrk-style report of merged statistics over elapsed_ns. */
 void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns);
+
+/* The per-stage table (nothing without stages): each stage's planned span,
+ * target, connections open at its end, req/s with ok and failed apart,
+ * p50/p95/p99 of its merged latency histogram, and failure rate. */
+void report_stages(FILE *f, const stages_t *g);
 
 /* When every attempt failed (stats_failed == stats_attempts > 0): one line
  * in buf naming the cause and the likely fix ("every request timed out after

@@ -149,5 +149,5 @@ int report_csv(const char *prefix, const report_run_t *run, char *err, size_t er
             fprintf(f, "\"Aggregated\",%u,%" PRIu64 ",%s\n", i, s->status[i],
                     stats_expected(&run->cfg->expect, i) ? "expected" : "failed");
     if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
-    return 0;
+    return report_csv_stages(prefix, run, err, errlen);
 }

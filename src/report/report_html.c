@@ -403,7 +403,12 @@ int report_html(FILE *f, const report_run_t *run)
     fputs("<section><h2>Errors over time</h2>\n", f);
     report_chart_errors(f, &p);
     fputs("</section>\n", f);
+    fputs("<section><h2>Failed responses by status over time</h2>\n", f);
+    report_chart_status(f, &p);
+    fputs("<p class=\"note\">Responses whose status was not expected (--expect-status), per second, by "
+          "status.</p></section>\n", f);
 
+    report_html_stages(f, run);
     section_names(f, s, secs);
     /* Verdicts beside the configuration they were measured under. */
     if (s->nchecks || run->nth) {

@@ -22,14 +22,21 @@ typedef struct report_plot {
 
 /* Fill p from run's series (p->xs owns one allocation: free(p->xs)). 0 or -ENOMEM. */
 int report_plot_init(report_plot_t *p, const report_run_t *run);
-/* Requests/s over time, with the target and the open connections (<svg id="rps-chart">). */
+/* Requests/s over time, with ok and failed apart (classes "ok", "failed"),
+ * the target and the open connections (<svg id="rps-chart">). */
 void report_chart_rps(FILE *f, const report_plot_t *p);
 /* Errors per second over time, one line per class that occurred (<svg id="errors-chart">). */
 void report_chart_errors(FILE *f, const report_plot_t *p);
+/* Failed responses per second by status over time, a line per top unexpected
+ * status, the rest as "other" (<svg id="status-chart">, data-codes, data-total). */
+void report_chart_status(FILE *f, const report_plot_t *p);
 /* Each second's p50/p90/p99/max over time (<svg id="latency-chart">). */
 void report_chart_latency(FILE *f, const report_plot_t *p);
 /* The latency distribution by percentile, HdrHistogram's plot (<svg id="dist-chart">). */
 void report_chart_distribution(FILE *f, const report_run_t *run);
+
+/* The per-stage table (<table id="stages">; nothing without stages). */
+void report_html_stages(FILE *f, const report_run_t *run);
 
 /* The error classes in stats_errors_t's order (6): names, chart colours, meanings. */
 extern const char *const report_err_names[];

@@ -103,13 +103,26 @@ static void plot_chart_frame(svg_chart_t *c, const report_plot_t *p)
     plot_stages(c, p);
 }
 
-/* Requests/s over time, with the target and the open connections. */
+/* Responses of point i with an expected status (the rest of its failed are socket/protocol errors). */
+static uint64_t point_ok(const stats_point_t *pt)
+{
+    uint64_t socket = stats_error_total(&pt->errors), bad = pt->failed > socket ? pt->failed - socket : 0;
+    return pt->requests > bad ? pt->requests - bad : 0;
+}
+
+/* Requests/s over time, ok and failed apart, with the target and the open connections. */
 void report_chart_rps(FILE *f, const report_plot_t *p)
 {
     const config_t *cfg = p->run->cfg;
-    double max = 0, maxc = 0, maxt = 0;
+    double max = 0, maxc = 0, maxt = 0, maxf = 0;
+    uint64_t tok = 0, tfail = 0;
     size_t shown = 0;
     for (size_t i = 0; i < p->n; i++) {
+        double fr = plot_rate(p, i, (double)p->pts[i].failed);
+        tok += point_ok(&p->pts[i]);
+        tfail += p->pts[i].failed;
+        if (!isnan(fr) && fr > max) max = fr;
+        if (!isnan(fr) && fr > maxf) maxf = fr;
         p->ys[i] = plot_rate(p, i, (double)p->pts[i].requests);
         p->ys2[i] = p->pts[i].active;
         if (!isnan(p->ys[i])) { shown++; if (p->ys[i] > max) max = p->ys[i]; }
@@ -122,7 +135,8 @@ void report_chart_rps(FILE *f, const report_plot_t *p)
     if (target_conns) maxt = rate_stages_max(&cfg->stages);
 
     svg_chart_open(f, "rps-chart", "requests per second over time");
-    fprintf(f, " data-max=\"%.2f\" data-points=\"%zu\" data-max-active=\"%.0f\"", max, shown, maxc);
+    fprintf(f, " data-max=\"%.2f\" data-points=\"%zu\" data-max-active=\"%.0f\" data-total-ok=\"%" PRIu64
+               "\" data-total-failed=\"%" PRIu64 "\" data-max-failed=\"%.2f\"", max, shown, maxc, tok, tfail, maxf);
     plot_stage_attr(f, p);
     fputs(">\n<title>Requests per second over time</title>\n", f);
 
@@ -135,8 +149,9 @@ void report_chart_rps(FILE *f, const report_plot_t *p)
     plot_chart_frame(&c, p);
     if (!p->n) svg_chart_empty(&c, "no per-second data");
 
-    svg_legend_item_t leg[3] = { { "requests/s", "#2563eb", NULL }, { "open connections", "#0d9488", NULL } };
-    size_t nleg = 2;
+    svg_legend_item_t leg[5] = { { "responses/s", "#2563eb", NULL }, { "ok/s", "#16a34a", NULL },
+                                 { "failed/s", "#dc2626", NULL }, { "open connections", "#0d9488", NULL } };
+    size_t nleg = 4;
     if (target_rate || target_conns) {
         /* Stages ramp linearly, so their corners are enough. */
         double tx[RATE_MAX_STAGES + 2], ty[RATE_MAX_STAGES + 2];
@@ -162,6 +177,15 @@ void report_chart_rps(FILE *f, const report_plot_t *p)
         leg[nleg++] = (svg_legend_item_t){ target_rate ? "target rate" : "target connections", "#64748b", "6 4" };
     }
     svg_chart_area(&c, &c.y, p->xs, p->ys, p->n, "#2563eb");
+    /* ok and failed apart: fast failures (429s) cannot hide a plateau of successes. Drawn
+     * first and wider, so where every response is ok the green shows around the total's line */
+    for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)point_ok(&p->pts[i]));
+    svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", 4.5, NULL, "ok");
+    svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", "ok", svg_tick_rate, "/s");
+    for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)p->pts[i].failed);
+    svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#dc2626", 2, NULL, "failed");
+    svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, "#dc2626", "failed", svg_tick_rate, "/s");
+    for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)p->pts[i].requests);
     svg_chart_line(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", 1.5, NULL, "active");
     svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#2563eb", 2.2, NULL, "rps");
     svg_chart_dots(&c, &c.y2, p->xs, p->ys2, p->n, "#0d9488", "open connections", svg_tick_count, "");
@@ -225,6 +249,101 @@ void report_chart_errors(FILE *f, const report_plot_t *p)
         svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", 2, NULL, "none");
         leg[nleg++] = (svg_legend_item_t){ "no errors", "#16a34a", NULL };
         if (p->n) svg_chart_empty(&c, "no errors during the run");
+    }
+    if (!p->n) svg_chart_empty(&c, "no per-second data");
+    svg_chart_legend(&c, leg, nleg);
+    fputs("</svg>\n", f);
+}
+
+/* Responses of code c in point pt. */
+static uint64_t point_code(const stats_point_t *pt, uint32_t c)
+{
+    for (uint32_t k = 0; k < pt->ncodes; k++)
+        if (pt->codes[k].code == c) return pt->codes[k].count;
+    return 0;
+}
+
+/* Failed responses per second over time by status: a line for each of the
+ * STATUS_LINES most frequent unexpected statuses (--expect-status), the
+ * rest summed into "other". */
+#define STATUS_LINES 6
+void report_chart_status(FILE *f, const report_plot_t *p)
+{
+    static const char *const colors[STATUS_LINES + 1] = { "#dc2626", "#ea580c", "#ca8a04", "#7c3aed", "#db2777",
+                                                          "#0f766e", "#64748b" };
+    const stats_expect_t *ex = &p->run->cfg->expect;
+    uint32_t top[STATUS_LINES];
+    uint64_t topn[STATUS_LINES] = { 0 }, sum = 0;
+    size_t ntop = 0;
+    /* totals of each unexpected code over the plotted seconds (the series alone: a live page has no totals) */
+    uint64_t per[STATS_STATUS_MAX] = { 0 };
+    for (size_t i = 0; i < p->n; i++)
+        for (uint32_t k = 0; k < p->pts[i].ncodes; k++)
+            if (p->pts[i].codes[k].code < STATS_STATUS_MAX) per[p->pts[i].codes[k].code] += p->pts[i].codes[k].count;
+    for (uint32_t c = 0; c < STATS_STATUS_MAX; c++) {
+        uint64_t n = per[c];
+        if (!n || stats_expected(ex, c)) continue;
+        sum += n;
+        size_t at;  /* insertion into top[] by count, the smallest dropped when full */
+        if (ntop < STATUS_LINES) at = ntop++;
+        else if (n > topn[STATUS_LINES - 1]) at = STATUS_LINES - 1;
+        else continue;
+        while (at > 0 && topn[at - 1] < n) { top[at] = top[at - 1]; topn[at] = topn[at - 1]; at--; }
+        top[at] = c;
+        topn[at] = n;
+    }
+    uint64_t shown = 0;
+    for (size_t k = 0; k < ntop; k++) shown += topn[k];
+    double max = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        uint64_t bad = 0;
+        for (uint32_t k = 0; k < p->pts[i].ncodes; k++)
+            if (!stats_expected(ex, p->pts[i].codes[k].code)) bad += p->pts[i].codes[k].count;
+        double r = plot_rate(p, i, (double)bad);
+        if (!isnan(r) && r > max) max = r;
+    }
+    svg_chart_open(f, "status-chart", "failed responses per second by status over time");
+    fprintf(f, " data-max=\"%.2f\" data-total=\"%" PRIu64 "\" data-codes=\"", max, sum);
+    for (size_t k = 0; k < ntop; k++) fprintf(f, "%s%u", k ? "," : "", top[k]);
+    fputc('"', f);
+    plot_stage_attr(f, p);
+    fputs(">\n<title>Failed responses per second by status over time</title>\n", f);
+    svg_chart_t c;
+    plot_chart_init(&c, f, p, 0);
+    svg_axis_linear(&c.y, max, 1);
+    svg_chart_yaxis(&c, &c.y, svg_tick_count, 0, "failed responses/s", NULL);
+    plot_chart_frame(&c, p);
+    svg_legend_item_t leg[STATUS_LINES + 1];
+    char labels[STATUS_LINES][16];
+    size_t nleg = 0;
+    for (size_t k = 0; k < ntop; k++) {
+        for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, (double)point_code(&p->pts[i], top[k]));
+        snprintf(labels[k], sizeof labels[k], "%u", top[k]);
+        fprintf(f, "<g class=\"status-%u\">\n", top[k]);
+        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, colors[k], 2, NULL, "code");
+        svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, colors[k], labels[k], svg_tick_rate, "/s");
+        fputs("</g>\n", f);
+        leg[nleg++] = (svg_legend_item_t){ labels[k], colors[k], NULL };
+    }
+    if (sum > shown) {
+        for (size_t i = 0; i < p->n; i++) {
+            uint64_t o = 0;
+            for (uint32_t k = 0; k < p->pts[i].ncodes; k++) {
+                uint32_t code = p->pts[i].codes[k].code;
+                int listed = 0;
+                for (size_t j = 0; j < ntop; j++) listed |= top[j] == code;
+                if (!listed && !stats_expected(ex, code)) o += p->pts[i].codes[k].count;
+            }
+            p->ys[i] = plot_rate(p, i, (double)o);
+        }
+        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, colors[STATUS_LINES], 2, "4 3", "other");
+        leg[nleg++] = (svg_legend_item_t){ "other statuses", colors[STATUS_LINES], "4 3" };
+    }
+    if (!sum) {
+        for (size_t i = 0; i < p->n; i++) p->ys[i] = plot_rate(p, i, 0);
+        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, "#16a34a", 2, NULL, "none");
+        leg[nleg++] = (svg_legend_item_t){ "no failed statuses", "#16a34a", NULL };
+        if (p->n) svg_chart_empty(&c, "no response had an unexpected status");
     }
     if (!p->n) svg_chart_empty(&c, "no per-second data");
     svg_chart_legend(&c, leg, nleg);

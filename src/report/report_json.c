@@ -100,18 +100,9 @@ int report_json(FILE *f, const report_run_t *run)
     result_write_times(f, run->start_unix_ms, run->start_actual_unix_us, secs, run->interrupted, run->exit_code);
     int rate = c->rate > 0;
     result_write_stats(f, s, secs, rate, rate, rate, !strcmp(c->url.scheme, "https"));
-    fputs("  \"thresholds\": [", f);
-    for (size_t i = 0; i < run->nth; i++) {
-        fputs(i ? ", {\"expr\": " : "{\"expr\": ", f);
-        result_write_string(f, run->th[i].expr);
-        fputs(", \"measured\": ", f);
-        result_write_number(f, run->verdicts[i].measured);
-        fprintf(f, ", \"pass\": %s, \"note\": ", run->verdicts[i].pass ? "true" : "false");
-        if (run->verdicts[i].note) result_write_string(f, run->verdicts[i].note);
-        else fputs("null", f);
-        fputc('}', f);
-    }
-    fputs("],\n  \"series\": [", f);
+    result_write_thresholds(f, run->th, run->verdicts, run->nth);
+    result_write_stages(f, run->stages);
+    fputs("  \"series\": [", f);
     const stats_series_t *ser = run->series;
     for (uint32_t i = 0; ser && i < ser->n; i++) {
         const stats_point_t *p = &ser->pts[i];

@@ -27,8 +27,11 @@ static const char merge_usage[] =
 "every histogram merged bucket by bucket (percentiles are those of one run over\n"
 "all the samples), per-name stats and checks merged by name, the per-second\n"
 "series merged by wall-clock second (per-second p50/p90/p99 are request-weighted\n"
-"means: approximations; max is exact). Thresholds are dropped (they were\n"
-"evaluated per run). Warns when the inputs' url, method, rate or script differ.\n"
+"means: approximations; max is exact), the per-stage summaries (--stages)\n"
+"merged by stage index (exact latency). The inputs' thresholds are kept, each\n"
+"expression once, and evaluated again on the merged numbers (a failing one\n"
+"makes the merged exit_code 99; `barrage report` exits with it). Warns when\n"
+"the inputs' url, method, rate or script differ.\n"
 "Exit codes: 0 done, 1 output not written, 2 usage error or a bad input file.\n";
 
 typedef struct keyed_point {
@@ -45,16 +48,6 @@ static int by_second(const void *a, const void *b)
 static int64_t floor_div(int64_t a, int64_t b)
 {
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
-
-static void errors_add(stats_errors_t *d, const stats_errors_t *s)
-{
-    d->connect += s->connect;
-    d->read += s->read;
-    d->write += s->write;
-    d->timeout += s->timeout;
-    d->status += s->status;
-    d->parse += s->parse;
 }
 
 /* The series of every input, merged by wall-clock second. */
@@ -83,7 +76,7 @@ static int write_series(FILE *f, const result_t *rs, size_t n, int64_t start_ms)
             const result_point_t *p = kp[j].p;
             double w = (double)p->requests;
             m.requests += p->requests;
-            errors_add(&m.errors, &p->errors);
+            stats_errors_add(&m.errors, &p->errors);
             m.failed += p->failed;
             for (uint32_t c = 0; c < p->ncodes; c++)
                 if (stats_code_add(&m.codes, &m.ncodes, p->codes[c].code, p->codes[c].count)) {
@@ -168,6 +161,24 @@ static void write_config(FILE *f, const result_t *rs, size_t n)
     fprintf(f, "%s\"merged_from\": %" PRIu64 "}", w ? ", " : "", runs);
 }
 
+/* The inputs' thresholds, parsed (a stored expression this barrage cannot
+ * read is dropped with a warning) and evaluated on s over secs. */
+static size_t merged_thresholds(const result_t *rs, size_t n, const stats_t *s, double secs, threshold_t *th,
+                                threshold_result_t *v, const char **exprs)
+{
+    size_t k = result_threshold_exprs(rs, n, exprs), m = 0;
+    for (size_t i = 0; i < k; i++) {
+        char err[512];
+        if (threshold_parse(exprs[i], &th[m], err, sizeof err)) {
+            fprintf(stderr, "barrage merge: warning: threshold dropped: %s\n", err);
+            continue;
+        }
+        threshold_eval(&th[m], s, secs, &v[m]);
+        m++;
+    }
+    return m;
+}
+
 static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
 {
     int64_t start = rs[0].start_ms;
@@ -191,6 +202,13 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     /* to the microsecond, written in full, so merging merges adds up */
     double secs = round((end - (double)start) * 1000) / 1e6;
     if (!(secs > 0)) secs = 0;
+    threshold_t *th = calloc(nth + 1, sizeof *th);
+    threshold_result_t *v = calloc(nth + 1, sizeof *v);
+    const char **exprs = calloc(nth + 1, sizeof *exprs);
+    if (!th || !v || !exprs) { free(th); free(v); free(exprs); return -ENOMEM; }
+    size_t nv = merged_thresholds(rs, n, s, secs, th, v, exprs), failed = 0;
+    for (size_t i = 0; i < nv; i++) failed += !v[i].pass;
+    if (failed && !exit_code) exit_code = THRESHOLD_EXIT_FAILED;
 
     result_write_head(f);
     write_host(f, rs, n);
@@ -204,11 +222,17 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     }
     result_write_times(f, start, actual, secs, interrupted, exit_code);
     result_write_stats(f, s, secs, rs[0].latency_corrected, service, schedule, tls != NULL);
-    fputs("  \"thresholds\": [],\n", f);
-    if (nth)
-        fprintf(f, "  \"thresholds_note\": \"%zu threshold result%s dropped: thresholds are evaluated per run, "
-                   "not on a merge\",\n", nth, nth == 1 ? "" : "s");
-    if (write_series(f, rs, n, start)) return -ENOMEM;
+    result_write_thresholds(f, th, v, nv);
+    stages_t st = { 0 };
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) rc = stages_merge(&st, &rs[i].stages);
+    if (!rc) result_write_stages(f, &st);
+    stages_free(&st);
+    for (size_t i = 0; i < nv; i++) threshold_free(&th[i]);
+    free(th);
+    free(v);
+    free(exprs);
+    if (rc || write_series(f, rs, n, start)) return -ENOMEM;
     fputs("}\n", f);
     return ferror(f) ? (errno ? -errno : -EIO) : 0; /* EPIPE, ENOSPC: say which */
 }

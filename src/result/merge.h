@@ -9,7 +9,8 @@
  *   inputs are rebuilt losslessly, result.h); series merged by wall-clock
  *   second (counts summed, per-second p50/p90/p99 the request-weighted mean
  *   of the inputs': an approximation; max exact); duration from the earliest
- *   start to the latest end; thresholds dropped (with "thresholds_note");
+ *   start to the latest end; stages merged by index (exact); the inputs'
+ *   thresholds kept, each once, and evaluated on the merged numbers;
  *   config and host from the first input plus config.merged_from and
  *   host.hosts. Shards of one fleet run (--shard I/N) are checked: missing,
  *   repeated or of different fleets, or started apart, each a warning.

@@ -243,6 +243,38 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, 
     return 0;
 }
 
+/* The optional "stages" array (results of runs without --stages, older results: none). */
+static int load_stages(const loader_t *L, const json_value_t *root, stages_t *g)
+{
+    const json_value_t *a = json_get(root, "stages");
+    if (!a) return 0;
+    if (!json_is(a, JSON_ARRAY)) return bad(L, "stages", "expected an array, got %s", json_type_name(a));
+    rate_stages_t plan = { .n = a->len };
+    if (a->len > RATE_MAX_STAGES) return bad(L, "stages", "more than %d stages", RATE_MAX_STAGES);
+    if (stages_init(g, &plan, 0)) return bad(L, "stages", "out of memory");
+    for (size_t i = 0; i < a->len; i++) {
+        char w[64], wl[80];
+        snprintf(w, sizeof w, "stages[%zu]", i);
+        const json_value_t *e = a->items[i], *unit;
+        stage_sum_t *s = &g->s[i];
+        uint64_t seconds;
+        if (!json_is(e, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(e));
+        if (need_num(L, e, w, "start_s", &s->start_s) || need_num(L, e, w, "end_s", &s->end_s) ||
+            need_num(L, e, w, "target", &s->target) || need_num(L, e, w, "duration_s", &s->duration_s) ||
+            need_u64(L, e, w, "seconds", &seconds) || need_u64(L, e, w, "users", &s->users) ||
+            need_num(L, e, w, "users_mean", &s->users_mean) || need_u64(L, e, w, "requests", &s->requests) ||
+            need_u64(L, e, w, "ok", &s->ok) || need_u64(L, e, w, "failed", &s->failed) ||
+            load_errors(L, e, w, "errors", &s->errors) || !(unit = need(L, e, w, "target_unit", JSON_STRING)))
+            return -1;
+        if (seconds > UINT32_MAX) return bad(L, w, "seconds out of range");
+        s->seconds = (uint32_t)seconds;
+        g->rate = !strcmp(unit->str, "requests/s");
+        join(wl, sizeof wl, w, "latency");
+        if (load_hist(L, json_get(e, "latency"), wl, &s->latency)) return -1;
+    }
+    return 0;
+}
+
 static int load_series(const loader_t *L, const json_value_t *root, result_t *r)
 {
     const json_value_t *a = need(L, root, "", "series", JSON_ARRAY);
@@ -276,6 +308,7 @@ static int load_series(const loader_t *L, const json_value_t *root, result_t *r)
 void result_free(result_t *r)
 {
     if (r->st_ready) stats_free(&r->st);
+    stages_free(&r->stages);
     json_free(r->doc);
     for (size_t i = 0; i < r->npts; i++) free(r->pts[i].codes);
     free(r->pts);
@@ -306,6 +339,7 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
 
     rc = -1;
     uint64_t start, u;
+    int forced = 0;
     double d;
     const json_value_t *sum, *tls, *th;
     if (!(r->config = need(&L, root, "", "config", JSON_OBJECT)) ||
@@ -338,6 +372,12 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
         r->st.failed_status = u > socket ? u - socket : 0;
     }
     if (load_codes(&L, sum, "summary", NULL, NULL, r->st.status)) goto out;
+    /* constant -R: the time spent opening connections before the timeline (older results: none) */
+    if ((json_get(sum, "timeline_start_us") && need_u64(&L, sum, "summary", "timeline_start_us", &r->st.rate_start_us)) ||
+        (json_get(sum, "timeline_start_forced") &&
+         need_bool(&L, sum, "summary", "timeline_start_forced", &forced)))
+        goto out;
+    r->st.rate_start_forced = (uint8_t)forced;
     if (load_hist(&L, json_get(root, "latency"), "latency", &r->st.latency) ||
         load_opt_hist(&L, root, "service", &r->st.service, &r->has_service) ||
         load_opt_hist(&L, root, "schedule_delay", &r->st.jitter, &r->has_schedule) ||
@@ -358,7 +398,7 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
     if (load_names(&L, root, &r->st, &L.tmp)) goto out;
     if (!(th = need(&L, root, "", "thresholds", JSON_ARRAY))) goto out;
     r->nthresholds = th->len;
-    if (load_series(&L, root, r)) goto out;
+    if (load_stages(&L, root, &r->stages) || load_series(&L, root, r)) goto out;
     rc = 0;
 out:
     hist_free(&L.tmp);
@@ -417,6 +457,22 @@ int result_load_all(FILE *errf, const char *prog, char **paths, size_t n, result
         }
     }
     return 0;
+}
+
+size_t result_threshold_exprs(const result_t *rs, size_t n, const char **out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const json_value_t *a = json_get(json_root(rs[i].doc), "thresholds");
+        for (size_t j = 0; json_is(a, JSON_ARRAY) && j < a->len; j++) {
+            const char *e = json_str(json_get(a->items[j], "expr"));
+            if (!e) continue;
+            size_t d = 0;
+            while (d < k && strcmp(out[d], e)) d++;
+            if (d == k) out[k++] = e;
+        }
+    }
+    return k;
 }
 
 int64_t result_start_actual_us(const result_t *r)

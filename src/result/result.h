@@ -17,7 +17,9 @@
 #include <stdio.h>
 
 #include "json.h"
+#include "stages.h"
 #include "stats.h"
+#include "threshold.h"
 
 /* The "schema" member of every result this barrage writes and reads. */
 #define RESULT_SCHEMA "barrage.result/1"
@@ -48,6 +50,7 @@ typedef struct result {
     result_point_t *pts;         /* the series (owned) */
     size_t npts;
     size_t nthresholds;          /* entries of "thresholds" */
+    stages_t stages;             /* "stages" (older results, runs without --stages: none) */
     uint64_t merged_from;        /* runs this result holds (config.merged_from, else 1) */
 } result_t;
 
@@ -66,6 +69,10 @@ int result_load_all(FILE *err, const char *prog, char **paths, size_t n, result_
  * value differs between base and other, both values shortened. */
 void result_warn_config(FILE *err, const char *prog, const result_t *base, const result_t *other,
                         const char *const *keys);
+/* The threshold expressions of rs[0..n) ("thresholds"[].expr), each distinct
+ * one once in order of first appearance, borrowed from the documents, into
+ * out (room for every entry of every input). Returns how many. */
+size_t result_threshold_exprs(const result_t *rs, size_t n, const char **out);
 /* When r's first thread really started sending, Unix microseconds
  * ("start_actual_unix_us"; older results: start_unix_ms). */
 int64_t result_start_actual_us(const result_t *r);
@@ -95,6 +102,11 @@ void result_write_times(FILE *f, int64_t start_ms, int64_t actual_us, double sec
  * statistics over secs seconds; which optional distributions to write. */
 void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
                         int tls);
+/* The member "thresholds" (the line ends ",\n"): each expression and its verdict. */
+void result_write_thresholds(FILE *f, const threshold_t *th, const threshold_result_t *v, size_t n);
+/* The member "stages" (the line ends ",\n"): each stage's plan, counts,
+ * ok/failed rates, users and lossless latency distribution ([] for none). */
+void result_write_stages(FILE *f, const stages_t *g);
 /* One member of "series" on a line of its own (a comma before it unless
  * first): second t of the run, and p's counts and latencies. */
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p);

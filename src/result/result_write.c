@@ -152,6 +152,8 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
     result_write_number(f, stats_attempts(s) ? (double)stats_failed(s) / (double)stats_attempts(s) : 0);
     fputs(", \"status\": ", f);
     status_counts(f, s->status);
+    fprintf(f, ", \"timeline_start_us\": %" PRIu64 ", \"timeline_start_forced\": %s", s->rate_start_us,
+            s->rate_start_forced ? "true" : "false");
     fputs("},\n  \"latency\": ", f);
     dist(f, &s->latency, "us");
     fprintf(f, ",\n  \"latency_corrected\": %s,\n  \"service\": ", corrected ? "true" : "false");
@@ -201,9 +203,62 @@ void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p)
     fprintf(f, "%s\n    {\"t\": %" PRId64 ", \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
             first ? "" : ",", t, p->unix_ms, p->requests);
     result_write_errors(f, &p->errors);
-    fprintf(f, ", \"failed\": %" PRIu64 ", \"status\": ", p->failed);
+    uint64_t socket = stats_error_total(&p->errors), bad = p->failed > socket ? p->failed - socket : 0;
+    fprintf(f, ", \"ok\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"status\": ", p->requests > bad ? p->requests - bad : 0,
+            p->failed);
     result_write_codes(f, p->codes, p->ncodes);
     fprintf(f, ", \"active\": %" PRIu64 ", \"stage\": %" PRIu64 ", \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
                ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}",
             p->active, p->stage, p->p50, p->p90, p->p99, p->max);
+}
+
+void result_write_thresholds(FILE *f, const threshold_t *th, const threshold_result_t *v, size_t n)
+{
+    fputs("  \"thresholds\": [", f);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", {\"expr\": " : "{\"expr\": ", f);
+        result_write_string(f, th[i].expr);
+        fputs(", \"measured\": ", f);
+        result_write_number(f, v[i].measured);
+        fprintf(f, ", \"pass\": %s, \"note\": ", v[i].pass ? "true" : "false");
+        if (v[i].note) result_write_string(f, v[i].note);
+        else fputs("null", f);
+        fputc('}', f);
+    }
+    fputs("],\n", f);
+}
+
+void result_write_stages(FILE *f, const stages_t *g)
+{
+    fputs("  \"stages\": [", f);
+    for (size_t i = 0; g && i < g->n; i++) {
+        const stage_sum_t *s = &g->s[i];
+        double d = s->duration_s;
+        uint64_t attempts = s->requests + stats_error_total(&s->errors);
+        fprintf(f, "%s\n    {\"index\": %zu, \"start_s\": ", i ? "," : "", i);
+        result_write_number(f, s->start_s);
+        fputs(", \"end_s\": ", f);
+        result_write_number(f, s->end_s);
+        fputs(", \"target\": ", f);
+        result_write_number(f, s->target);
+        fprintf(f, ", \"target_unit\": \"%s\", \"duration_s\": ", g->rate ? "requests/s" : "connections");
+        result_write_number(f, d);
+        fprintf(f, ", \"seconds\": %u, \"users\": %" PRIu64 ", \"users_mean\": ", s->seconds, s->users);
+        result_write_number(f, s->users_mean);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"ok\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"errors\": ",
+                s->requests, s->ok, s->failed);
+        result_write_errors(f, &s->errors);
+        fputs(", \"rps\": ", f);
+        result_write_number(f, d > 0 ? (double)s->requests / d : 0);
+        fputs(", \"ok_rps\": ", f);
+        result_write_number(f, d > 0 ? (double)s->ok / d : 0);
+        fputs(", \"failed_rps\": ", f);
+        result_write_number(f, d > 0 ? (double)s->failed / d : 0);
+        fputs(", \"failed_rate\": ", f);
+        result_write_number(f, attempts ? (double)s->failed / (double)attempts : 0);
+        fputs(", \"latency\": ", f);
+        dist(f, &s->latency, "us");
+        fputc('}', f);
+    }
+    fputs("],\n", f);
 }

@@ -49,6 +49,8 @@ static const char serve_usage[] =
     "                       continue, extra, status500, notmodified (a 304 with\n"
     "                       Content-Length: 5 and no body), chunkext (chunk-size\n"
     "                       lines with RFC 9112 extensions)\n"
+    "  --fault-window FROM:TO  faults only for requests that arrive between FROM\n"
+    "                       and TO after the server's first request (e.g. 1s:2s)\n"
     "Durations: 250us, 50ms, 2s, 1m, 1h; a bare number means seconds.\n"
     "Prints \"listening on ADDR:PORT\" when ready. SIGTERM or SIGINT stops it and\n"
     "prints \"serve: connections=C requests=R responses=S faults=F\" to stderr.\n";
@@ -163,8 +165,20 @@ static int serve_parse_fault(const char *s, serve_config_t *cfg)
     return 0;
 }
 
+/* "A:B", two durations (--stall, --fault-window). 0, or -1. */
+static int serve_parse_durations(const char *val, uint64_t *a, uint64_t *b)
+{
+    const char *colon = strchr(val, ':');
+    char d[64];
+    size_t dl = colon ? (size_t)(colon - val) : 0;
+    if (!colon || dl >= sizeof d) return -1;
+    memcpy(d, val, dl);
+    d[dl] = 0;
+    return units_parse_duration(d, a) < 0 || units_parse_duration(colon + 1, b) < 0 ? -1 : 0;
+}
+
 enum { OPT_LISTEN, OPT_THREADS, OPT_BODY_SIZE, OPT_CHUNKED, OPT_STATUS, OPT_DELAY,
-       OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT };
+       OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT, OPT_FAULT_WINDOW };
 
 static const struct { const char *name; int id; int has_value; } serve_options[] = {
     { "--listen", OPT_LISTEN, 1 },       { "--threads", OPT_THREADS, 1 },
@@ -172,6 +186,7 @@ static const struct { const char *name; int id; int has_value; } serve_options[]
     { "--status", OPT_STATUS, 1 },       { "--delay", OPT_DELAY, 1 },
     { "--stall", OPT_STALL, 1 },         { "--close-after", OPT_CLOSE_AFTER, 1 },
     { "--trickle", OPT_TRICKLE, 1 },     { "--fault", OPT_FAULT, 1 },
+    { "--fault-window", OPT_FAULT_WINDOW, 1 },
 };
 
 #define SERVE_DURATION_FIX "(use e.g. 50ms, 2s)"
@@ -259,16 +274,7 @@ int serve_args_parse(int argc, char **argv, serve_config_t *cfg)
                                          val, SERVE_DURATION_FIX);
             break;
         case OPT_STALL: {
-            const char *colon = strchr(val, ':');
-            char d[64];
-            size_t dl = colon ? (size_t)(colon - val) : 0;
-            if (!colon || dl >= sizeof d)
-                return serve_usage_error("--stall: cannot parse '%s' as DUR:PERIOD "
-                                         "(use e.g. 200ms:1s)", val);
-            memcpy(d, val, dl);
-            d[dl] = 0;
-            if (units_parse_duration(d, &cfg->stall_ns) < 0 ||
-                units_parse_duration(colon + 1, &cfg->stall_period_ns) < 0)
+            if (serve_parse_durations(val, &cfg->stall_ns, &cfg->stall_period_ns) < 0)
                 return serve_usage_error("--stall: cannot parse '%s' as DUR:PERIOD "
                                          "(use e.g. 200ms:1s)", val);
             if (cfg->stall_period_ns == 0 || cfg->stall_ns >= cfg->stall_period_ns)
@@ -284,8 +290,21 @@ int serve_args_parse(int argc, char **argv, serve_config_t *cfg)
         case OPT_FAULT:
             if (serve_parse_fault(val, cfg)) return 2;
             break;
+        case OPT_FAULT_WINDOW: {
+            if (serve_parse_durations(val, &cfg->fault_from_ns, &cfg->fault_to_ns) < 0)
+                return serve_usage_error("--fault-window: cannot parse '%s' as FROM:TO "
+                                         "(use e.g. 1s:2s)", val);
+            if (cfg->fault_to_ns <= cfg->fault_from_ns)
+                return serve_usage_error("--fault-window: '%s' ends before it starts "
+                                         "(use e.g. 1s:2s)", val);
+            cfg->fault_window = 1;
+            break;
+        }
         }
     }
+    if (cfg->fault_window && !cfg->fault)
+        return serve_usage_error("--fault-window needs a --fault KIND to inject "
+                                 "(e.g. --fault status500 --fault-window 1s:2s)");
     if (!listen_given && serve_parse_listen(cfg->listen, cfg)) return 2;
     return 0;
 }

@@ -41,6 +41,8 @@ typedef struct serve_config {
     uint64_t close_after;             /* 0 = never */
     serve_fault_t fault;
     uint64_t fault_every;             /* fault on every Nth request (N >= 1) */
+    int fault_window;                 /* --fault-window given: faults only inside it */
+    uint64_t fault_from_ns, fault_to_ns; /* ... [from, to) after the first request */
     uint64_t start_ns;                /* server start: origin of --stall periods */
 } serve_config_t;
 

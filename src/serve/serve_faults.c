@@ -25,6 +25,12 @@ static const char serve_garbage[] = "#garbage#garbage";
 
 serve_fault_t serve_fault_pick(serve_worker_t *w)
 {
+    if (w->cfg->fault_window) { /* a clock read per request, only with --fault-window */
+        uint_fast64_t now = loop_now(), t0 = atomic_load_explicit(&w->sh->fault_t0, memory_order_relaxed);
+        if (!t0 && atomic_compare_exchange_strong(&w->sh->fault_t0, &t0, now)) t0 = now; /* the first */
+        uint64_t t = now > t0 ? now - t0 : 0;
+        if (t < w->cfg->fault_from_ns || t >= w->cfg->fault_to_ns) return SERVE_FAULT_NONE;
+    }
     uint64_t n = atomic_fetch_add_explicit(&w->sh->fault_seq, 1, memory_order_relaxed) + 1;
     if (n % w->cfg->fault_every) return SERVE_FAULT_NONE;
     w->faults++;

@@ -7,8 +7,9 @@
 
 #include "serve_conn.h"
 
-/* The fault for the next request (server-wide count, every Nth request),
- * SERVE_FAULT_NONE otherwise; counts the faults in w->faults. */
+/* The fault for the next request (server-wide count, every Nth request,
+ * and with --fault-window only inside the window after the server's first
+ * request), SERVE_FAULT_NONE otherwise; counts the faults in w->faults. */
 serve_fault_t serve_fault_pick(serve_worker_t *w);
 
 /* Queue what fault (not SERVE_FAULT_NONE) answers the request just parsed on

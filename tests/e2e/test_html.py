@@ -21,7 +21,7 @@ from harness import ROOT, Fail, Serve, barrage, check, eq
 
 CHROMIUM_PACKAGE = "chromium"
 WINDOW = (1200, 2400)
-CHARTS = ("rps-chart", "latency-chart", "dist-chart", "errors-chart")
+CHARTS = ("rps-chart", "latency-chart", "dist-chart", "errors-chart", "status-chart")
 
 
 # ---- a tiny DOM ------------------------------------------------------------
@@ -442,11 +442,11 @@ def test_chromium_lays_out_and_draws_the_charts():
     # each chart's region has ink (axes, labels, lines), and its lines' colours
     line_colours = {"rps-chart": [(0x25, 0x63, 0xeb)], "dist-chart": [(0x25, 0x63, 0xeb)],
                     "latency-chart": [(0x0e, 0xa5, 0xe9), (0x63, 0x66, 0xf1), (0xa2, 0x1c, 0xaf), (0xef, 0x44, 0x44)],
-                    "errors-chart": [(0x16, 0xa3, 0x4a)]}
+                    "errors-chart": [(0x16, 0xa3, 0x4a)], "status-chart": [(0x16, 0xa3, 0x4a), (0xdc, 0x26, 0x26)]}
     for cid in CHARTS:
         y, bh = boxes[cid][1], boxes[cid][3]
         if y + bh > h:
-            check(cid == "errors-chart", f"{cid} is below the {h}px screenshot")
+            check(cid in ("errors-chart", "status-chart"), f"{cid} is below the {h}px screenshot")
             continue
         px = region(cid)
         ink = sum(1 for p in px if p[0] + p[1] + p[2] < 600)
