@@ -3,6 +3,7 @@ barrage.now(), per-thread and per-shard math.random seeds (--seed),
 expect = ... per request, and r:failure()/r:success() (Locust's
 catch_response) on every surface: text, JSON totals, per name, per second,
 thresholds and exit codes."""
+import json
 import os
 import re
 import tempfile
@@ -327,6 +328,30 @@ function done()
    for _, v in ipairs(threads[1]:get("res")) do print("ER " .. v) end
 end
 """
+
+
+def test_failure_reasons_survive_merge_exactly():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = script(tmp, '''
+function user(u)
+   local r = u:get("/", {name = "p"})
+   if r.status == 500 then r:failure("server said 500") else r:failure("always") end
+end
+''')
+        outs = []
+        with Serve("--fault", "status500:2") as s:
+            for i in range(2):
+                out = os.path.join(tmp, f"r{i}.json")
+                r = barrage("-t", "1", "-c", "1", "-n", "10", "--json", out, "-s", path, s.url)
+                eq(name_entry(r, "p")["failure_reasons"], {"always": 5, "server said 500": 5}, f"run {i}")
+                outs.append(out)
+        m = barrage("merge", "-o", os.path.join(tmp, "m.json"), *outs)
+        eq(m.rc, 0, f"{m}")
+        with open(os.path.join(tmp, "m.json")) as f:
+            doc = json.load(f)
+        p = [n for n in doc["names"] if n["name"] == "p"][0]
+        eq((p["failures"], p["failure_reasons"]), (20, {"always": 10, "server said 500": 10}), "merged by reason")
+        eq(doc["summary"]["failed"], 20, "merged failed")
 
 
 def test_marks_on_a_request_that_got_no_response_change_nothing():
