@@ -364,3 +364,12 @@ def test_marks_on_a_request_that_got_no_response_change_nothing():
     eq(e["failures"], len(got), "the errored requests stay failed")
     eq(e["failure_reasons"], {"read": len(got)}, "their reason is the error class")
     eq(r.json["summary"]["failed"], r.json["summary"]["errors"]["read"], "failed are the read errors")
+
+
+def test_every_response_marked_failed_is_named_as_such():
+    with tempfile.TemporaryDirectory() as tmp, Serve() as s:
+        path = script(tmp, 'function user(u) local r = u:get("/", {name = "p"}); r:failure("no") end')
+        r = barrage("-q", "-t", "1", "-c", "1", "-n", "5", "-s", path, s.url)
+    eq((r.rc, r.json["summary"]["failed"], r.json["summary"]["attempts"]), (0, 5, 5), f"{r}")
+    check("the script marked every HTTP 200 response failed" in r.err and "--expect-status" not in r.err,
+          f"the all-failed line names the script's marks, not --expect-status: {r.err}")
