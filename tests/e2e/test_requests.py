@@ -120,8 +120,8 @@ def test_ttfb_is_the_head_delay_and_elapsed_the_whole_response():
     got = [[float(x) for x in e] for e in lines(r.out, "TM")]
     eq(len(got), 3, f"three responses: {r.out}")
     for _, _, _, ttfb, dur, _ in got:
-        # tolerance: the delay is a lower bound; scheduling on a loaded 2-core machine adds at most 40 ms
-        check(60 <= ttfb < 100, f"ttfb {ttfb} ms for a head held 60 ms")
+        # tolerance: the delay is a lower bound; scheduling on a loaded 2-core machine may add up to 100 ms
+        check(60 <= ttfb < 160, f"ttfb {ttfb} ms for a head held 60 ms")
         check(dur - ttfb >= 50, f"elapsed {dur} ms includes the trickled rest (ttfb {ttfb} ms)")
 
 
@@ -154,9 +154,10 @@ def test_now_is_monotonic_ms_across_a_sleep_and_the_timings_clock():
     got = [[float(x) for x in e] for e in lines(r.out, "NW")]
     eq(len(got), 3, f"three iterations: {r.out}")
     for slept, around, elapsed, t_setup, t_init, t_done in got:
-        check(150 <= slept < 250, f"barrage.now() across u:sleep(150): {slept} ms")
+        # a sleep is never shorter; the upper bound (scheduling under load, ASan) still catches a wrong unit
+        check(150 <= slept < 650, f"barrage.now() across u:sleep(150): {slept} ms")
         # the same clock as r.elapsed: the request lies inside the two readings around it
-        check(elapsed <= around + 0.001 and around - elapsed < 50, f"r.elapsed {elapsed} vs barrage.now() {around}")
+        check(elapsed <= around + 0.001 and around - elapsed < 500, f"r.elapsed {elapsed} vs barrage.now() {around}")
         check(t_setup <= t_init < t_done, f"setup(), init() and done() readings in order: {t_setup} {t_init} {t_done}")
 
 
