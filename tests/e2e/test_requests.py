@@ -273,10 +273,12 @@ function user(u)
    local ok, err = pcall(function() return r:failure("too late") end)
    res.late = tostring(ok) .. " " .. tostring(err)
 end
-function done()
+function done(summary)
    local v = threads[1]:get("res")
    print("MK " .. tostring(v.first) .. " " .. tostring(v.failed) .. " " .. tostring(v.success) .. " " .. tostring(v.ok))
    print("LATE " .. v.late)
+   local p = summary.names.page
+   print("DN " .. p.failures .. " " .. tostring(p.failure_reasons["body check"]) .. " " .. summary.failed)
 end
 """
 
@@ -289,6 +291,7 @@ def test_failure_and_success_marks_on_every_surface():
             r = barrage("-t", "1", "-c", "1", "-n", "20", "--threshold", "http_req_failed<0.2", "-s", path, s.url)
     eq(r.rc, 99, f"the marked failures break http_req_failed<0.2: {r}")
     eq(lines(r.out, "MK"), [["true", "true", "true", "false"]], f"marks return true, r.failed follows: {r.out}")
+    eq(lines(r.out, "DN"), [["10", "10", "10"]], f"done()'s summary: failures, reasons, failed: {r.out}")
     late = lines(r.out, "LATE")
     check(late and late[0][0] == "false" and "settled" in " ".join(late[0]), f"a mark after the next request/sleep is an error: {late}")
     page = name_entry(r, "page")
