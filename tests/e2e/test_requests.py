@@ -120,9 +120,12 @@ def test_ttfb_is_the_head_delay_and_elapsed_the_whole_response():
     got = [[float(x) for x in e] for e in lines(r.out, "TM")]
     eq(len(got), 3, f"three responses: {r.out}")
     for _, _, _, ttfb, dur, _ in got:
-        # tolerance: the delay is a lower bound; scheduling on a loaded 2-core machine may add up to 100 ms
-        check(60 <= ttfb < 160, f"ttfb {ttfb} ms for a head held 60 ms")
+        check(ttfb >= 60, f"ttfb {ttfb} ms for a head held 60 ms: never less")
         check(dur - ttfb >= 50, f"elapsed {dur} ms includes the trickled rest (ttfb {ttfb} ms)")
+    # tolerance: within 100 ms of the delay for the best of the three (a loaded 2-core machine may
+    # deschedule either process for a while on any one of them)
+    best = min(e[3] for e in got)
+    check(best < 160, f"ttfb {best} ms (best of three) for a head held 60 ms")
 
 
 NOW = """
