@@ -1,6 +1,7 @@
 /* config.c - option parsing and validation. Written by hand instead of with
  * getopt_long so that every mistake gets barrage's own one-line message. */
 #include "config.h"
+#include "seed.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -118,6 +119,8 @@ const char *config_usage(void)
 "  -q, --quiet           no live progress line on stderr\n"
 "      --shard I/N       run shard I (0-based) of N: its share of connections, rate, -n\n"
 "      --shards N        N shards, this one's index from $JOB_COMPLETION_INDEX (Kubernetes)\n"
+"      --seed N          seed of the scripts' math.random (each thread and shard its own\n"
+"                        sequence; default: a fresh seed, recorded in --json)\n"
 "      --start-at TIME   open connections now, start measuring at TIME (RFC 3339 or\n"
 "                        Unix seconds) so several machines start together\n"
 "      --json FILE       write the full result as JSON (- for stdout; the text report\n"
@@ -319,7 +322,7 @@ enum opt_id {
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
-    OPT_CONNECT_TIMEOUT,
+    OPT_CONNECT_TIMEOUT, OPT_SEED,
 };
 
 static const struct opt {
@@ -363,6 +366,7 @@ static const struct opt {
     { "exit-on-failures", 0, 0, OPT_EXIT_ON_FAILURES },
     { "exit-code-on-error", 0, 1, OPT_EXIT_CODE_ON_ERROR },
     { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
+    { "seed",        0,   1, OPT_SEED },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -477,6 +481,17 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
             return fail(err, errlen, "%s: '%s' is not an exit code (use 0 to 255; 0 turns it off)", name, v);
         c->failure_exit = (int)n;
         break;
+    case OPT_SEED: {
+        char *end;
+        errno = 0;
+        unsigned long long sv = isdigit((unsigned char)v[0]) ? strtoull(v, &end, 10) : 0;
+        if (!isdigit((unsigned char)v[0]) || *end || errno || sv > SEED_MAX)
+            return fail(err, errlen, "%s: cannot read '%s' as a seed (use an integer from 0 to %llu, e.g. --seed 7)",
+                        name, v, (unsigned long long)SEED_MAX);
+        c->seed = sv;
+        c->seed_given = 1;
+        break;
+    }
     case OPT_QUIET: c->quiet = 1; break;
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
@@ -558,6 +573,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
         if (apply(c, o, name, val, err, errlen)) return -1;
     }
     if (c->show_help || c->show_version) return 0;
+    if (!c->seed_given) c->seed = seed_random(); /* recorded in --json, so a run can be repeated */
     if (!c->connect_timeout_ns) c->connect_timeout_ns = c->timeout_ns;
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;

@@ -65,6 +65,8 @@ typedef struct config {
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
     const char *html_path;/* --html FILE, or NULL */
+    uint64_t seed;        /* --seed: the run's random seed (0..SEED_MAX); a fresh one when not given */
+    int seed_given;       /* --seed was given */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

@@ -308,6 +308,11 @@ static int send_next(conn_t *c)
     c->actual_at = x->now;
     c->deadline = x->now + x->timeout_ns;
     c->resp.expect_head = (uint8_t)http_is_head(c->heads, 0);
+    if (x->hooks) { /* r.timings: the first bytes' read, and whether this socket is new */
+        c->want_fb = 1;
+        c->req_fresh = c->fresh;
+        c->fresh = 0;
+    }
     tq_append(x, c);
     return do_write(c);
 }
@@ -351,6 +356,10 @@ static int on_response(conn_t *c)
 /* Parse one read's worth of bytes. 0, or -1 if c was closed. */
 static int process(conn_t *c, const char *data, size_t len)
 {
+    if (__builtin_expect(c->want_fb, 0) && c->inflight) { /* hooks only: no clock read, x->now is this read's */
+        c->first_at = c->ctx->now;
+        c->want_fb = 0;
+    }
     while (len) {
         if (!c->inflight) { /* bytes nobody asked for */
             fail(c, CONN_ERR_PARSE);
@@ -453,6 +462,7 @@ static void handshake(conn_t *c)
     x->now = loop_now();
     stats_t *s = x->stats;
     hist_record(&s->tls_time, (x->now - c->opened_at) / 1000);
+    c->tls_us = (uint32_t)((x->now - c->opened_at) / 1000);
     if (tls_resumed(c->tls)) s->tls_resumed++;
     cq_remove(x, c);
     if (!s->tls_info[0])
@@ -493,6 +503,9 @@ static void on_io(loop_handle_t *h, int events)
         }
         x->now = loop_now();
         hist_record(&x->stats->connect_time, (x->now - c->opened_at) / 1000);
+        c->connect_us = (uint32_t)((x->now - c->opened_at) / 1000);
+        c->tls_us = 0;
+        c->fresh = 1;
         c->opened_at = x->now;
         x->stats->connects++;
         if (x->tls) {

@@ -154,6 +154,14 @@ struct conn {
                               * (set before hooks->response: the one definition of failed) */
     const stats_expect_t *expect; /* expected statuses of this connection's requests, set by
                               * a hook before sending (per-request expectations); NULL: ctx's */
+    /* Per-request timings for scripts (r.timings): written per request only when ctx->hooks,
+     * so the plain path reads no clock and writes none of them. */
+    uint64_t first_at;       /* clock of the read that brought the response's first bytes, ns */
+    uint32_t connect_us;     /* TCP connect of the current socket, us */
+    uint32_t tls_us;         /* its TLS handshake, us (0 without TLS) */
+    uint8_t fresh;           /* the current socket has carried no request yet */
+    uint8_t req_fresh;       /* the request in flight is the first on its socket */
+    uint8_t want_fb;         /* first_at is still to be taken for the request in flight */
 };
 
 /* Bind c to ctx; no socket yet. */

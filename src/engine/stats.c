@@ -217,6 +217,8 @@ void stats_free(stats_t *s)
     for (size_t i = 0; i < s->nnamed; i++) { /* counts: in the arenas */
         free(s->named[i].name);
         free(s->named[i].codes);
+        for (uint32_t j = 0; j < s->named[i].nreasons; j++) free(s->named[i].reasons[j].reason);
+        free(s->named[i].reasons);
     }
     for (size_t i = 0; i < s->named_narenas; i++) munmap(s->named_arenas[i], ARENA_BYTES);
     free(s->named_arenas);
@@ -360,6 +362,10 @@ void stats_merge(stats_t *dst, const stats_t *src)
         for (uint32_t j = 0; j < src->named[i].ncodes; j++)
             (void)stats_code_add(&d->codes, &d->ncodes, src->named[i].codes[j].code, src->named[i].codes[j].count);
         hist_merge(&d->latency, &src->named[i].latency);
+        for (uint32_t j = 0; j < src->named[i].nreasons; j++) {
+            const stats_reason_t *r = &src->named[i].reasons[j];
+            (void)stats_reason_add(d, r->reason, strlen(r->reason), (int64_t)r->count);
+        }
     }
     for (size_t i = 0; i < src->nchecks; i++) {
         int k = stats_check_index(dst, src->checks[i].name);
@@ -367,6 +373,48 @@ void stats_merge(stats_t *dst, const stats_t *src)
         dst->checks[k].pass += src->checks[i].pass;
         dst->checks[k].fail += src->checks[i].fail;
     }
+}
+
+static stats_reason_t *reason_find(stats_named_t *n, const char *reason, size_t len)
+{
+    for (uint32_t i = 0; i < n->nreasons; i++)
+        if (!strncmp(n->reasons[i].reason, reason, len) && !n->reasons[i].reason[len]) return &n->reasons[i];
+    return NULL;
+}
+
+int stats_reason_add(stats_named_t *n, const char *reason, size_t len, int64_t delta)
+{
+    if (len > STATS_REASON_LEN) len = STATS_REASON_LEN;
+    stats_reason_t *r = reason_find(n, reason, len);
+    if (!r && (delta < 0 || n->nreasons >= STATS_REASONS_MAX)) {
+        reason = STATS_REASON_OTHER;
+        len = strlen(reason);
+        r = reason_find(n, reason, len);
+    }
+    if (delta < 0) {
+        if (!r) return 0;
+        uint64_t d = (uint64_t)-delta;
+        r->count = r->count > d ? r->count - d : 0;
+        if (!r->count) {
+            free(r->reason);
+            uint32_t i = (uint32_t)(r - n->reasons);
+            memmove(r, r + 1, (n->nreasons - i - 1) * sizeof *r);
+            n->nreasons--;
+        }
+        return 0;
+    }
+    if (!delta) return 0;
+    if (!r) {
+        stats_reason_t *a = realloc(n->reasons, (n->nreasons + 1) * sizeof *a);
+        if (!a) return -ENOMEM;
+        n->reasons = a;
+        char *copy = strndup(reason, len);
+        if (!copy) return -ENOMEM;
+        r = &a[n->nreasons++];
+        *r = (stats_reason_t){ .reason = copy, .count = 0 };
+    }
+    r->count += (uint64_t)delta;
+    return 0;
 }
 
 uint64_t stats_error_total(const stats_errors_t *e)

@@ -130,6 +130,20 @@ typedef struct stats_code {
  * (allocates only for a code not yet in it). 0 or -ENOMEM. */
 int stats_code_add(stats_code_t **list, uint32_t *n, uint32_t code, uint64_t count);
 
+/* Failures of one name by reason: the message of a script's r:failure(msg),
+ * or the error class of a failed attempt ("connect", "read", "write",
+ * "timeout", "parse"). Failures by an unexpected status are not listed here
+ * (the name's codes hold them): failures - sum(reasons) of them, at least.
+ * A reason keeps at most STATS_REASON_LEN bytes; past STATS_REASONS_MAX
+ * distinct reasons in one name, new ones count under STATS_REASON_OTHER. */
+#define STATS_REASON_LEN 200
+#define STATS_REASONS_MAX 100
+#define STATS_REASON_OTHER "(other reasons)"
+typedef struct stats_reason {
+    char *reason;        /* owned, NUL-terminated, at most STATS_REASON_LEN bytes */
+    uint64_t count;      /* > 0 (an entry whose count falls to 0 is removed) */
+} stats_reason_t;
+
 /* Requests grouped by a script-given name (workflow steps), Locust-style. */
 typedef struct stats_named {
     char *name;          /* owned */
@@ -139,6 +153,8 @@ typedef struct stats_named {
     hist_t latency;      /* latency of the responses, microseconds */
     stats_code_t *codes; /* responses by status code, ascending (owned) */
     uint32_t ncodes;
+    stats_reason_t *reasons; /* failures by reason, in order of first use (owned) */
+    uint32_t nreasons;
 } stats_named_t;
 
 /* Results of check(cond, name) in scripts. */
@@ -238,6 +254,10 @@ void stats_merge(stats_t *dst, const stats_t *src);
  * pages its values touch, not 248 KiB (never hist_free it). -ENOMEM on
  * failure. */
 int stats_named_index(stats_t *s, const char *name);
+/* Add delta (may be negative) to the failures of n counted under the first
+ * len bytes (at most STATS_REASON_LEN) of reason; a count never goes below 0
+ * and an entry at 0 is removed. 0 or -ENOMEM (allocates only a new reason). */
+int stats_reason_add(stats_named_t *n, const char *reason, size_t len, int64_t delta);
 /* Index of the check `name`, created on first use. -ENOMEM on failure. */
 int stats_check_index(stats_t *s, const char *name);
 /* Add every class of e into d. */

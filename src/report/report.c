@@ -296,6 +296,9 @@ char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t s
     } else if (!strcmp(why, "parse")) {
         snprintf(buf, size, "every response was malformed: is %s:%s an HTTP/1.1 server%s?", host, port,
                  strcmp(c->url.scheme ? c->url.scheme : "", "https") ? " (not https?)" : "");
+    } else if (stats_expected(&c->expect, code)) { /* --expect-status takes it: a script's r:failure() or expect */
+        snprintf(buf, size, "every request failed: the script marked every HTTP %u response failed (r:failure() or expect)",
+                 code);
     } else {
         const char *hint = code == 404 ? "check the URL's path"
                          : code == 401 || code == 403 ? "add the credentials (-H 'Authorization: ...')"

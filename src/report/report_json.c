@@ -82,6 +82,7 @@ static void config(FILE *f, const config_t *c)
     else fputs("null", f);
     fputs(", \"expect_status\": ", f);
     result_write_string(f, c->expect_text ? c->expect_text : "100-399");
+    fprintf(f, ", \"seed\": %" PRIu64, c->seed);
     fprintf(f, ", \"keepalive\": %s, \"pin\": %s, \"tls_verify\": %s, \"tls_resume\": %s}",
             c->keepalive ? "true" : "false", c->pin ? "true" : "false",
             c->insecure ? "false" : "true", c->tls_resume ? "true" : "false");

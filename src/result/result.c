@@ -208,6 +208,24 @@ static int named_entry(const loader_t *L, const json_value_t *e, const char *arr
     return 0;
 }
 
+/* A name's "failure_reasons" (optional: older results have none), added into n. */
+static int load_reasons(const loader_t *L, const json_value_t *e, const char *where, stats_named_t *n)
+{
+    const json_value_t *v = json_get(e, "failure_reasons");
+    if (!v) return 0;
+    char w[256];
+    join(w, sizeof w, where, "failure_reasons");
+    if (!json_is(v, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(v));
+    for (size_t i = 0; i < v->len; i++) {
+        const char *k = json_key_at(v, i);
+        uint64_t count;
+        if (json_u64(json_value_at(v, i), &count) || count > INT64_MAX)
+            return bad(L, w, "\"%s\": expected a count", k);
+        if (stats_reason_add(n, k, strlen(k), (int64_t)count)) return bad(L, w, "out of memory");
+    }
+    return 0;
+}
+
 static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, hist_t *tmp)
 {
     const json_value_t *a = need(L, root, "", "names", JSON_ARRAY);
@@ -227,6 +245,7 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, 
         st->named[k].requests += req;
         st->named[k].failures += fail;
         hist_merge(&st->named[k].latency, tmp);
+        if (load_reasons(L, n, w, &st->named[k])) return -1;
     }
     a = need(L, root, "", "checks", JSON_ARRAY);
     if (!a) return -1;

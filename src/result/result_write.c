@@ -185,7 +185,13 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
         result_write_number(f, secs > 0 ? (double)n->requests / secs : 0);
         fputs(", \"status\": ", f);
         result_write_codes(f, n->codes, n->ncodes);
-        fputs(", \"latency\": ", f);
+        fputs(", \"failure_reasons\": {", f);
+        for (uint32_t j = 0; j < n->nreasons; j++) {
+            if (j) fputs(", ", f);
+            result_write_string(f, n->reasons[j].reason);
+            fprintf(f, ": %" PRIu64, n->reasons[j].count);
+        }
+        fputs("}, \"latency\": ", f);
         dist(f, &n->latency, "us");
         fputc('}', f);
     }

@@ -3,8 +3,9 @@
 -- It provides wrk's API unchanged (wrk.format, wrk.resolve, wrk.setup,
 -- wrk.init, setup/init/delay/request/response/done hooks) and barrage's
 -- virtual-user workflows (user(u), u:get/post/..., u:sleep, check).
--- The C half (script.c) registers: wrk.lookup, wrk.connect, and
--- barrage._check, barrage._now before this chunk runs.
+-- The C half (script_api.c) registers: wrk.lookup, wrk.connect, and
+-- barrage._check, barrage.now, barrage._expect, barrage._mark before this
+-- chunk runs.
 
 local barrage = barrage
 local wrk = wrk
@@ -145,6 +146,41 @@ response_mt.__index = response_mt
 function response_mt:json()
    return json().decode(self.body)
 end
+-- Locust's catch_response: r:failure(msg) counts this response as failed
+-- (msg is its reason), r:success() as not failed; the last call wins, until
+-- the user's next request or sleep. False on a request that got no response.
+function response_mt:failure(msg)
+   local ok, err = barrage._mark(self._token, false, msg ~= nil and tostring(msg) or "r:failure()")
+   if err then error(err, 2) end
+   if ok then self.failed = true end
+   return ok
+end
+function response_mt:success()
+   local ok, err = barrage._mark(self._token, true)
+   if err then error(err, 2) end
+   if ok then self.failed = false end
+   return ok
+end
+
+-- expect = 200 | "200-299" | {200, 429, "500-503"} as --expect-status's list
+local function expect_spec(e)
+   local t = type(e)
+   if t == "number" then return tostring(e) end
+   if t == "string" then return e end
+   if t == "table" then
+      local parts = {}
+      for i = 1, #e do
+         local v = e[i]
+         if type(v) ~= "number" and type(v) ~= "string" then
+            error("u:request: expect must list statuses or ranges such as 200 or \"200-299\", got a " .. type(v), 3)
+         end
+         parts[i] = tostring(v)
+      end
+      if #parts == 0 then error("u:request: expect is an empty list: give statuses, e.g. expect = {200, 429}", 3) end
+      return concat(parts, ",")
+   end
+   error("u:request: expect must be a status, a range such as \"200-299\" or a list of them, got a " .. t, 3)
+end
 
 local user_mt = {}
 user_mt.__index = user_mt
@@ -205,13 +241,19 @@ function user_mt:request(method, path, opts)
    if body == nil and methods_with_body[method] then body = "" end
    local req = build_request(method, path, h, body)
    local name = opts.name or path
+   local expect = opts.expect
+   local bad = barrage._expect(expect ~= nil and expect_spec(expect) or nil)
+   if bad then error(bad, 2) end
    self.yields = self.yields + 1
-   local status, hdrs, cookies, rbody, err = coroutine.yield("request", req, tostring(name))
+   local status, hdrs, cookies, rbody, err, failed, elapsed, connect, tls, ttfb, token =
+      coroutine.yield("request", req, tostring(name))
    if cookies then
       local jar = self.cookies
       for i = 1, #cookies do store_cookie(jar, cookies[i]) end
    end
-   return setmetatable({ status = status, headers = hdrs or {}, body = rbody or "", error = err, name = name },
+   return setmetatable({ status = status, headers = hdrs or {}, body = rbody or "", error = err, name = name,
+                         failed = failed, elapsed = elapsed, _token = token,
+                         timings = { connect = connect, tls = tls, ttfb = ttfb, waiting = ttfb, duration = elapsed } },
                        response_mt)
 end
 

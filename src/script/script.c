@@ -23,6 +23,7 @@
 
 #include "barrage_lua.h"
 #include "http.h"
+#include "seed.h"
 
 /* ---------------------------------------------------------------- errors */
 
@@ -160,7 +161,7 @@ static int prelude_refs(script_t *s, void *arg)
     return 0;
 }
 
-static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
+static script_t *new_state(const config_t *cfg, uint32_t stream, char *err, size_t errlen)
 {
     script_t *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
@@ -190,6 +191,17 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
         script_free(s);
         return NULL;
     }
+    /* math.random: this state's own sequence of the run's seed (--seed),
+     * before the script's main chunk draws from it */
+    lua_getglobal(L, "math");
+    lua_getfield(L, -1, "randomseed");
+    lua_pushnumber(L, seed_stream(cfg->seed, cfg->shard_index, stream));
+    if (lua_pcall(L, 1, 0, 1)) {
+        snprintf(err, errlen, "internal error seeding math.random: %s", lua_tostring(L, -1));
+        script_free(s);
+        return NULL;
+    }
+    lua_pop(L, 1);
     /* the workflow functions, before the script can replace `barrage` */
     if (script_guard(s, prelude_refs, NULL, "barrage.lua")) {
         snprintf(err, errlen, "internal error in the Lua prelude: %s", s->error);
@@ -227,7 +239,7 @@ static int load_user(script_t *s, const char *path, char *err, size_t errlen)
 
 script_t *script_load(const char *path, const config_t *cfg, char *err, size_t errlen)
 {
-    script_t *s = new_state(cfg, err, errlen);
+    script_t *s = new_state(cfg, 0, err, errlen);
     if (s && load_user(s, path, err, errlen)) { script_free(s); s = NULL; }
     return s;
 }
@@ -411,7 +423,7 @@ static int thread_glue(script_t *s, void *arg);
 script_t *script_load_thread(const char *path, const config_t *cfg, script_thread_t *t)
 {
     char err[ERR_MAX];
-    script_t *s = new_state(cfg, err, sizeof err);
+    script_t *s = new_state(cfg, (uint32_t)t->index + 1, err, sizeof err);
     if (!s) { snprintf(t->error, sizeof t->error, "%s", err); return NULL; }
     s->thread = t;
     t->worker = s;

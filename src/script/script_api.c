@@ -427,6 +427,13 @@ static int l_check(lua_State *L)
     return 0;
 }
 
+/* barrage.now(): the monotonic clock of the latencies and r.timings, in ms. */
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, (double)loop_now() / 1e6);
+    return 1;
+}
+
 /* ------------------------------------------------- the wrk and barrage tables */
 
 static void set_string(lua_State *L, const char *k, const char *v)
@@ -483,6 +490,9 @@ void script_api_open(lua_State *L, const config_t *cfg)
 
     lua_newtable(L);
     lua_pushcfunction(L, l_check); lua_setfield(L, -2, "_check");
+    lua_pushcfunction(L, l_now); lua_setfield(L, -2, "now");
+    lua_pushcfunction(L, script_l_expect); lua_setfield(L, -2, "_expect");
+    lua_pushcfunction(L, script_l_mark); lua_setfield(L, -2, "_mark");
     lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
     lua_createtable(L, 0, 2); /* barrage.shard: partition test data by it */
     lua_pushinteger(L, cfg->shard_index); lua_setfield(L, -2, "index");

@@ -60,6 +60,13 @@ static int done_glue(script_t *s, void *arg)
         set_number(L, "rps", duration_us ? (double)n->requests * 1e6 / (double)duration_us : 0);
         script_push_stats(L, &n->latency);
         lua_setfield(L, -2, "latency");
+        lua_createtable(L, 0, (int)n->nreasons); /* failure_reasons: reason -> count */
+        for (uint32_t j = 0; j < n->nreasons; j++) {
+            lua_pushstring(L, n->reasons[j].reason);
+            lua_pushnumber(L, (double)n->reasons[j].count);
+            lua_rawset(L, -3);
+        }
+        lua_setfield(L, -2, "failure_reasons");
         lua_setfield(L, -2, n->name);
     }
     lua_setfield(L, -2, "names");

@@ -118,6 +118,19 @@ static void push_headers(lua_State *L, const http_capture_t *cap)
     }
 }
 
+/* Push a workflow response's r.elapsed and r.timings (connect, tls, ttfb),
+ * in ms: us is the latency recorded for it; connect and tls are its
+ * socket's when it was the socket's first request, else 0; ttfb from the
+ * actual send to the read that brought the first bytes (0 if none came). */
+static void push_timings(lua_State *L, const conn_t *c, uint64_t us)
+{
+    lua_pushnumber(L, (double)us / 1000.0);
+    lua_pushnumber(L, c->req_fresh ? (double)c->connect_us / 1000.0 : 0.0);
+    lua_pushnumber(L, c->req_fresh ? (double)c->tls_us / 1000.0 : 0.0);
+    uint64_t fb = !c->want_fb && c->first_at > c->actual_at ? (c->first_at - c->actual_at) / 1000 : 0;
+    lua_pushnumber(L, (double)(fb < us ? fb : us) / 1000.0);
+}
+
 static int hook_response(conn_t *c, uint64_t latency_us)
 {
     sconn_t *sc = sc_of(c);
@@ -143,7 +156,11 @@ static int hook_response(conn_t *c, uint64_t latency_us)
         lua_pushinteger(L, status);
         script_push_user_headers(L, cap);
         lua_pushlstring(L, cap->blen ? cap->body : "", cap->blen);
-        return script_user_step(sc, 4);
+        lua_pushnil(L); /* no error */
+        lua_pushboolean(L, c->resp_failed);
+        push_timings(L, c, latency_us);
+        script_mark_open(sc, c->resp_failed, NULL);
+        return script_user_step(sc, 11);
     }
     if (s->response_ref == LUA_NOREF) return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->response_ref);
@@ -212,17 +229,24 @@ static int hook_failed(conn_t *c, enum conn_error why)
     sconn_t *sc = sc_of(c);
     script_t *s = sc->s;
     if (s->mode != MODE_USER) return 0; /* wrk semantics: the next request() is sent */
+    const char *reason = error_names[why];
     if (sc->name >= 0) {
-        s->stats->named[sc->name].requests++;
-        s->stats->named[sc->name].failures++;
+        stats_named_t *n = &s->stats->named[sc->name];
+        n->requests++;
+        n->failures++;
+        if (stats_reason_add(n, reason, strlen(reason), 1)) return -ENOMEM;
     }
     lua_State *L = s->L;
     lua_pushinteger(L, 0);
     lua_pushnil(L);
     lua_pushnil(L);
     lua_pushliteral(L, "");
-    lua_pushstring(L, error_names[why]);
-    return script_user_step(sc, 5);
+    lua_pushstring(L, reason);
+    lua_pushboolean(L, 1);
+    uint64_t now = c->ctx->now;
+    push_timings(L, c, now > c->sent_at ? (now - c->sent_at) / 1000 : 0);
+    script_mark_open(sc, 1, reason);
+    return script_user_step(sc, 11);
 }
 
 const conn_hooks_t *script_hooks(script_t *s, int *capture)

@@ -31,6 +31,17 @@ typedef struct sconn {
     uint8_t pending;      /* a request string is ready to send */
     uint8_t delayed;      /* delay() already waited for this request */
     uint8_t waiting;      /* the timer is armed: nothing to send until it fires */
+    /* u:request{expect = ...}: the statuses expected of the request being made */
+    stats_expect_t expect;
+    char expect_text[64]; /* the spec parsed into expect ("" none), so a repeat is not parsed again */
+    /* The response last handed to the user, open to r:failure()/r:success() until
+     * the user yields again (its accounting then is final; script_user.c) */
+    double mark_token;    /* its token (unique in the state), 0: none open */
+    int mark_name;        /* its name's index in stats->named, -1 */
+    uint8_t mark_failed;  /* it counts as failed now */
+    uint8_t mark_error;   /* a failed attempt (status 0): marks change nothing */
+    uint8_t mark_has_reason; /* mark_reason is counted in its name's reasons */
+    char mark_reason[STATS_REASON_LEN + 1];
 } sconn_t;
 
 struct script {
@@ -52,6 +63,8 @@ struct script {
     int why;                  /* the reason given to script_interrupt() (enum stop_why) */
     const config_t *cfg_init; /* only while init_state runs */
     char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
+    sconn_t *cur;             /* the connection whose user() is running (script_user_step), NULL */
+    double tokens;            /* the last response token handed out (r:failure()/r:success()) */
 };
 
 struct script_thread {
@@ -123,6 +136,13 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook);
 /* Resume sc's virtual user with the nargs values on the stack and act on
  * what it yields (a request taken, or a wait). */
 int script_user_step(sconn_t *sc, int nargs);
+/* Open sc's response for r:failure()/r:success() (failed: it counts as failed
+ * now; reason: the error class of a failed attempt, else NULL) and push its
+ * token. */
+void script_mark_open(sconn_t *sc, int failed, const char *reason);
+/* barrage._expect and barrage._mark (registered in every state). */
+int script_l_expect(lua_State *L);
+int script_l_mark(lua_State *L);
 /* Push a virtual user's response headers (lower-case names, repeats
  * joined) and its Set-Cookie list, or nil. Lower-cases cap->hbuf. */
 void script_push_user_headers(lua_State *L, const http_capture_t *cap);
