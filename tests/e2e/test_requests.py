@@ -121,7 +121,11 @@ def test_ttfb_is_the_head_delay_and_elapsed_the_whole_response():
     eq(len(got), 3, f"three responses: {r.out}")
     for _, _, _, ttfb, dur, _ in got:
         check(ttfb >= 60, f"ttfb {ttfb} ms for a head held 60 ms: never less")
-        check(dur - ttfb >= 50, f"elapsed {dur} ms includes the trickled rest (ttfb {ttfb} ms)")
+        check(dur >= ttfb, f"elapsed {dur} ms ends after the first byte (ttfb {ttfb} ms)")
+    # the trickled rest (~80 ms) comes after the first bytes: on at least one of the three (a
+    # descheduled client may read a whole response at once)
+    gap = max(e[4] - e[3] for e in got)
+    check(gap >= 50, f"elapsed includes the trickled rest on none of {got}")
     # tolerance: within 100 ms of the delay for the best of the three (a loaded 2-core machine may
     # deschedule either process for a while on any one of them)
     best = min(e[3] for e in got)
