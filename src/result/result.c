@@ -337,6 +337,7 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
         uint64_t socket = stats_error_total(&r->st.errors);
         r->st.failed_status = u > socket ? u - socket : 0;
     }
+    if (json_get(sum, "iterations") && need_u64(&L, sum, "summary", "iterations", &r->st.iterations)) goto out;
     if (load_codes(&L, sum, "summary", NULL, NULL, r->st.status)) goto out;
     if (load_hist(&L, json_get(root, "latency"), "latency", &r->st.latency) ||
         load_opt_hist(&L, root, "service", &r->st.service, &r->has_service) ||
