@@ -216,7 +216,10 @@ int main(int argc, char **argv)
     config_t cfg;
     config_defaults(&cfg);
     char err[512];
-    if (config_parse(&cfg, argc, argv, err, sizeof err)) {
+    /* the script's options table goes between the command line and the checks */
+    if (config_parse_args(&cfg, argc, argv, err, sizeof err) ||
+        (!cfg.show_help && !cfg.show_version &&
+         ((cfg.script && script_options(cfg.script, &cfg, err, sizeof err)) || config_finish(&cfg, err, sizeof err)))) {
         config_free(&cfg);
         return usage_error(err);
     }
