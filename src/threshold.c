@@ -119,6 +119,12 @@ static int parse_metric(const char *s, const char *e, threshold_t *t, const char
         t->p = v;
         return 0;
     }
+    static const char *const k6_bare[][2] = {
+        { "http_req_duration", "http_req_duration:p(95)<500" }, { "http_reqs", "http_reqs:count>1000" },
+    };
+    for (size_t i = 0; i < sizeof k6_bare / sizeof k6_bare[0]; i++)
+        if (span_is(s, e, k6_bare[i][0]))
+            return fail(err, errlen, expr, "k6's %s needs an aggregation after ':' (e.g. %s)", k6_bare[i][0], k6_bare[i][1]);
     if (len >= 2 && s[0] == 'p' && threshold_scan_number(s + 1, e, &v) == (size_t)(len - 1))
         return fail(err, errlen, expr, "unknown metric '%.*s' (did you mean p(%.*s)?)", len, s, len - 1, s + 1);
     return fail(err, errlen, expr, "unknown metric '%.*s' (" METRICS_HINT ")", len, s);
@@ -174,6 +180,10 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
         if (pct || mult == 0)
             return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. iterations:count>=100)", len, s);
         break;
+    case THRESHOLD_HTTP_REQS:
+        if (pct || mult == 0)
+            return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. http_reqs:count>=1000)", len, s);
+        break;
     case THRESHOLD_REQUESTS:
         if (pct)
             return fail(err, errlen, expr, "requests takes a count, not a percentage like '%.*s' (use e.g. requests>=1000; for a share of failures use failed_rate<1%%)", len, s);
@@ -181,6 +191,7 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
             return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. requests>=1000 or requests>=10k)", len, s);
         break;
     case THRESHOLD_RPS:
+    case THRESHOLD_HTTP_REQS_RATE:
     case THRESHOLD_ITERATIONS_RATE:
         if (mult == 0)
             return fail(err, errlen, expr, "cannot read '%.*s' as requests per second (use a plain number, e.g. rps>1000)", len, s);
@@ -247,8 +258,8 @@ static int parse_k6(const char **name, const char **name_end, const char *m, con
         break;
     case 1: ok = span_is(m, me, "rate"); t->metric = THRESHOLD_FAILED_RATE; break;
     case 2:
-        if (span_is(m, me, "count")) t->metric = THRESHOLD_REQUESTS;
-        else if (span_is(m, me, "rate")) t->metric = THRESHOLD_RPS;
+        if (span_is(m, me, "count")) t->metric = THRESHOLD_HTTP_REQS;
+        else if (span_is(m, me, "rate")) t->metric = THRESHOLD_HTTP_REQS_RATE;
         else ok = 0;
         break;
     case 3: ok = span_is(m, me, "rate"); t->metric = THRESHOLD_CHECKS_RATE; break;
@@ -444,9 +455,14 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
         m = (double)requests;
         break;
     case THRESHOLD_RPS:
+    case THRESHOLD_HTTP_REQS_RATE:
     case THRESHOLD_ITERATIONS_RATE:
         if (!(duration_s > 0)) { r->note = "no duration"; return; }
-        m = (double)(t->metric == THRESHOLD_RPS ? requests : s->iterations) / duration_s;
+        m = (double)(t->metric == THRESHOLD_RPS ? requests : t->metric == THRESHOLD_HTTP_REQS_RATE ? attempts
+                     : s->iterations) / duration_s;
+        break;
+    case THRESHOLD_HTTP_REQS:
+        m = (double)attempts;
         break;
     case THRESHOLD_ITERATIONS:
         m = (double)s->iterations;
@@ -479,12 +495,13 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     if (t->percent) return 0;
     const hist_t *lat = &s->latency;
     uint64_t requests = s->requests, errors = stats_error_total(&s->errors), failed = stats_failed(s);
+    uint64_t attempts = stats_attempts(s);
     if (t->name) {
         if (t->metric == THRESHOLD_CHECKS || t->metric == THRESHOLD_CHECKS_RATE) return 0;
         const stats_named_t *n = find_named(s, t->name);
         if (!n) return 0;                      /* it may still come */
         lat = &n->latency;
-        requests = n->requests;
+        requests = attempts = n->requests;
         errors = failed = n->failures;
     }
 
@@ -497,6 +514,7 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     case THRESHOLD_FAILED:   cur = (double)failed; rising = 1; break;
     case THRESHOLD_NON2XX:   cur = (double)s->errors.status; rising = 1; break;
     case THRESHOLD_REQUESTS: cur = (double)requests; rising = 1; break;
+    case THRESHOLD_HTTP_REQS: cur = (double)attempts; rising = 1; break;
     default:                 return 0;
     }
     switch (t->op) {
@@ -521,7 +539,8 @@ char *threshold_format_value(const threshold_t *t, double v, char *buf, size_t l
         snprintf(buf, len, "%.2f%%", v);
     } else if (t->metric == THRESHOLD_FAILED_RATE || t->metric == THRESHOLD_CHECKS_RATE) {
         snprintf(buf, len, "%.4f", v);
-    } else if (t->metric == THRESHOLD_RPS || t->metric == THRESHOLD_ITERATIONS_RATE) {
+    } else if (t->metric == THRESHOLD_RPS || t->metric == THRESHOLD_HTTP_REQS_RATE ||
+               t->metric == THRESHOLD_ITERATIONS_RATE) {
         snprintf(buf, len, "%.1f/s", v);
     } else {
         snprintf(buf, len, "%.0f", v);

@@ -27,7 +27,9 @@
  *   checks) that selects a name as NAME: does:
  *           http_req_duration:AGG  AGG one of the latency words above
  *           http_req_failed:rate   = failed_rate
- *           http_reqs:count        = requests;   http_reqs:rate = rps
+ *           http_reqs:count        requests made: responses plus failed attempts
+ *                                  (stats_attempts; per NAME its requests)
+ *           http_reqs:rate         those per second of the run
  *           checks:rate            passed / all checks, a fraction (or a percentage)
  *           iterations:count       completed user() iterations (workflows); whole run only
  *           iterations:rate        iterations / duration of the run
@@ -72,7 +74,9 @@ typedef enum threshold_metric {
     THRESHOLD_FAILED_RATE,  /* fraction (or percentage) of attempts */
     THRESHOLD_CHECKS_RATE,  /* k6's checks:rate, a fraction (or percentage) of passed checks */
     THRESHOLD_ITERATIONS,   /* k6's iterations:count, completed user() iterations */
-    THRESHOLD_ITERATIONS_RATE /* k6's iterations:rate, per second */
+    THRESHOLD_ITERATIONS_RATE,/* k6's iterations:rate, per second */
+    THRESHOLD_HTTP_REQS,    /* k6's http_reqs:count, attempts (responses + failed attempts) */
+    THRESHOLD_HTTP_REQS_RATE /* k6's http_reqs:rate, attempts per second */
 } threshold_metric_t;
 
 typedef enum threshold_op {
@@ -129,7 +133,7 @@ void threshold_eval(const threshold_t *t, const stats_t *total, double duration_
 
 /* 1 if t can no longer pass whatever the rest of the run does, else 0. Only
  * quantities that move one way qualify: max with < <= ==, min with > >= ==,
- * and the counts (errors, failed, non2xx, requests, not percentages) with < <= ==.
+ * and the counts (errors, failed, non2xx, requests, http_reqs, not percentages) with < <= ==.
  * Never for percentiles, mean, stdev, rps, percentages or checks. */
 int threshold_certainly_broken(const threshold_t *t, const stats_t *so_far);
 
