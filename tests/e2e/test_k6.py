@@ -246,3 +246,23 @@ def test_locust_flag_conflicts_are_usage_errors():
     r = barrage("--help")
     for opt in ["--users N", "--spawn-rate R", "--run-time T", "--headless"]:
         check(opt in r.out, f"--help lists {opt}")
+
+
+def test_merge_keeps_iterations_exact():
+    path = script("function user(u) u:get('/') end\n")
+    d = tempfile.mkdtemp(prefix="barrage-k6-merge-")
+    try:
+        with Serve() as s:
+            runs = [barrage("-t", "1", "-c", "1", "-d", "0.3s", "-s", path, "--json", os.path.join(d, f"{i}.json"),
+                            s.url) for i in range(2)]
+        out = os.path.join(d, "m.json")
+        m = barrage("merge", "-o", out, runs[0].args[runs[0].args.index("--json") + 1],
+                    runs[1].args[runs[1].args.index("--json") + 1])
+        eq(m.rc, 0, f"{m}")
+        merged = json.load(open(out))
+    finally:
+        os.unlink(path)
+    its = [r.json["summary"]["iterations"] for r in runs]
+    check(all(i > 0 for i in its), f"iterations counted: {its}")
+    eq(its, [r.json["summary"]["requests"] for r in runs], "one request per iteration")
+    eq(merged["summary"]["iterations"], sum(its), "merge sums iterations")
