@@ -25,6 +25,16 @@ def script(text):
     return path
 
 
+def run_script(text, *args, serve=()):
+    """barrage ARGS... -s SCRIPT(text) against a `barrage serve` (with `serve` options)."""
+    path = script(text)
+    try:
+        with Serve(*serve) as s:
+            return barrage(*args, "-s", path, s.url)
+    finally:
+        os.unlink(path)
+
+
 def test_http_req_failed_rate_is_failed_rate():
     # every 20th response is a 500: 5% of the requests fail
     with Serve("--fault", "status500:20") as s:
@@ -68,21 +78,16 @@ end
 
 
 def test_checks_iterations_and_tags():
-    path = script(WORKFLOW)
-    try:
-        with Serve() as s:
-            r = barrage("-t", "1", "-c", "2", "-d", "1s", "-s", path,
-                        "--threshold", "checks{check:logged in}:rate>0.99",
-                        "--threshold", "checks{check:even iteration}:rate>0.9",
-                        "--threshold", "checks:rate<0.9", "--threshold", "checks:rate>0.6",
-                        "--threshold", "iterations:count>=10", "--threshold", "iterations:count>100000000",
-                        "--threshold", "iterations:rate>5",
-                        "--threshold", "http_req_duration{name:login}:p(95)<1000",
-                        "--threshold", "http_req_failed{name:login}:rate==0",
-                        "--threshold", "http_reqs{name:list items}:count>=10",
-                        "--threshold", "login:p(95)<1s", s.url)
-    finally:
-        os.unlink(path)
+    r = run_script(WORKFLOW, "-t", "1", "-c", "2", "-d", "1s",
+                   "--threshold", "checks{check:logged in}:rate>0.99",
+                   "--threshold", "checks{check:even iteration}:rate>0.9",
+                   "--threshold", "checks:rate<0.9", "--threshold", "checks:rate>0.6",
+                   "--threshold", "iterations:count>=10", "--threshold", "iterations:count>100000000",
+                   "--threshold", "iterations:rate>5",
+                   "--threshold", "http_req_duration{name:login}:p(95)<1000",
+                   "--threshold", "http_req_failed{name:login}:rate==0",
+                   "--threshold", "http_reqs{name:list items}:count>=10",
+                   "--threshold", "login:p(95)<1s")
     eq(r.rc, 99, f"{r}")
     v = verdicts(r)
     fails = sorted(k for k, (p, _) in v.items() if not p)
@@ -98,15 +103,10 @@ def test_checks_iterations_and_tags():
 
 
 def test_a_name_that_never_ran_fails_and_says_so():
-    path = script(WORKFLOW)
-    try:
-        with Serve() as s:
-            r = barrage("-t", "1", "-c", "1", "-n", "20", "-s", path,
-                        "--threshold", "http_req_duration{name:logout}:p(95)<1s",
-                        "--threshold", "checks{check:nope}:rate>0", "--threshold", "logut:errors==0",
-                        "--threshold", "login:errors==0", s.url)
-    finally:
-        os.unlink(path)
+    r = run_script(WORKFLOW, "-t", "1", "-c", "1", "-n", "20",
+                   "--threshold", "http_req_duration{name:logout}:p(95)<1s",
+                   "--threshold", "checks{check:nope}:rate>0", "--threshold", "logut:errors==0",
+                   "--threshold", "login:errors==0")
     eq(r.rc, 99, f"{r}")
     v = verdicts(r)
     eq([k for k, (p, _) in v.items() if p], ["login:errors==0"], f"only the name that ran passes: {v}")
@@ -134,12 +134,7 @@ end
 
 
 def test_options_table_stages_and_thresholds():
-    path = script(OPTIONS)
-    try:
-        with Serve() as s:
-            r = barrage("-s", path, s.url)
-    finally:
-        os.unlink(path)
+    r = run_script(OPTIONS)
     eq(r.rc, 0, f"{r}")
     c = r.json["config"]
     eq(c["stages"], [{"duration_s": 0.5, "target": 2}, {"duration_s": 1, "target": 3}], "k6's stages")
@@ -157,13 +152,9 @@ def test_options_table_stages_and_thresholds():
 
 
 def test_command_line_overrides_options_and_thresholds_add_up():
-    path = script(OPTIONS.replace("threads = 1,", "threads = 1, vus = 5, timeout = '1s',"))
-    try:
-        with Serve() as s:
-            # -d replaces the script's schedule (stages); -c its vus; thresholds add up
-            r = barrage("-d", "0.5s", "-c", "2", "-T", "3s", "--threshold", "http_reqs:count>0", "-s", path, s.url)
-    finally:
-        os.unlink(path)
+    # -d replaces the script's schedule (stages); -c its vus; thresholds add up
+    r = run_script(OPTIONS.replace("threads = 1,", "threads = 1, vus = 5, timeout = '1s',"),
+                   "-d", "0.5s", "-c", "2", "-T", "3s", "--threshold", "http_reqs:count>0")
     eq(r.rc, 0, f"{r}")
     c = r.json["config"]
     eq(c["stages"], [], "the command line's -d replaces the stages")
@@ -203,13 +194,8 @@ def test_options_errors_exit_2_before_anything_is_sent():
 
 
 def test_abort_on_fail_in_the_object_form():
-    path = script("options = { thresholds = { http_reqs = { {threshold = 'count<200', abortOnFail = true} },"
-                  " http_req_duration = {'max<10s'} } }\n")
-    try:
-        with Serve() as s:
-            r = barrage("-t", "1", "-c", "2", "-d", "10s", "-s", path, s.url)
-    finally:
-        os.unlink(path)
+    r = run_script("options = { thresholds = { http_reqs = { {threshold = 'count<200', abortOnFail = true} },"
+                   " http_req_duration = {'max<10s'} } }\n", "-t", "1", "-c", "2", "-d", "10s")
     eq(r.rc, 99, f"{r}")
     check(r.elapsed < 5, f"stopped early: {r.elapsed:.1f}s")
     check("a threshold can no longer pass; run stopped early" in r.err, r.err)
