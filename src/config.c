@@ -1,6 +1,7 @@
 /* config.c - option parsing and validation. Written by hand instead of with
  * getopt_long so that every mistake gets barrage's own one-line message. */
 #include "config.h"
+#include "threshold.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -673,6 +674,8 @@ int config_finish(config_t *c, char *err, size_t errlen)
         }
     }
     if (c->stages.n) {
+        if ((c->from_script & BIT(OPT_STAGES)) && (c->from_script & (BIT(OPT_DURATION) | BIT(OPT_RUN_TIME))))
+            return fail(err, errlen, "options: stages set the duration: drop duration (or stages)");
         if (c->duration_set)
             return fail(err, errlen, "--stages sets the duration: drop -d (or drop --stages)");
         c->duration_ns = rate_stages_total(&c->stages);
@@ -793,6 +796,9 @@ int config_apply_script(config_t *c, const char *key, const char *value, config_
     if (!(owned[c->nowned] = strdup(value))) return fail(err, errlen, "out of memory");
     const char *v = owned[c->nowned++];
     if (k->id == OPT_THRESHOLD) {
+        char terr[480];
+        if (threshold_parse(v, NULL, terr, sizeof terr)) /* "--threshold 'EXPR': why" */
+            return fail(err, errlen, "options.thresholds%s", terr + strlen("--threshold"));
         if (push_threshold(c, v, kind == CONFIG_VALUE_ABORT)) return fail(err, errlen, "out of memory");
     } else if (apply(c, o, name, v, err, errlen)) {
         return -1;
