@@ -2,6 +2,7 @@
  * getopt_long so that every mistake gets barrage's own one-line message. */
 #include "config.h"
 #include "seed.h"
+#include "threshold.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -110,7 +111,10 @@ const char *config_usage(void)
 "      --stages LIST     ramp linearly through DURATION:TARGET stages, e.g.\n"
 "                        30s:50,1m:50,10s:0 (targets are connections, or rates with -R)\n"
 "      --threshold EXPR  pass/fail gate, e.g. 'p(95)<300ms', 'errors<0.1%%', 'rps>1000',\n"
-"                        'non2xx==0', 'login:p(99)<1s' (repeatable; exit code 99 if one fails)\n"
+"                        'non2xx==0', 'login:p(99)<1s' (repeatable; exit code 99 if one fails);\n"
+"                        k6's names too: 'http_req_duration{name:login}:p(95)<300',\n"
+"                        'http_req_failed:rate<0.01', 'http_reqs:count>1000', 'checks:rate>0.99',\n"
+"                        'iterations:rate>10' (a name that never ran fails)\n"
 "      --abort-on-fail   stop as soon as a threshold can no longer pass\n"
 "      --expect-status LIST  statuses that are not failures (default 100-399), e.g.\n"
 "                        200-399,429; any other status counts as a failed request\n"
@@ -137,8 +141,17 @@ const char *config_usage(void)
 "  -v, --version         print the version and exit\n"
 "  -h, --help            print this help and exit\n"
 "\n"
+"Locust's options:\n"
+"  -u, --users N         the same as -c (one connection per user)\n"
+"  -r, --spawn-rate R    start R users per second: a ramp from 0 to --users, then hold\n"
+"                        (lowercase -r; -R is the request rate)\n"
+"      --run-time T      the same as -d, e.g. 90s, 10m, 1h30m (Locust's -t is not an\n"
+"                        alias: -t is wrk's threads)\n"
+"      --headless        accepted and ignored (barrage has no UI unless asked for one)\n"
+"\n"
 "Counts accept k/M/G suffixes (1k = 1000). Arguments after -- are passed to the\n"
-"script's init(args).\n"
+"script's init(args). A script may set options = { duration = \"30s\", stages = {...},\n"
+"thresholds = {...}, vus = 10, ... } (k6's shapes); the command line wins over it.\n"
 "Exit codes: 0 finished, 1 run failed (e.g. out of file descriptors) or, with\n"
 "--exit-on-failures, a request failed, 2 usage or set-up error, 99 a threshold\n"
 "failed, 130/143 interrupted by SIGINT/SIGTERM (the report still prints).\n";
@@ -322,8 +335,9 @@ enum opt_id {
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
-    OPT_CONNECT_TIMEOUT, OPT_SEED,
+    OPT_CONNECT_TIMEOUT, OPT_SEED, OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_HEADLESS,
 };
+#define BIT(id) (UINT64_C(1) << (id))
 
 static const struct opt {
     const char *lname;
@@ -367,6 +381,11 @@ static const struct opt {
     { "exit-code-on-error", 0, 1, OPT_EXIT_CODE_ON_ERROR },
     { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
     { "seed",        0,   1, OPT_SEED },
+    /* Locust's names; Locust's -t (run time) is not aliased: -t is wrk's threads */
+    { "users",       'u', 1, OPT_USERS },
+    { "spawn-rate",  'r', 1, OPT_SPAWN_RATE },
+    { "run-time",    0,   1, OPT_RUN_TIME },
+    { "headless",    0,   0, OPT_HEADLESS },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -379,24 +398,47 @@ static int push(const char ***arr, size_t *n, const char *v)
     return 0;
 }
 
+/* A threshold and its abort flag, the two arrays grown together. */
+static int push_threshold(config_t *c, const char *v, int abort_on_fail)
+{
+    unsigned char *a = realloc(c->threshold_abort, c->nthresholds + 1);
+    if (!a) return -1;
+    c->threshold_abort = a;
+    a[c->nthresholds] = (unsigned char)(abort_on_fail != 0);
+    return push(&c->thresholds, &c->nthresholds, v);
+}
+
 static int apply(config_t *c, const struct opt *o, const char *name, const char *v,
                  char *err, size_t errlen)
 {
     uint64_t n;
     switch (o->id) {
     case OPT_CONNECTIONS:
+    case OPT_USERS:
         if (units_parse_count(v, &n) || n == 0 || n > 1000000)
-            return fail(err, errlen, "%s: '%s' is not a valid number of connections (use 1 to 1000000, e.g. -c 100)", name, v);
-        c->connections = n;
+            return fail(err, errlen, "%s: '%s' is not a valid number of %s (use 1 to 1000000, e.g. %s 100)", name, v,
+                        o->id == OPT_USERS ? "users" : "connections", o->id == OPT_USERS ? "--users" : "-c");
+        if (o->id == OPT_USERS) c->users = n;
+        else c->connections = n;
         break;
+    case OPT_SPAWN_RATE: {
+        char *end;
+        double r = strtod(v, &end);
+        if (end == v || !starts_number(v) || *end || !(r > 0 && r <= 1e6))
+            return fail(err, errlen, "%s: '%s' is not a spawn rate (users started per second, e.g. --spawn-rate 10)", name, v);
+        c->spawn_rate = r;
+        break;
+    }
+    case OPT_HEADLESS: break; /* Locust's: barrage has no UI unless asked for one */
     case OPT_THREADS:
         if (units_parse_count(v, &n) || n == 0 || n > 1024)
             return fail(err, errlen, "%s: '%s' is not a valid number of threads (use 1 to 1024, e.g. -t 2)", name, v);
         c->threads = n;
         break;
     case OPT_DURATION:
+    case OPT_RUN_TIME:
         if (units_parse_duration(v, &n) || n == 0)
-            return fail(err, errlen, "%s: cannot parse '%s' as a duration (use e.g. 10s, 2m, 1h)", name, v);
+            return fail(err, errlen, "%s: cannot parse '%s' as a duration (use e.g. 10s, 2m, 1h30m)", name, v);
         c->duration_ns = n;
         c->duration_set = 1;
         break;
@@ -463,7 +505,7 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         if (rate_stages_parse(v, &c->stages, err, errlen)) return -1;
         break;
     case OPT_THRESHOLD:
-        if (push(&c->thresholds, &c->nthresholds, v)) return fail(err, errlen, "out of memory");
+        if (push_threshold(c, v, 0)) return fail(err, errlen, "out of memory");
         break;
     case OPT_ABORT_ON_FAIL: c->abort_on_fail = 1; break;
     case OPT_EXPECT_STATUS: {
@@ -528,6 +570,13 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
 
 int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
 {
+    if (config_parse_args(c, argc, argv, err, errlen)) return -1;
+    if (c->show_help || c->show_version) return 0;
+    return config_finish(c, err, errlen);
+}
+
+int config_parse_args(config_t *c, int argc, char **argv, char *err, size_t errlen)
+{
     const char *url = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -571,13 +620,61 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
             val = argv[++i];
         }
         if (apply(c, o, name, val, err, errlen)) return -1;
+        c->given |= BIT(o->id);
     }
     if (c->show_help || c->show_version) return 0;
-    if (!c->seed_given) c->seed = seed_random(); /* recorded in --json, so a run can be repeated */
-    if (!c->connect_timeout_ns) c->connect_timeout_ns = c->timeout_ns;
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;
-    if (config_parse_url(url, &c->url, err, errlen)) return -1;
+    return config_parse_url(url, &c->url, err, errlen);
+}
+
+/* Locust's --users/--spawn-rate/--run-time onto -c, stages and -d. */
+static int locust_schedule(config_t *c, char *err, size_t errlen)
+{
+    uint64_t set = c->given | c->from_script;
+    if ((set & BIT(OPT_RUN_TIME)) && (set & BIT(OPT_DURATION)))
+        return fail(err, errlen, "--run-time and -d both set the duration: give one");
+    if (c->users) {
+        if (set & BIT(OPT_CONNECTIONS))
+            return fail(err, errlen, "--users and -c both set the number of connections (one per user): give one");
+        c->connections = c->users;
+    }
+    if (!c->spawn_rate) return 0;
+    if (c->stages.n)
+        return fail(err, errlen, "--spawn-rate and --stages both set the ramp: give one (--spawn-rate R ramps 0 to --users N at R per second)");
+    if (c->rate > 0)
+        return fail(err, errlen, "--spawn-rate ramps users, not a rate: with -R use --stages for a rate ramp");
+    if (!(set & (BIT(OPT_USERS) | BIT(OPT_CONNECTIONS))))
+        return fail(err, errlen, "--spawn-rate needs --users N (the number of users to ramp up to)");
+    /* users grow by R per second from 0 to N, then N until the end */
+    double n = (double)c->connections, total_s = (double)c->duration_ns / 1e9;
+    double ramp_s = n / c->spawn_rate;
+    if (ramp_s >= total_s) { /* the run ends while still spawning */
+        c->stages.n = 1;
+        c->stages.dur_ns[0] = c->duration_ns;
+        c->stages.target[0] = c->spawn_rate * total_s;
+    } else {
+        uint64_t ramp_ns = (uint64_t)(ramp_s * 1e9 + 0.5);
+        c->stages.n = 2;
+        c->stages.dur_ns[0] = ramp_ns;
+        c->stages.target[0] = n;
+        c->stages.dur_ns[1] = c->duration_ns - ramp_ns;
+        c->stages.target[1] = n;
+        if (!c->stages.dur_ns[0]) { /* so fast it is no ramp */
+            c->stages.n = 1;
+            c->stages.dur_ns[0] = c->duration_ns;
+            c->stages.target[0] = n;
+        }
+    }
+    c->duration_set = 0; /* the stages carry it now */
+    return 0;
+}
+
+int config_finish(config_t *c, char *err, size_t errlen)
+{
+    if (!c->seed_given) c->seed = seed_random(); /* recorded in --json, so a run can be repeated */
+    if (!c->connect_timeout_ns) c->connect_timeout_ns = c->timeout_ns;
+    if (locust_schedule(c, err, errlen)) return -1;
     if (c->shard_count > 1) { /* this shard's share; remainders go to the first shards */
         uint64_t i = c->shard_index, n = c->shard_count;
         if (c->requests) {
@@ -597,6 +694,8 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
         }
     }
     if (c->stages.n) {
+        if ((c->from_script & BIT(OPT_STAGES)) && (c->from_script & (BIT(OPT_DURATION) | BIT(OPT_RUN_TIME))))
+            return fail(err, errlen, "options: stages set the duration: drop duration (or stages)");
         if (c->duration_set)
             return fail(err, errlen, "--stages sets the duration: drop -d (or drop --stages)");
         c->duration_ns = rate_stages_total(&c->stages);
@@ -625,5 +724,111 @@ void config_free(config_t *c)
     free(c->headers);
     free(c->script_args);
     free(c->thresholds);
+    free(c->threshold_abort);
+    for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
+    free(c->owned);
     memset(c, 0, sizeof *c);
+}
+
+/* A script's `options` table: k6's names, barrage's own (its long options
+ * with '_' for '-') and Locust's. */
+static const struct script_key {
+    const char *key;
+    enum opt_id id;
+    int boolean;   /* true/false; `negate`: false turns the option on */
+    int negate;
+} script_keys[] = {
+    { "vus", OPT_CONNECTIONS, 0, 0 },        { "connections", OPT_CONNECTIONS, 0, 0 },
+    { "users", OPT_USERS, 0, 0 },            { "spawn_rate", OPT_SPAWN_RATE, 0, 0 },
+    { "threads", OPT_THREADS, 0, 0 },        { "duration", OPT_DURATION, 0, 0 },
+    { "run_time", OPT_RUN_TIME, 0, 0 },      { "stages", OPT_STAGES, 0, 0 },
+    { "thresholds", OPT_THRESHOLD, 0, 0 },   { "rate", OPT_RATE, 0, 0 },
+    { "requests", OPT_REQUESTS, 0, 0 },      { "timeout", OPT_TIMEOUT, 0, 0 },
+    { "connect_timeout", OPT_CONNECT_TIMEOUT, 0, 0 }, { "expect_status", OPT_EXPECT_STATUS, 0, 0 },
+    { "abort_on_fail", OPT_ABORT_ON_FAIL, 1, 0 }, { "latency", OPT_LATENCY, 1, 0 },
+    { "insecure", OPT_INSECURE, 1, 0 },      { "insecureSkipTLSVerify", OPT_INSECURE, 1, 0 },
+    { "keepalive", OPT_NO_KEEPALIVE, 1, 1 }, { "noConnectionReuse", OPT_NO_KEEPALIVE, 1, 0 },
+    { "method", OPT_METHOD, 0, 0 },          { "body", OPT_BODY, 0, 0 },
+};
+
+const char *config_script_keys(void)
+{
+    return "vus/connections, duration, stages, thresholds, rate, requests, threads, timeout, connect_timeout, "
+           "expect_status, abort_on_fail, latency, insecure/insecureSkipTLSVerify, keepalive/noConnectionReuse, "
+           "method, body, users, spawn_rate, run_time";
+}
+
+/* The options of one meaning: the command line giving any of them replaces
+ * the script's. Stages also yield to -c/--users and -R (they would
+ * change what their targets mean or overrule the count). */
+static uint64_t script_group(enum opt_id id)
+{
+    const uint64_t schedule = BIT(OPT_DURATION) | BIT(OPT_RUN_TIME) | BIT(OPT_STAGES) | BIT(OPT_SPAWN_RATE);
+    switch (id) {
+    case OPT_CONNECTIONS: case OPT_USERS: return BIT(OPT_CONNECTIONS) | BIT(OPT_USERS);
+    case OPT_DURATION: case OPT_RUN_TIME: case OPT_SPAWN_RATE: return schedule;
+    case OPT_STAGES: return schedule | BIT(OPT_CONNECTIONS) | BIT(OPT_USERS) | BIT(OPT_RATE);
+    case OPT_BODY: return BIT(OPT_BODY) | BIT(OPT_BODY_FILE);
+    default: return BIT(id);
+    }
+}
+
+int config_apply_script(config_t *c, const char *key, const char *value, config_value_kind_t kind,
+                        char *err, size_t errlen)
+{
+    char name[96];
+    snprintf(name, sizeof name, "options.%.60s", key);
+    const struct script_key *k = NULL;
+    for (size_t i = 0; i < sizeof script_keys / sizeof script_keys[0]; i++)
+        if (!strcmp(script_keys[i].key, key)) k = &script_keys[i];
+    if (!k) {
+        if (!strcmp(key, "iterations"))
+            return fail(err, errlen, "%s: k6's shared iterations are not supported (use requests = N for a number of requests, or a duration)", name);
+        if (!strcmp(key, "rps"))
+            return fail(err, errlen, "%s: k6's rps is a cap; barrage's rate = N sends N requests/s at a constant rate (use rate)", name);
+        if (!strcmp(key, "scenarios") || !strcmp(key, "executor"))
+            return fail(err, errlen, "%s: k6's scenarios are not supported (use stages, or barrage.user{} classes)", name);
+        return fail(err, errlen, "options: unknown key '%.60s' (use %s)", key, config_script_keys());
+    }
+    const struct opt *o = NULL;
+    for (size_t i = 0; i < NOPTS; i++)
+        if (opts[i].id == k->id) o = &opts[i];
+    if (k->boolean != (kind == CONFIG_VALUE_BOOLEAN))
+        return fail(err, errlen, "%s: expected %s, got %s%.40s%s", name,
+                    k->boolean ? "true or false" : k->id == OPT_THRESHOLD ? "a table of expressions" : "a string or a number",
+                    kind == CONFIG_VALUE_BOOLEAN ? "a boolean" : "'", kind == CONFIG_VALUE_BOOLEAN ? "" : value,
+                    kind == CONFIG_VALUE_BOOLEAN ? "" : "'");
+    if ((kind == CONFIG_VALUE_THRESHOLD || kind == CONFIG_VALUE_ABORT) != (k->id == OPT_THRESHOLD))
+        return fail(err, errlen, "%s: expected a table of threshold expressions, e.g. thresholds = { http_req_duration = {\"p(95)<500\"} }", name);
+    if (kind == CONFIG_VALUE_STAGES && k->id != OPT_STAGES)
+        return fail(err, errlen, "%s: expected a string or a number, got a table", name);
+    /* the command line wins; thresholds add up (a gate never disappears) */
+    if (k->id != OPT_THRESHOLD && (c->given & script_group(k->id))) return 0;
+    if (k->boolean) {
+        if (strcmp(value, "true") == (k->negate ? 0 : 1)) return 0;  /* the default */
+        if (apply(c, o, name, NULL, err, errlen)) return -1;
+        c->from_script |= BIT(k->id);
+        return 0;
+    }
+    char **owned = realloc(c->owned, (c->nowned + 1) * sizeof *owned);
+    if (!owned) return fail(err, errlen, "out of memory");
+    c->owned = owned;
+    if (!(owned[c->nowned] = strdup(value))) return fail(err, errlen, "out of memory");
+    const char *v = owned[c->nowned++];
+    if (k->id == OPT_THRESHOLD) {
+        char terr[480];
+        if (threshold_parse(v, NULL, terr, sizeof terr)) /* "--threshold 'EXPR': why" */
+            return fail(err, errlen, "options.thresholds%s", terr + strlen("--threshold"));
+        if (push_threshold(c, v, kind == CONFIG_VALUE_ABORT)) return fail(err, errlen, "out of memory");
+    } else if (apply(c, o, name, v, err, errlen)) {
+        return -1;
+    }
+    c->from_script |= BIT(k->id);
+    return 0;
+}
+
+void config_script_sources(const config_t *c, void (*fn)(void *ctx, const char *name), void *ctx)
+{
+    for (size_t i = 0; i < NOPTS; i++)
+        if (c->from_script & BIT(opts[i].id)) fn(ctx, opts[i].lname);
 }

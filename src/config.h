@@ -51,8 +51,10 @@ typedef struct config {
     int keepalive;        /* keep connections open (default on; --no-keepalive) */
     double rate;          /* -R: total requests/s (0 = as fast as possible) */
     rate_stages_t stages; /* --stages (stages.n == 0: none) */
-    const char **thresholds; /* --threshold expressions (borrowed); array owned */
+    const char **thresholds; /* --threshold expressions (borrowed, or in owned); array owned */
     size_t nthresholds;
+    unsigned char *threshold_abort; /* per threshold: 1 = stop the run when it can no longer
+                                     * pass (a script's abortOnFail); array owned */
     int abort_on_fail;    /* stop as soon as a threshold is certainly broken */
     stats_expect_t expect;/* --expect-status: statuses that are not failures (default 100-399) */
     const char *expect_text; /* --expect-status as given (borrowed), NULL for the default */
@@ -67,6 +69,12 @@ typedef struct config {
     const char *html_path;/* --html FILE, or NULL */
     uint64_t seed;        /* --seed: the run's random seed (0..SEED_MAX); a fresh one when not given */
     int seed_given;       /* --seed was given */
+    uint64_t users;       /* --users/-u (Locust's): the same as -c; 0 = not given */
+    double spawn_rate;    /* --spawn-rate/-r: users started per second (0 = all at once) */
+    uint64_t given;       /* bit per option given on the command line (internal to config.c) */
+    uint64_t from_script; /* bit per option taken from the script's `options` table */
+    char **owned;         /* strings copied from a script's options (owned) */
+    size_t nowned;
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;
@@ -76,6 +84,31 @@ void config_defaults(config_t *c);
 /* Parse argv (argv[0] is the program). 0 on success; -1 with a one-line
  * message in err (no trailing newline) on any invalid input. */
 int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen);
+/* The two halves of config_parse: argv into *c (and the URL), then the
+ * checks and derived values (shards, stages, --users/--spawn-rate). A
+ * script's options go between the two (config_apply_script). */
+int config_parse_args(config_t *c, int argc, char **argv, char *err, size_t errlen);
+int config_finish(config_t *c, char *err, size_t errlen);
+
+/* The kind of a script option's value, as the script wrote it. */
+typedef enum config_value_kind {
+    CONFIG_VALUE_STRING, CONFIG_VALUE_NUMBER, CONFIG_VALUE_BOOLEAN,
+    CONFIG_VALUE_STAGES,      /* a stages table, made "DUR:TARGET,..." */
+    CONFIG_VALUE_THRESHOLD,   /* one threshold expression */
+    CONFIG_VALUE_ABORT        /* one threshold expression with abortOnFail = true */
+} config_value_kind_t;
+/* One entry of a script's `options` table (k6's names or barrage's, see
+ * config_script_keys) with its value written as text (copied). A value
+ * the command line gave already is ignored (the command line wins),
+ * except thresholds, which add to the command line's. 0, or -1 with err
+ * "options.KEY: ..." (an unknown key, a wrong type, a bad value). */
+int config_apply_script(config_t *c, const char *key, const char *value, config_value_kind_t kind,
+                        char *err, size_t errlen);
+/* The keys a script's options may hold, for messages ("vus, duration, ..."). */
+const char *config_script_keys(void);
+/* Calls fn with the name of each option (barrage's long name) that came
+ * from the script's options, in the order of the option table. */
+void config_script_sources(const config_t *c, void (*fn)(void *ctx, const char *name), void *ctx);
 /* Free what config_parse allocated. */
 void config_free(config_t *c);
 /* The --help text. */

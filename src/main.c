@@ -170,6 +170,11 @@ static int run(const config_t *cfg)
     if (!r.error && report_all_failed(cfg, &r.total, hint, sizeof hint)) fprintf(stderr, "barrage: %s\n", hint);
     size_t failed = run_thresholds(&r);
     report_thresholds(out, r.th, r.verdicts, cfg->nthresholds);
+    for (size_t i = 0; i < cfg->nthresholds; i++) /* a name that never ran fails, and says so */
+        if (r.verdicts[i].missing)
+            fprintf(stderr, "barrage: threshold '%s': no %s named '%s' ran (check the name in the script)\n",
+                    r.th[i].expr, r.th[i].metric == THRESHOLD_CHECKS || r.th[i].metric == THRESHOLD_CHECKS_RATE
+                    ? "check" : "request", r.th[i].name);
     if (aborted) fprintf(stderr, "barrage: --abort-on-fail: a threshold can no longer pass; run stopped early\n");
     if (failed && exit_code == EXIT_OK) exit_code = EXIT_THRESHOLD;
     /* a signal during done() (or the thresholds) is an interruption too: the
@@ -214,7 +219,10 @@ int main(int argc, char **argv)
     config_t cfg;
     config_defaults(&cfg);
     char err[512];
-    if (config_parse(&cfg, argc, argv, err, sizeof err)) {
+    /* the script's options table goes between the command line and the checks */
+    if (config_parse_args(&cfg, argc, argv, err, sizeof err) ||
+        (!cfg.show_help && !cfg.show_version &&
+         ((cfg.script && script_options(cfg.script, &cfg, err, sizeof err)) || config_finish(&cfg, err, sizeof err)))) {
         config_free(&cfg);
         return usage_error(err);
     }

@@ -107,8 +107,11 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < cfg->nthresholds; i++)
+    for (size_t i = 0; i < cfg->nthresholds; i++) {
         if (threshold_parse(cfg->thresholds[i], &r->th[i], err, errlen)) return -1;
+        r->th[i].abort_on_fail = cfg->abort_on_fail || (cfg->threshold_abort && cfg->threshold_abort[i]);
+        r->abort_any |= r->th[i].abort_on_fail;
+    }
 
     if (cfg->script && !(r->script = script_load(cfg->script, cfg, err, errlen))) return -1;
     if (resolve_target(r, err, errlen)) return -1;
@@ -183,11 +186,11 @@ int run_start(run_t *r)
     return r->error;
 }
 
-/* --abort-on-fail: a threshold that the totals so far already break. */
+/* --abort-on-fail (or abortOnFail): a threshold that the totals so far already break. */
 static int broken(const run_t *r)
 {
     for (size_t i = 0; r->mon && i < r->cfg->nthresholds; i++)
-        if (threshold_certainly_broken(&r->th[i], monitor_totals(r->mon))) return 1;
+        if (r->th[i].abort_on_fail && threshold_certainly_broken(&r->th[i], monitor_totals(r->mon))) return 1;
     return 0;
 }
 
@@ -227,7 +230,7 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         uint64_t now = loop_now();
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
-        if (cfg->abort_on_fail && broken(r)) return 1;
+        if (r->abort_any && broken(r)) return 1;
         uint64_t timeout = timelines ? 2000000 : 100000000; /* ns */
         if (limited) {
             if (now >= end) break;

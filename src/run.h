@@ -39,6 +39,7 @@ typedef struct run {
     size_t req_len;               /* its length */
     threshold_t *th;              /* the parsed --threshold expressions (cfg->nthresholds) */
     threshold_result_t *verdicts; /* their verdicts, filled by run_thresholds */
+    int abort_any;                /* some threshold stops the run when it can no longer pass */
 
     /* Set by run_start and run_stop: */
     size_t started;               /* workers that were started (and are joined by run_stop) */

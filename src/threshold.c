@@ -13,7 +13,8 @@
 #include <string.h>
 
 #define OPS_HINT "use <, <=, >, >=, == or !="
-#define METRICS_HINT "use p(N), med, mean, min, max, stdev, failed, failed_rate, errors, non2xx, requests, rps or checks"
+#define METRICS_HINT "use p(N), med, mean, min, max, stdev, failed, failed_rate, errors, non2xx, requests, rps or checks; " \
+                     "or k6's http_req_duration:p(95), http_req_failed:rate, http_reqs:count, checks:rate, iterations:count"
 
 /* The expression is the user's and may hold control characters; they become
  * spaces so the message stays one line. */
@@ -118,6 +119,12 @@ static int parse_metric(const char *s, const char *e, threshold_t *t, const char
         t->p = v;
         return 0;
     }
+    static const char *const k6_bare[][2] = {
+        { "http_req_duration", "http_req_duration:p(95)<500" }, { "http_reqs", "http_reqs:count>1000" },
+    };
+    for (size_t i = 0; i < sizeof k6_bare / sizeof k6_bare[0]; i++)
+        if (span_is(s, e, k6_bare[i][0]))
+            return fail(err, errlen, expr, "k6's %s needs an aggregation after ':' (e.g. %s)", k6_bare[i][0], k6_bare[i][1]);
     if (len >= 2 && s[0] == 'p' && threshold_scan_number(s + 1, e, &v) == (size_t)(len - 1))
         return fail(err, errlen, expr, "unknown metric '%.*s' (did you mean p(%.*s)?)", len, s, len - 1, s + 1);
     return fail(err, errlen, expr, "unknown metric '%.*s' (" METRICS_HINT ")", len, s);
@@ -156,8 +163,10 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
     }
     switch (t->metric) {
     case THRESHOLD_FAILED_RATE:
+    case THRESHOLD_CHECKS_RATE:
         if (!pct && (mult != 1 || v > 1))
-            return fail(err, errlen, expr, "cannot read '%.*s' as a rate (use a fraction from 0 to 1 or a percentage, e.g. failed_rate<0.01 or failed_rate<1%%)", len, s);
+            return fail(err, errlen, expr, "cannot read '%.*s' as a rate (use a fraction from 0 to 1 or a percentage, e.g. %s)", len, s,
+                        t->metric == THRESHOLD_CHECKS_RATE ? "checks:rate>0.99 or checks:rate>99%" : "failed_rate<0.01 or failed_rate<1%");
         break;
     case THRESHOLD_FAILED:
     case THRESHOLD_ERRORS:
@@ -167,6 +176,14 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
             return fail(err, errlen, expr, "cannot read '%.*s' as a count or a percentage (use e.g. %s<0.1%% or %s<10)", len, s, m, m);
         break;
     }
+    case THRESHOLD_ITERATIONS:
+        if (pct || mult == 0)
+            return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. iterations:count>=100)", len, s);
+        break;
+    case THRESHOLD_HTTP_REQS:
+        if (pct || mult == 0)
+            return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. http_reqs:count>=1000)", len, s);
+        break;
     case THRESHOLD_REQUESTS:
         if (pct)
             return fail(err, errlen, expr, "requests takes a count, not a percentage like '%.*s' (use e.g. requests>=1000; for a share of failures use failed_rate<1%%)", len, s);
@@ -174,6 +191,8 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
             return fail(err, errlen, expr, "cannot read '%.*s' as a count (use e.g. requests>=1000 or requests>=10k)", len, s);
         break;
     case THRESHOLD_RPS:
+    case THRESHOLD_HTTP_REQS_RATE:
+    case THRESHOLD_ITERATIONS_RATE:
         if (mult == 0)
             return fail(err, errlen, expr, "cannot read '%.*s' as requests per second (use a plain number, e.g. rps>1000)", len, s);
         break;
@@ -187,6 +206,77 @@ static int parse_value(const char *s, const char *e, threshold_t *t, const char 
     t->percent = pct;
     t->value = pct ? v : v * mult;
     return 0;
+}
+
+/* k6's metric names, each with the aggregations it takes. */
+static const struct k6_metric {
+    const char *name;
+    const char *hint;  /* the aggregations, for messages */
+} k6_metrics[] = {
+    { "http_req_duration", "p(N), avg, med, min or max" },
+    { "http_req_failed", "rate" },
+    { "http_reqs", "count or rate" },
+    { "checks", "rate" },
+    { "iterations", "count or rate" },
+};
+
+/* When [*name, *name_end) is a k6 metric with an optional {name:X} tag (or
+ * {check:X} for checks): the metric from the aggregation [m, me), and the
+ * name narrowed to the tag's value (NULL without a tag). 1 if it was k6's,
+ * 0 if not (a request name), -1 on an error. */
+static int parse_k6(const char **name, const char **name_end, const char *m, const char *me, threshold_t *t,
+                    const char *expr, char *err, size_t errlen)
+{
+    const char *n = *name, *ne = *name_end, *base_end = ne, *tag = NULL, *tag_end = NULL;
+    const char *brace = memchr(n, '{', (size_t)(ne - n));
+    if (brace && ne[-1] == '}') { base_end = brace; tag = brace + 1; tag_end = ne - 1; }
+    size_t k = 0, nk = sizeof k6_metrics / sizeof k6_metrics[0];
+    while (k < nk && !span_is(n, base_end, k6_metrics[k].name)) k++;
+    if (k == nk) return 0;
+    const char *tv = NULL, *tve = NULL;
+    if (tag) {
+        const char *colon = memchr(tag, ':', (size_t)(tag_end - tag));
+        const char *tk = skip_ws(tag, tag_end), *tke = colon ? colon : tag_end;
+        while (tke > tk && isspace((unsigned char)tke[-1])) tke--;
+        int is_check = k == 3;
+        if (!colon || !(span_is(tk, tke, "name") || (is_check && span_is(tk, tke, "check"))))
+            return fail(err, errlen, expr, "cannot read the tag '{%.*s}' (use {name:NAME}%s)", (int)(tag_end - tag), tag,
+                        is_check ? " or {check:NAME}" : "");
+        if (k == 4)
+            return fail(err, errlen, expr, "iterations are not counted per name (drop the '{%.*s}')",
+                        (int)(tag_end - tag), tag);
+        tv = skip_ws(colon + 1, tag_end);
+        tve = tag_end;
+        while (tve > tv && isspace((unsigned char)tve[-1])) tve--;
+        if (tv == tve)
+            return fail(err, errlen, expr, "empty tag value in '{%.*s}' (use e.g. {name:login})", (int)(tag_end - tag), tag);
+    }
+    int ok = 1;
+    switch (k) {
+    case 0: /* http_req_duration: the latency words */
+        if (parse_metric(m, me, t, expr, err, errlen) || !is_latency(t->metric)) ok = 0;
+        break;
+    case 1: ok = span_is(m, me, "rate"); t->metric = THRESHOLD_FAILED_RATE; break;
+    case 2:
+        if (span_is(m, me, "count")) t->metric = THRESHOLD_HTTP_REQS;
+        else if (span_is(m, me, "rate")) t->metric = THRESHOLD_HTTP_REQS_RATE;
+        else ok = 0;
+        break;
+    case 3: ok = span_is(m, me, "rate"); t->metric = THRESHOLD_CHECKS_RATE; break;
+    default:
+        if (span_is(m, me, "count")) t->metric = THRESHOLD_ITERATIONS;
+        else if (span_is(m, me, "rate")) t->metric = THRESHOLD_ITERATIONS_RATE;
+        else ok = 0;
+        break;
+    }
+    if (!ok)
+        return fail(err, errlen, expr, "%s takes %s, not '%.*s' (e.g. %s)", k6_metrics[k].name, k6_metrics[k].hint,
+                    (int)(me - m), m,
+                    k == 0 ? "http_req_duration:p(95)<500" : k == 1 ? "http_req_failed:rate<0.01" :
+                    k == 2 ? "http_reqs:count>1000" : k == 3 ? "checks:rate>0.99" : "iterations:rate>10");
+    *name = tv;
+    *name_end = tve;
+    return 1;
 }
 
 int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen)
@@ -229,13 +319,11 @@ int threshold_parse(const char *expr, threshold_t *out, char *err, size_t errlen
         const char *w = word_end(m, end);
         return fail(err, errlen, expr, "missing metric before '%.*s' (use e.g. p(95)<300ms)", (int)(w - m), m);
     }
-    /* k6's spelling of a rate threshold on http_req_failed: "http_req_failed: rate<0.01" */
-    if (name && span_is(name, name_end, "http_req_failed") && span_is(m, me, "rate")) {
-        t.metric = THRESHOLD_FAILED_RATE;
-        name = NULL;
-    } else if (parse_metric(m, me, &t, expr, err, errlen)) {
-        return -1;
-    }
+    /* k6's spelling: METRIC[{TAG:VALUE}]:AGGREGATION, e.g. "http_req_failed:rate<0.01",
+     * "http_req_duration{name:login}:p(95)<300" (a script's thresholds table joins key and expression) */
+    int k6 = name ? parse_k6(&name, &name_end, m, me, &t, expr, err, errlen) : 0;
+    if (k6 < 0) return -1;
+    if (!k6 && parse_metric(m, me, &t, expr, err, errlen)) return -1;
     if (name && t.metric == THRESHOLD_NON2XX)
         return fail(err, errlen, expr, "'non2xx' is not counted per name (use '%.*s:errors', its failed requests, the same as NAME:failed)", (int)(name_end - name), name);
 
@@ -326,14 +414,16 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
     r->measured = 0;
     r->pass = 0;
     r->note = NULL;
+    r->missing = 0;
 
     /* The whole run, or one name's share of it. */
     const hist_t *lat = &s->latency;
     uint64_t requests = s->requests, errors = stats_error_total(&s->errors);
     uint64_t attempts = stats_attempts(s), failed = stats_failed(s);
-    if (t->name && t->metric != THRESHOLD_CHECKS) {
+    int check_metric = t->metric == THRESHOLD_CHECKS || t->metric == THRESHOLD_CHECKS_RATE;
+    if (t->name && !check_metric) {
         const stats_named_t *n = find_named(s, t->name);
-        if (!n) { r->note = "no requests with this name"; return; }
+        if (!n) { r->note = "no requests with this name"; r->missing = 1; return; }
         lat = &n->latency;
         requests = attempts = n->requests;   /* a name's requests count its failed attempts */
         errors = failed = n->failures;
@@ -365,8 +455,17 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
         m = (double)requests;
         break;
     case THRESHOLD_RPS:
+    case THRESHOLD_HTTP_REQS_RATE:
+    case THRESHOLD_ITERATIONS_RATE:
         if (!(duration_s > 0)) { r->note = "no duration"; return; }
-        m = (double)requests / duration_s;
+        m = (double)(t->metric == THRESHOLD_RPS ? requests : t->metric == THRESHOLD_HTTP_REQS_RATE ? attempts
+                     : s->iterations) / duration_s;
+        break;
+    case THRESHOLD_HTTP_REQS:
+        m = (double)attempts;
+        break;
+    case THRESHOLD_ITERATIONS:
+        m = (double)s->iterations;
         break;
     default: { /* THRESHOLD_CHECKS */
         uint64_t pass = 0, fail = 0;
@@ -377,9 +476,10 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
             fail += s->checks[i].fail;
             found = 1;
         }
-        if (t->name && !found) { r->note = "no check with this name"; return; }
+        if (t->name && !found) { r->note = "no check with this name"; r->missing = 1; return; }
         if (!(pass + fail)) { r->note = "no checks ran"; return; }
-        m = percent(pass, pass + fail);
+        m = t->metric == THRESHOLD_CHECKS || t->percent ? percent(pass, pass + fail)
+                                                        : (double)pass / (double)(pass + fail);
         break;
     }
     }
@@ -395,12 +495,13 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     if (t->percent) return 0;
     const hist_t *lat = &s->latency;
     uint64_t requests = s->requests, errors = stats_error_total(&s->errors), failed = stats_failed(s);
+    uint64_t attempts = stats_attempts(s);
     if (t->name) {
-        if (t->metric == THRESHOLD_CHECKS) return 0;
+        if (t->metric == THRESHOLD_CHECKS || t->metric == THRESHOLD_CHECKS_RATE) return 0;
         const stats_named_t *n = find_named(s, t->name);
         if (!n) return 0;                      /* it may still come */
         lat = &n->latency;
-        requests = n->requests;
+        requests = attempts = n->requests;
         errors = failed = n->failures;
     }
 
@@ -413,6 +514,7 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     case THRESHOLD_FAILED:   cur = (double)failed; rising = 1; break;
     case THRESHOLD_NON2XX:   cur = (double)s->errors.status; rising = 1; break;
     case THRESHOLD_REQUESTS: cur = (double)requests; rising = 1; break;
+    case THRESHOLD_HTTP_REQS: cur = (double)attempts; rising = 1; break;
     default:                 return 0;
     }
     switch (t->op) {
@@ -435,9 +537,10 @@ char *threshold_format_value(const threshold_t *t, double v, char *buf, size_t l
         snprintf(buf, len, "%.2f%s", v, units[i]);
     } else if (t->percent) {
         snprintf(buf, len, "%.2f%%", v);
-    } else if (t->metric == THRESHOLD_FAILED_RATE) {
+    } else if (t->metric == THRESHOLD_FAILED_RATE || t->metric == THRESHOLD_CHECKS_RATE) {
         snprintf(buf, len, "%.4f", v);
-    } else if (t->metric == THRESHOLD_RPS) {
+    } else if (t->metric == THRESHOLD_RPS || t->metric == THRESHOLD_HTTP_REQS_RATE ||
+               t->metric == THRESHOLD_ITERATIONS_RATE) {
         snprintf(buf, len, "%.1f/s", v);
     } else {
         snprintf(buf, len, "%.0f", v);

@@ -22,6 +22,18 @@
  *           requests  complete responses; per NAME its requests (attempts);
  *           rps       requests / duration of the run;
  *           checks    percentage of passed checks; per NAME that check's.
+ *   k6's names, before a ':' (a script's thresholds table joins its key and
+ *   each expression so), with an optional tag {name:NAME} ({check:NAME} for
+ *   checks) that selects a name as NAME: does:
+ *           http_req_duration:AGG  AGG one of the latency words above
+ *           http_req_failed:rate   = failed_rate
+ *           http_reqs:count        requests made: responses plus failed attempts
+ *                                  (stats_attempts; per NAME its requests)
+ *           http_reqs:rate         those per second of the run
+ *           checks:rate            passed / all checks, a fraction (or a percentage)
+ *           iterations:count       completed user() iterations (workflows); whole run only
+ *           iterations:rate        iterations / duration of the run
+ *           e.g. http_req_duration{name:login}:p(95)<300  checks{check:has token}:rate>0.99
  *   OP      <  <=  >  >=  ==  != (two values within 1e-9 relative are equal)
  *   VALUE   latency: a number with unit us, ms, s or m; a bare number is ms (as in k6).
  *           errors, non2xx, failed: a count, or a percentage "0.1%" of
@@ -59,7 +71,12 @@ typedef enum threshold_metric {
     THRESHOLD_RPS,          /* requests per second */
     THRESHOLD_CHECKS,       /* percentage */
     THRESHOLD_FAILED,       /* count or percentage of attempts */
-    THRESHOLD_FAILED_RATE   /* fraction (or percentage) of attempts */
+    THRESHOLD_FAILED_RATE,  /* fraction (or percentage) of attempts */
+    THRESHOLD_CHECKS_RATE,  /* k6's checks:rate, a fraction (or percentage) of passed checks */
+    THRESHOLD_ITERATIONS,   /* k6's iterations:count, completed user() iterations */
+    THRESHOLD_ITERATIONS_RATE,/* k6's iterations:rate, per second */
+    THRESHOLD_HTTP_REQS,    /* k6's http_reqs:count, attempts (responses + failed attempts) */
+    THRESHOLD_HTTP_REQS_RATE /* k6's http_reqs:rate, attempts per second */
 } threshold_metric_t;
 
 typedef enum threshold_op {
@@ -76,6 +93,8 @@ typedef struct threshold {
     double value;              /* in the metric's unit: microseconds for latency,
                                 * percent when `percent`, else a count or requests/s */
     int percent;               /* 1 when value is a percentage (always for checks) */
+    int abort_on_fail;         /* stop the run when it can no longer pass (set by the caller:
+                                * --abort-on-fail, or the script's abortOnFail) */
 } threshold_t;
 
 /* Parse expr into out (which then owns copies of its strings). 0, or -1 with
@@ -101,6 +120,7 @@ typedef struct threshold_result {
     int pass;         /* 1 if `measured OP value` holds; 0 when there was no data */
     const char *note; /* static text saying why there was no data, or (errors with
                        * failed statuses in the run) that errors leaves them out; else NULL */
+    int missing;      /* 1 when t's NAME never occurred (no request, or no check, of that name) */
 } threshold_result_t;
 
 /* Evaluate t against the merged statistics of a run of duration_s seconds.
@@ -113,7 +133,7 @@ void threshold_eval(const threshold_t *t, const stats_t *total, double duration_
 
 /* 1 if t can no longer pass whatever the rest of the run does, else 0. Only
  * quantities that move one way qualify: max with < <= ==, min with > >= ==,
- * and the counts (errors, failed, non2xx, requests, not percentages) with < <= ==.
+ * and the counts (errors, failed, non2xx, requests, http_reqs, not percentages) with < <= ==.
  * Never for percentiles, mean, stdev, rps, percentages or checks. */
 int threshold_certainly_broken(const threshold_t *t, const stats_t *so_far);
 

@@ -7,11 +7,12 @@
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int units_parse_duration(const char *s, uint64_t *ns)
+/* One NUMBER[UNIT] group at *pp: its value in ns (rounded later), the unit
+ * required when `need_unit`. Moves *pp past it. 0, or -1. */
+static int duration_group(const char **pp, int need_unit, double *ns)
 {
-    if (!s) return -1;
     /* strtod alone would take "nan", "inf", "0x10", "1e3" and a sign */
-    const char *p = s;
+    const char *s = *pp, *p = s;
     int digits = 0;
     while (is_digit(*p)) { p++; digits++; }
     if (*p == '.') for (p++; is_digit(*p); p++) digits++;
@@ -20,15 +21,34 @@ int units_parse_duration(const char *s, uint64_t *ns)
     memcpy(num, s, (size_t)(p - s));
     num[p - s] = 0;
     double mult;
-    if (!*p || !strcmp(p, "s")) mult = 1e9;
-    else if (!strcmp(p, "ms")) mult = 1e6;
-    else if (!strcmp(p, "us")) mult = 1e3;
-    else if (!strcmp(p, "m")) mult = 60e9;
-    else if (!strcmp(p, "h")) mult = 3600e9;
+    /* longest unit first: "ms" before "m" */
+    if (!strncmp(p, "ms", 2)) { mult = 1e6; p += 2; }
+    else if (!strncmp(p, "us", 2)) { mult = 1e3; p += 2; }
+    else if (*p == 's') { mult = 1e9; p++; }
+    else if (*p == 'm') { mult = 60e9; p++; }
+    else if (*p == 'h') { mult = 3600e9; p++; }
+    else if (!*p && !need_unit) mult = 1e9;
     else return -1;
-    double r = strtod(num, NULL) * mult;
-    if (!(r >= 0 && r <= 1e18)) return -1;
-    *ns = (uint64_t)(r + 0.5);
+    *ns = strtod(num, NULL) * mult;
+    *pp = p;
+    return 0;
+}
+
+int units_parse_duration(const char *s, uint64_t *ns)
+{
+    if (!s) return -1;
+    const char *p = s;
+    double total = 0, v;
+    /* a bare number is seconds; a compound form ("1h30m", "1m30.5s") needs every unit */
+    if (duration_group(&p, 0, &v)) return -1;
+    total = v;
+    int groups = 1;
+    while (*p) {
+        if (duration_group(&p, 1, &v) || ++groups > 8) return -1;
+        total += v;
+    }
+    if (!(total >= 0 && total <= 1e18)) return -1;
+    *ns = (uint64_t)(total + 0.5);
     return 0;
 }
 

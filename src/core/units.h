@@ -9,7 +9,9 @@
 
 /* A duration: a decimal number (`10`, `1.5`, `.5`; no sign, exponent or
  * hex) and an optional unit `us`, `ms`, `s`, `m` or `h` (none = seconds),
- * rounded to nanoseconds. At most 1e18 ns (about 31 years). 0, or -1. */
+ * or several such groups each with its unit, summed (Locust's and k6's
+ * "1h30m", "1m30s", "2h0m5.5s"), rounded to nanoseconds. At most 1e18 ns
+ * (about 31 years). 0, or -1. */
 int units_parse_duration(const char *s, uint64_t *ns);
 /* A count: decimal digits with an optional `k`/`K` (1e3), `M` (1e6) or `G`
  * (1e9) suffix, without overflow. 0, or -1. */

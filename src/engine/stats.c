@@ -341,6 +341,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->sent += src->sent;
     dst->bytes += src->bytes;
     dst->connects += src->connects;
+    dst->iterations += src->iterations;
     stats_errors_add(&dst->errors, &src->errors);
     dst->failed_status += src->failed_status;
     for (size_t i = 0; i < STATS_STATUS_MAX; i++) dst->status[i] += src->status[i];

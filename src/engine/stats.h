@@ -169,6 +169,7 @@ typedef struct stats {
     uint64_t sent;       /* requests fully written */
     uint64_t bytes;      /* bytes read from the server */
     uint64_t connects;   /* connections established */
+    uint64_t iterations; /* completed user() iterations (workflows; k6's iterations) */
     stats_errors_t errors;
     uint64_t failed_status; /* responses whose status was not expected (--expect-status;
                             default: status >= 400); see stats_failed */

@@ -45,6 +45,16 @@ static void host(FILE *f)
     fputc('}', f);
 }
 
+/* config.from_script: the options a script's options table set. */
+typedef struct from_script { FILE *f; int n; } from_script_t;
+
+static void from_script(void *ctx, const char *name)
+{
+    from_script_t *fs = ctx;
+    if (fs->n++) fputs(", ", fs->f);
+    result_write_string(fs->f, name);
+}
+
 static void config(FILE *f, const config_t *c)
 {
     fputs("{\"url\": ", f);
@@ -80,6 +90,10 @@ static void config(FILE *f, const config_t *c)
     fprintf(f, ", \"shard\": ");
     if (c->shard_count > 1) fprintf(f, "{\"index\": %u, \"count\": %u}", c->shard_index, c->shard_count);
     else fputs("null", f);
+    fputs(", \"from_script\": [", f);
+    from_script_t fs = { f, 0 };
+    config_script_sources(c, from_script, &fs);
+    fputc(']', f);
     fputs(", \"expect_status\": ", f);
     result_write_string(f, c->expect_text ? c->expect_text : "100-399");
     fprintf(f, ", \"seed\": %" PRIu64, c->seed);

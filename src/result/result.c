@@ -390,6 +390,7 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
         uint64_t socket = stats_error_total(&r->st.errors);
         r->st.failed_status = u > socket ? u - socket : 0;
     }
+    if (json_get(sum, "iterations") && need_u64(&L, sum, "summary", "iterations", &r->st.iterations)) goto out;
     if (load_codes(&L, sum, "summary", NULL, NULL, r->st.status)) goto out;
     /* constant -R: the time spent opening connections before the timeline (older results: none) */
     if ((json_get(sum, "timeline_start_us") && need_u64(&L, sum, "summary", "timeline_start_us", &r->st.rate_start_us)) ||

@@ -277,6 +277,9 @@ function user_mt:between(a, b)
    return a + math.random() * (b - a)
 end
 
+-- k6's `iterations`: each completed user(u) run counts one (C's counter).
+local iteration_done = barrage._iteration
+
 -- Called by C: a new virtual user for connection `id` (1-based per thread).
 function barrage._user_new(id)
    local u = setmetatable({ id = id, headers = {}, cookies = {}, iteration = 0, yields = 0, data = {} }, user_mt)
@@ -288,6 +291,7 @@ function barrage._user_new(id)
          if u.yields == before then
             error("user(u) returned without making a request or sleeping: it would spin", 0)
          end
+         iteration_done()
       end
    end)
    return u

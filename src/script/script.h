@@ -32,6 +32,12 @@ typedef struct script_thread script_thread_t;
 /* Create a Lua state, load the embedded prelude, set wrk.* from the
  * configuration and run the user's script. NULL with err set on failure. */
 script_t *script_load(const char *path, const config_t *cfg, char *err, size_t errlen);
+/* Before config_finish: the script's global `options` table (k6's), each
+ * entry given to config_apply_script (the command line wins). Runs the
+ * script in a state of its own, freed before it returns; does nothing when
+ * the script's text never says `options`. 0, or -1 with err holding one
+ * line ("options.duration: ..."). */
+int script_options(const char *path, config_t *cfg, char *err, size_t errlen);
 /* Free a state (main or worker). */
 void script_free(script_t *s);
 /* The last script error, "file:line: message (in hook())". */

@@ -434,6 +434,17 @@ static int l_now(lua_State *L)
     return 1;
 }
 
+/* barrage._iteration(): one user() iteration (or task) completed; k6's
+ * `iterations`. Called by the prelude's user loop. */
+static int l_iteration(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
+    script_t *s = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (s && s->stats) s->stats->iterations++;
+    return 0;
+}
+
 /* ------------------------------------------------- the wrk and barrage tables */
 
 static void set_string(lua_State *L, const char *k, const char *v)
@@ -493,6 +504,7 @@ void script_api_open(lua_State *L, const config_t *cfg)
     lua_pushcfunction(L, l_now); lua_setfield(L, -2, "now");
     lua_pushcfunction(L, script_l_expect); lua_setfield(L, -2, "_expect");
     lua_pushcfunction(L, script_l_mark); lua_setfield(L, -2, "_mark");
+    lua_pushcfunction(L, l_iteration); lua_setfield(L, -2, "_iteration");
     lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
     lua_createtable(L, 0, 2); /* barrage.shard: partition test data by it */
     lua_pushinteger(L, cfg->shard_index); lua_setfield(L, -2, "index");

@@ -69,12 +69,12 @@ fi
 rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 
 # Which sources each target needs (from the includes of src/**/*.c):
-#   config.c -> rate.c -> units.c (--stages; durations), threshold.c -> stats.c,
+#   config.c -> rate.c -> units.c (--stages; durations), threshold.c (a script's thresholds) -> stats.c,
 #   http.c, http_request.c -> llhttp.
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
 sources() {
     case $1 in
-        url)       echo "config rate units stats http http_request $LLHTTP" ;;
+        url)       echo "config rate units threshold stats http http_request $LLHTTP" ;;
         options)   echo "config rate units threshold stats http http_request $LLHTTP" ;;
         threshold) echo "threshold stats rate units config" ;;
         response)  echo "http http_request stats $LLHTTP" ;;
