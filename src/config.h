@@ -65,6 +65,10 @@ typedef struct config {
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
     const char *html_path;/* --html FILE, or NULL */
+    const char *metrics_listen; /* --metrics [ADDR:]PORT, or NULL */
+    const char *metrics_push;   /* --metrics-push URL (http://), or NULL */
+    const char *stream_path;    /* --stream FILE ("-" = stdout), or NULL */
+    int stream_influx;          /* --stream-format influx (else NDJSON) */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;
