@@ -516,7 +516,8 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_METRICS: c->metrics_listen = v; break;
     case OPT_METRICS_PUSH: {
         config_url_t u;
-        if (config_parse_url(v, &u, err, errlen)) return -1;
+        char why[400];
+        if (config_parse_url(v, &u, why, sizeof why)) return fail(err, errlen, "%s: %s", name, why);
         int https = !strcmp(u.scheme, "https");
         config_url_free(&u);
         if (https)
