@@ -26,7 +26,8 @@ void monitor_finish(monitor_t *m);
 uint32_t monitor_finished(const monitor_t *m);
 /* The merged per-second series. */
 const stats_series_t *monitor_series(const monitor_t *m);
-/* Totals so far (requests, errors, latency): what --abort-on-fail checks. */
+/* Totals so far (requests, errors, latency; per name requests and failures,
+ * not their latency): what --abort-on-fail checks and --metrics shows. */
 const stats_t *monitor_totals(const monitor_t *m);
 void monitor_free(monitor_t *m);
 

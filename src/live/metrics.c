@@ -74,7 +74,9 @@ static void histogram(FILE *f, const char *name, const char *lname, const char *
     }
 }
 
-static void per_name(FILE *f, const stats_t *s)
+/* Per name: counters (also during the run), latency (final only: the
+ * seconds carry no per-name histograms). */
+static void per_name(FILE *f, const stats_t *s, int final)
 {
     if (!s->nnamed) return;
     family(f, "barrage_http_reqs_by_name_total", "counter", "requests by script-given name (responses plus failed attempts)");
@@ -89,6 +91,7 @@ static void per_name(FILE *f, const stats_t *s)
         label(f, s->named[i].name);
         fprintf(f, "\"} %" PRIu64 "\n", s->named[i].failures);
     }
+    if (!final) return;
     family(f, "barrage_http_req_duration_by_name_seconds", "histogram", "response latency by script-given name");
     for (size_t i = 0; i < s->nnamed; i++)
         histogram(f, "barrage_http_req_duration_by_name_seconds", "name", s->named[i].name, &s->named[i].latency);
@@ -144,11 +147,11 @@ int metrics_render(const live_state_t *st, char **buf, size_t *len)
     } else if (c->rate > 0) {
         gauge(f, "barrage_rate_target_per_second", "the rate asked for (-R)", c->rate);
     }
+    per_name(f, s, st->final);
     if (st->final) { /* only the merge knows these exactly */
         counter(f, "barrage_data_received_bytes_total", "bytes read from the server", s->bytes);
         counter(f, "barrage_http_reqs_sent_total", "requests written in full", s->sent);
         counter(f, "barrage_connections_opened_total", "connections established", s->connects);
-        per_name(f, s);
         if (s->nchecks) {
             family(f, "barrage_checks_total", "counter", "check() results by name");
             for (size_t i = 0; i < s->nchecks; i++)

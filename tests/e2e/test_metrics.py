@@ -116,14 +116,32 @@ def check_histogram(samples, name, count, **labels):
     return bk
 
 
+SCRIPT = """
+function user(u)
+  local r = u:get("/", {name = "home"})
+  check(r.status == 200, "home ok")
+  u:get("/api/items", {name = "items"})  -- 401: not logged in
+end
+"""
+
+
+def write_script(tmp):
+    path = os.path.join(tmp, "s.lua")
+    with open(path, "w") as f:
+        f.write(SCRIPT)
+    return path
+
+
 def test_metrics_endpoint_while_running():
     """/metrics mid-run: valid for promtool, counters consistent within one
-    scrape, 404 elsewhere; the bound port printed on one stderr line."""
+    scrape (per name too), 404 elsewhere; the bound port printed on one
+    stderr line."""
     if not need(PROMTOOL):
         return
     with Serve("--fault", "status500:10", "--delay", "1ms") as s, tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "r.json")
-        p = start_barrage("-t", "1", "-c", "4", "-d", "2s", "--metrics", "0", "--json", path, s.url)
+        p = start_barrage("-t", "1", "-c", "4", "-d", "2s", "--metrics", "0", "--json", path,
+                          "-s", write_script(tmp), s.url)
         try:
             line = p.stderr.readline()
             m = re.match(r"barrage: metrics on (http://127\.0\.0\.1:(\d+)/metrics)\n$", line)
@@ -148,9 +166,15 @@ def test_metrics_endpoint_while_running():
         check(reqs > 0, "requests counted mid-run")
         codes = {dict(lab)["code"]: v for (n, lab), v in sm.items() if n == "barrage_http_responses_total"}
         eq(sum(codes.values()), reqs, "responses by code add up to the requests")
-        check(codes.get("500", 0) > 0, f"500s counted: {codes}")
-        eq(value(sm, "barrage_http_req_failed_total"), codes["500"], "failed = the 500s")
-        eq(value(sm, "barrage_http_req_errors_total", **{"class": "status"}), codes["500"], "status errors")
+        check(codes.get("500", 0) > 0 and codes.get("401", 0) > 0, f"500s and 401s counted: {codes}")
+        bad = codes["500"] + codes["401"]
+        eq(value(sm, "barrage_http_req_failed_total"), bad, "failed = the 500s and 401s")
+        eq(value(sm, "barrage_http_req_errors_total", **{"class": "status"}), bad, "status errors")
+        by_name = {dict(lab)["name"]: v for (n, lab), v in sm.items() if n == "barrage_http_reqs_by_name_total"}
+        eq(set(by_name), {"home", "items"}, "names mid-run")
+        eq(sum(by_name.values()), reqs, "every request has a name")
+        eq(sm[("barrage_http_req_failed_by_name_total", frozenset({("name", "items")}))], by_name["items"], "every 401 failed")
+        check(not any(n.startswith("barrage_http_req_duration_by_name") for n, _ in sm), "per-name latency: final only")
         check_histogram(sm, "barrage_http_req_duration_seconds", reqs)
         eq(value(sm, "barrage_running"), 1, "running")
         eq(value(sm, "barrage_vus"), 4, "open connections")
@@ -264,13 +288,6 @@ def one(gw, metric, **labels):
     return hits[0]
 
 
-SCRIPT = """
-function user(u)
-  local r = u:get("/api/items", {name = "list"})
-  check(r.status == 200, "items ok")
-  u:get("/nope", {name = "missing"})
-end
-"""
 
 
 def test_pushgateway_gets_the_final_counters():
@@ -280,14 +297,13 @@ def test_pushgateway_gets_the_final_counters():
         return
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        gw = subprocess.Popen([PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"],
+        gw = subprocess.Popen([PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}",
+                               "--persistence.file="],  # Debian's default file is shared
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_ready(url + "/-/ready", gw)
-            script = os.path.join(tmp, "s.lua")
-            with open(script, "w") as f:
-                f.write(SCRIPT)
+            script = write_script(tmp)
             with Serve("--fault", "status500:7") as s:
                 r = barrage("-t", "1", "-c", "3", "-d", "1s", "-s", script, "--metrics-push", url, s.url)
             eq(r.rc, 0, f"{r}")
@@ -315,16 +331,17 @@ def test_pushgateway_gets_the_final_counters():
             eq(one(g, "barrage_connections_opened_total", **job), sm["connects"], "connections")
             eq(one(g, "barrage_running", **job), 0, "the final state")
             names = {n["name"]: n for n in d["names"]}
-            eq(set(names), {"list", "missing"}, "names")
+            eq(set(names), {"home", "items"}, "names")
             for n, st in names.items():
                 eq(one(g, "barrage_http_reqs_by_name_total", **job, name=n), st["requests"], f"{n} requests")
                 eq(one(g, "barrage_http_req_failed_by_name_total", **job, name=n), st["failures"], f"{n} failures")
                 eq(one(g, "barrage_http_req_duration_by_name_seconds_count", **job, name=n), st["latency"]["count"],
                    f"{n} latency count")
             c = d["checks"][0]
-            eq(one(g, "barrage_checks_total", **job, check="items ok", result="pass"), c["pass"], "check passes")
-            eq(one(g, "barrage_checks_total", **job, check="items ok", result="fail"), c["fail"], "check fails")
-            check(names["missing"]["failures"] > 0, "404s failed")
+            eq(one(g, "barrage_checks_total", **job, check="home ok", result="pass"), c["pass"], "check passes")
+            eq(one(g, "barrage_checks_total", **job, check="home ok", result="fail"), c["fail"], "check fails")
+            check(c["fail"] > 0 and c["pass"] > 0, f"the 500s fail the check: {c}")
+            eq(names["items"]["failures"], names["items"]["requests"], "every 401 failed")
             # a shard pushes under its own instance
             with Serve() as s:
                 r = barrage("-t", "1", "-c", "2", "-n", "50", "--shard", "1/2", "--metrics-push", url + "/", s.url)
