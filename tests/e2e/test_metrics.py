@@ -140,16 +140,19 @@ def test_metrics_endpoint_while_running():
         return
     with Serve("--fault", "status500:10", "--delay", "1ms") as s, tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "r.json")
-        p = start_barrage("-t", "1", "-c", "4", "-d", "2s", "--metrics", "0", "--json", path,
+        p = start_barrage("-t", "1", "-c", "4", "-d", "3s", "--metrics", "0", "--json", path,
                           "-s", write_script(tmp), s.url)
         try:
             line = p.stderr.readline()
             m = re.match(r"barrage: metrics on (http://127\.0\.0\.1:(\d+)/metrics)\n$", line)
             check(m, f"first stderr line: {line!r}")
             url = m.group(1)
-            time.sleep(1.3)
-            status, ctype, text = http_get(url)
-            eq(status, 200, "GET /metrics")
+            text, deadline = "", time.time() + 10
+            while "\nbarrage_vus 4\n" not in text and time.time() < deadline:  # after the first second
+                time.sleep(0.1)
+                status, ctype, text = http_get(url)
+                eq(status, 200, "GET /metrics")
+            check(p.poll() is None, "scraped while running")
             eq(ctype, "text/plain; version=0.0.4; charset=utf-8", "content type")
             try:
                 http_get(url.replace("/metrics", "/nothing"))
@@ -255,7 +258,8 @@ def test_prometheus_scrapes_a_run():
                 eq(failed[t], bad.get(t, 0), f"failed at {t}")
                 eq(status_err[t], bad.get(t, 0), f"status errors at {t}")
             eq(d["summary"]["status"].get("500", 0) >= bad[last_t], True, "500s never above the final")
-            check(abs(bad[last_t] - last / 10) <= 2, f"every 10th is a 500: {bad[last_t]} of {last}")
+            # every 10th request the server saw is a 500; at most the 4 in flight differ
+            check(abs(bad[last_t] - last / 10) <= 5, f"every 10th is a 500: {bad[last_t]} of {last}")
             # quantiles: Prometheus interpolates inside the bucket that holds the
             # run's median (2 ms delay: the (0.001, 0.0025] or (0.0025, 0.005] bucket)
             q = query(f"histogram_quantile(0.5, max_over_time(barrage_http_req_duration_seconds_bucket[20s]))")
