@@ -465,3 +465,29 @@ def test_live_options_bad_input():
                 eq(len(p.stderr.splitlines()), 1, f"{args}: one line: {p.stderr!r}")
                 check(p.stderr.startswith("barrage: " + msg), f"{args}: {p.stderr!r}")
                 eq(p.stdout, "", f"{args}: nothing ran")
+
+
+def test_metrics_beyond_loopback_warns():
+    """An explicit wildcard address works, with one warning line (the test's
+    traffic stays on loopback)."""
+    with Serve() as s:
+        r = barrage("-t", "1", "-c", "1", "-n", "20", "--metrics", "0.0.0.0:0", s.url)
+    eq(r.rc, 0, f"{r}")
+    lines = r.err.splitlines()
+    check(re.match(r"barrage: metrics on http://0\.0\.0\.0:\d+/metrics$", lines[0]), r.err)
+    eq(lines[1], "barrage: warning: --metrics listens beyond this machine: anyone who reaches the port sees the run",
+       "the warning")
+    eq(r.requests, 20, "the run")
+
+
+def test_abort_on_fail_sees_names_during_the_run():
+    """The seconds now carry per-name counts, so --abort-on-fail stops on a
+    broken per-name count gate within about a second, not at the end."""
+    with Serve() as s, tempfile.TemporaryDirectory() as tmp:
+        r = barrage("-t", "1", "-c", "2", "-d", "10s", "-s", write_script(tmp), "--threshold", "items:failed==0",
+                    "--abort-on-fail", s.url)
+    eq(r.rc, 99, f"{r}")
+    check("--abort-on-fail: a threshold can no longer pass" in r.err, r.err)
+    check(r.json["duration_s"] < 5, f"stopped early: {r.json['duration_s']} s")
+    items = [n for n in r.json["names"] if n["name"] == "items"][0]
+    check(items["failures"] > 0, f"{items}")
