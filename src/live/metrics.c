@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "net.h"
 #include "rate.h"
 
@@ -21,14 +22,19 @@
 static const uint64_t le_us[] = METRICS_LE_US;
 #define NLE (sizeof le_us / sizeof le_us[0])
 
-/* A label value: backslash, quote and newline escaped. */
+/* A label value: backslash, quote and newline escaped; a byte that is not
+ * valid UTF-8 (Prometheus rejects the whole scrape for one) as U+FFFD. */
 static void label(FILE *f, const char *s)
 {
-    for (; s && *s; s++) {
-        if (*s == '\\') fputs("\\\\", f);
-        else if (*s == '"') fputs("\\\"", f);
-        else if (*s == '\n') fputs("\\n", f);
-        else fputc(*s, f);
+    size_t n = s ? strlen(s) : 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t k = c < 0x80 ? 1 : json_utf8_seq((const unsigned char *)s + i, n - i);
+        if (c == '\\') fputs("\\\\", f);
+        else if (c == '"') fputs("\\\"", f);
+        else if (c == '\n') fputs("\\n", f);
+        else if (!k) fputs("\xef\xbf\xbd", f);
+        else { fwrite(s + i, 1, k, f); i += k - 1; }
     }
 }
 

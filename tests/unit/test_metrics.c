@@ -73,7 +73,10 @@ TEST(metrics_names_escaped_and_final_only_parts)
     s.named[k].failures = 1;
     hist_record(&s.named[k].latency, 1000);
     s.bytes = 1234;
+    k = stats_named_index(&s, "caf\xc3\xa9 \xff\xc3");
+    s.named[k].requests = 1;
     char *m = render(&c, &s, 0);
+    ASSERT(strstr(m, "barrage_http_reqs_by_name_total{name=\"caf\xc3\xa9 \xef\xbf\xbd\xef\xbf\xbd\"} 1\n"));
     ASSERT(strstr(m, "barrage_http_reqs_by_name_total{name=\"say \\\"hi\\\"\\\\\\nnow\"} 4\n"));
     ASSERT(strstr(m, "barrage_http_req_failed_by_name_total{name=\"say \\\"hi\\\"\\\\\\nnow\"} 1\n"));
     ASSERT(!strstr(m, "by_name_seconds")); /* per-name latency: final only */
