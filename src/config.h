@@ -75,6 +75,10 @@ typedef struct config {
     uint64_t from_script; /* bit per option taken from the script's `options` table */
     char **owned;         /* strings copied from a script's options (owned) */
     size_t nowned;
+    const char *metrics_listen; /* --metrics [ADDR:]PORT, or NULL */
+    const char *metrics_push;   /* --metrics-push URL (http://), or NULL */
+    const char *stream_path;    /* --stream FILE ("-" = stdout), or NULL */
+    int stream_influx;          /* --stream-format influx (else NDJSON) */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

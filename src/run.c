@@ -133,7 +133,7 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return 0;
+    return live_new(&r->live, cfg, err, errlen);
 }
 
 int run_start(run_t *r)
@@ -183,6 +183,8 @@ int run_start(run_t *r)
         r->started++;
     }
     r->mon = monitor_new(cfg, r->workers, r->started, start, progress_stream(cfg));
+    int rc = live_start(r->live);
+    if (rc && !r->error) r->error = rc;
     return r->error;
 }
 
@@ -214,6 +216,16 @@ static int timelines_started(run_t *r, uint64_t *end)
     return 1;
 }
 
+/* What the live outputs see now. */
+static live_state_t live_state(const run_t *r, uint64_t now, int final)
+{
+    return (live_state_t){
+        .cfg = r->cfg, .totals = final ? &r->total : monitor_totals(r->mon), .series = monitor_series(r->mon),
+        .finished = monitor_finished(r->mon), .start_unix_ms = (int64_t)r->wall.tv_sec * 1000 + r->wall.tv_nsec / 1000000,
+        .elapsed_ns = final ? r->elapsed_ns : now > r->start_ns ? now - r->start_ns : 0, .final = final,
+    };
+}
+
 /* The monitor collects the per-second series every 100 ms meanwhile. */
 int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
 {
@@ -230,6 +242,10 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         uint64_t now = loop_now();
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
+        if (r->mon && r->live) {
+            live_state_t st = live_state(r, now, 0);
+            live_tick(r->live, &st);
+        }
         if (r->abort_any && broken(r)) return 1;
         uint64_t timeout = timelines ? 2000000 : 100000000; /* ns */
         if (limited) {
@@ -365,6 +381,14 @@ int run_done_hook(run_t *r)
     return SCRIPT_EFAIL;
 }
 
+int run_live_final(run_t *r, char *err, size_t errlen, char *warn, size_t warnlen)
+{
+    warn[0] = 0;
+    if (!r->live || !r->mon) return 0;
+    live_state_t st = live_state(r, r->stop_ns, 1);
+    return live_final(r->live, &st, err, errlen, warn, warnlen);
+}
+
 size_t run_thresholds(run_t *r)
 {
     size_t failed = 0;
@@ -393,6 +417,7 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
 
 void run_free(run_t *r)
 {
+    live_free(r->live);
     stats_free(&r->total);
     monitor_free(r->mon);
     for (size_t i = 0; i < r->started; i++) {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "live.h"
 #include "monitor.h"
 #include "net.h"
 #include "report.h"
@@ -40,6 +41,7 @@ typedef struct run {
     threshold_t *th;              /* the parsed --threshold expressions (cfg->nthresholds) */
     threshold_result_t *verdicts; /* their verdicts, filled by run_thresholds */
     int abort_any;                /* some threshold stops the run when it can no longer pass */
+    live_t *live;                 /* --metrics, --stream, --metrics-push, else NULL */
 
     /* Set by run_start and run_stop: */
     size_t started;               /* workers that were started (and are joined by run_stop) */
@@ -79,6 +81,10 @@ int run_merge(run_t *r);
 /* The script's done() hook, interrupted after 5 s or at a signal (a byte on
  * the notify pipe). 0, or SCRIPT_EFAIL with r->script_err set. */
 int run_done_hook(run_t *r);
+/* After run_merge: the live outputs' final state (metrics from the exact
+ * totals, the stream's last seconds, the push). 0, or -1 with err when the
+ * stream could not be written; warn: a failed push's line, else "". */
+int run_live_final(run_t *r, char *err, size_t errlen, char *warn, size_t warnlen);
 /* Evaluate the thresholds into r->verdicts; returns how many failed. */
 size_t run_thresholds(run_t *r);
 /* Fill rr for the file outputs; exit_code and interrupted are main's. */
