@@ -19,8 +19,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #define SUB_COUNT  HIST_SUB_COUNT                  /* 2048 */
 #define HALF_BITS  HIST_HALF_BITS                  /* 10 */
@@ -217,6 +219,7 @@ void stats_free(stats_t *s)
     for (size_t i = 0; i < s->nnamed; i++) { /* counts: in the arenas */
         free(s->named[i].name);
         free(s->named[i].codes);
+        free(s->named[i].fails);
     }
     for (size_t i = 0; i < s->named_narenas; i++) munmap(s->named_arenas[i], ARENA_BYTES);
     free(s->named_arenas);
@@ -239,11 +242,13 @@ static uint32_t name_hash(const char *p)
     return h;
 }
 
-/* The slot holding `name`, or the free slot where it goes. */
-static size_t named_slot(const stats_t *s, const char *name)
+/* The slot holding (method, name), or the free slot where it goes. */
+static size_t named_slot(const stats_t *s, const char *method, const char *name)
 {
-    size_t mask = s->named_nslots - 1, i = name_hash(name) & mask;
-    while (s->named_slots[i] && strcmp(s->named[s->named_slots[i] - 1].name, name)) i = (i + 1) & mask;
+    size_t mask = s->named_nslots - 1, i = (name_hash(name) ^ name_hash(method) * 31u) & mask;
+    while (s->named_slots[i] && (strcmp(s->named[s->named_slots[i] - 1].name, name) ||
+                                 strcmp(s->named[s->named_slots[i] - 1].method, method)))
+        i = (i + 1) & mask;
     return i;
 }
 
@@ -267,7 +272,7 @@ static int named_reserve(stats_t *s)
         free(s->named_slots);
         s->named_slots = slots;
         s->named_nslots = ns;
-        for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].name)] = (uint32_t)k + 1;
+        for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].method, s->named[k].name)] = (uint32_t)k + 1;
     }
     if (s->nnamed == s->named_narenas * STATS_ARENA_HISTS) {
         void **a = realloc(s->named_arenas, (s->named_narenas + 1) * sizeof *a);
@@ -280,10 +285,14 @@ static int named_reserve(stats_t *s)
     return 0;
 }
 
-int stats_named_index(stats_t *s, const char *name)
+int stats_named_index(stats_t *s, const char *name) { return stats_named_key(s, "", name); }
+
+int stats_named_key(stats_t *s, const char *method_in, const char *name)
 {
+    char method[STATS_METHOD_MAX];
+    snprintf(method, sizeof method, "%s", method_in);
     if (s->named_nslots) {
-        size_t i = named_slot(s, name);
+        size_t i = named_slot(s, method, name);
         if (s->named_slots[i]) return (int)s->named_slots[i] - 1;
     }
     if (named_reserve(s)) return -ENOMEM;
@@ -291,10 +300,11 @@ int stats_named_index(stats_t *s, const char *name)
     stats_named_t *e = &s->named[k];
     memset(e, 0, sizeof *e);
     if (!(e->name = strdup(name))) return -ENOMEM;
+    memcpy(e->method, method, sizeof e->method);
     clear_summary(&e->latency);
     e->latency.counts = (uint64_t *)s->named_arenas[k / STATS_ARENA_HISTS] + (k % STATS_ARENA_HISTS) * NCOUNTS;
     e->latency.ncounts = NCOUNTS;
-    s->named_slots[named_slot(s, name)] = (uint32_t)k + 1;
+    s->named_slots[named_slot(s, method, name)] = (uint32_t)k + 1;
     return (int)s->nnamed++;
 }
 
@@ -352,11 +362,16 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->rate_start_forced |= src->rate_start_forced;
     if (!dst->tls_info[0]) memcpy(dst->tls_info, src->tls_info, sizeof dst->tls_info);
     for (size_t i = 0; i < src->nnamed; i++) {
-        int k = stats_named_index(dst, src->named[i].name);
+        const stats_named_t *n = &src->named[i];
+        int k = stats_named_key(dst, n->method, n->name);
         if (k < 0) continue;
         stats_named_t *d = &dst->named[k];
-        d->requests += src->named[i].requests;
-        d->failures += src->named[i].failures;
+        d->requests += n->requests;
+        d->failures += n->failures;
+        d->bytes += n->bytes;
+        for (uint32_t j = 0; j < n->nfails; j++)
+            (void)stats_fail_add(&d->fails, &d->nfails, n->fails[j].kind, n->fails[j].count, n->fails[j].first_ms,
+                                 n->fails[j].last_ms);
         for (uint32_t j = 0; j < src->named[i].ncodes; j++)
             (void)stats_code_add(&d->codes, &d->ncodes, src->named[i].codes[j].code, src->named[i].codes[j].count);
         hist_merge(&d->latency, &src->named[i].latency);
@@ -367,6 +382,54 @@ void stats_merge(stats_t *dst, const stats_t *src)
         dst->checks[k].pass += src->checks[i].pass;
         dst->checks[k].fail += src->checks[i].fail;
     }
+}
+
+int stats_fail_add(stats_fail_t **list, uint32_t *n, int32_t kind, uint64_t count, int64_t first_ms,
+                   int64_t last_ms)
+{
+    for (uint32_t i = 0; i < *n; i++) {
+        stats_fail_t *f = &(*list)[i];
+        if (f->kind != kind) continue;
+        f->count += count;
+        if (first_ms < f->first_ms) f->first_ms = first_ms;
+        if (last_ms > f->last_ms) f->last_ms = last_ms;
+        return 0;
+    }
+    stats_fail_t *l = realloc(*list, (*n + 1) * sizeof *l);
+    if (!l) return -ENOMEM;
+    l[*n] = (stats_fail_t){ kind, count, first_ms, last_ms };
+    *list = l;
+    (*n)++;
+    return 0;
+}
+
+int stats_named_fail(stats_named_t *n, int32_t kind)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return stats_fail_add(&n->fails, &n->nfails, kind, 1, ms, ms);
+}
+
+const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_named_t *scratch)
+{
+    const stats_named_t *one = NULL;
+    size_t found = 0;
+    for (size_t i = 0; i < s->nnamed; i++)
+        if (!strcmp(s->named[i].name, name) && !found++) one = &s->named[i];
+    if (found <= 1) return one;
+    memset(scratch, 0, sizeof *scratch);
+    if (hist_init(&scratch->latency)) return NULL;
+    scratch->name = (char *)(uintptr_t)one->name; /* borrowed: never freed through scratch */
+    for (size_t i = 0; i < s->nnamed; i++) {
+        const stats_named_t *n = &s->named[i];
+        if (strcmp(n->name, name)) continue;
+        scratch->requests += n->requests;
+        scratch->failures += n->failures;
+        scratch->bytes += n->bytes;
+        hist_merge(&scratch->latency, &n->latency);
+    }
+    return scratch;
 }
 
 uint64_t stats_error_total(const stats_errors_t *e)

@@ -130,9 +130,37 @@ typedef struct stats_code {
  * (allocates only for a code not yet in it). 0 or -ENOMEM. */
 int stats_code_add(stats_code_t **list, uint32_t *n, uint32_t code, uint64_t count);
 
-/* Requests grouped by a script-given name (workflow steps), Locust-style. */
+/* One failure kind of a name (its rows in PREFIX_failures.csv): a status code
+ * (>= 0) or an error class (STATS_FAIL_CONNECT..STATS_FAIL_PARSE), how often,
+ * and when it was first and last seen (wall clock, ms since the epoch). */
+enum { STATS_FAIL_CONNECT = -1, STATS_FAIL_READ = -2, STATS_FAIL_WRITE = -3, STATS_FAIL_TIMEOUT = -4,
+       STATS_FAIL_PARSE = -5 };
+typedef struct stats_fail {
+    int32_t kind;
+    uint64_t count;
+    int64_t first_ms, last_ms;
+} stats_fail_t;
+
+/* Add count failures of kind seen at [first_ms, last_ms] to a list (one entry
+ * per kind, in order of first use; allocates for a new kind). 0 or -ENOMEM. */
+int stats_fail_add(stats_fail_t **list, uint32_t *n, int32_t kind, uint64_t count, int64_t first_ms,
+                   int64_t last_ms);
+
+/* One failure of kind now (the wall clock read here: failures only). 0 or -ENOMEM. */
+struct stats_named;
+int stats_named_fail(struct stats_named *n, int32_t kind);
+
+#define STATS_METHOD_MAX 16  /* a request method as kept per name (longer ones are cut) */
+
+/* Requests grouped by a script-given name (workflow steps), Locust-style:
+ * keyed by (method, name), as Locust keys its rows; "" is no method (older
+ * results, stats_named_index). */
 typedef struct stats_named {
     char *name;          /* owned */
+    char method[STATS_METHOD_MAX]; /* the request method ("GET"), "" when unknown */
+    uint64_t bytes;      /* response body bytes (Locust's content size) */
+    stats_fail_t *fails; /* failures by kind, with first/last seen (owned; not in the JSON) */
+    uint32_t nfails;
     uint64_t requests;   /* responses plus failed attempts */
     uint64_t failures;   /* failed requests (stats_failed's definition): responses
                             with an unexpected status, and failed attempts */
@@ -238,6 +266,13 @@ void stats_merge(stats_t *dst, const stats_t *src);
  * pages its values touch, not 248 KiB (never hist_free it). -ENOMEM on
  * failure. */
 int stats_named_index(stats_t *s, const char *name);
+/* The same, keyed by (method, name): method "" is stats_named_index's entry. */
+int stats_named_key(stats_t *s, const char *method, const char *name);
+/* The stats of every entry called `name`, whatever its method (thresholds and
+ * gates judge a name): the entry itself when it is the only one, else their
+ * sum in *scratch (its histogram allocated: free it with hist_free when the
+ * result is scratch). NULL when no entry has that name or on -ENOMEM. */
+const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_named_t *scratch);
 /* Index of the check `name`, created on first use. -ENOMEM on failure. */
 int stats_check_index(stats_t *s, const char *name);
 /* Sum of the socket/protocol error classes (excludes status). */

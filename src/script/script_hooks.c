@@ -136,6 +136,8 @@ static int hook_response(conn_t *c, uint64_t latency_us)
             stats_named_t *n = &s->stats->named[sc->name];
             n->requests++;
             n->failures += c->resp_failed;
+            n->bytes += cap->bseen;
+            if (c->resp_failed && stats_named_fail(n, status)) return -ENOMEM;
             if (stats_code_add(&n->codes, &n->ncodes, (uint32_t)status, 1)) return -ENOMEM;
             hist_record(&n->latency, latency_us);
         }
@@ -215,6 +217,7 @@ static int hook_failed(conn_t *c, enum conn_error why)
     if (sc->name >= 0) {
         s->stats->named[sc->name].requests++;
         s->stats->named[sc->name].failures++;
+        if (stats_named_fail(&s->stats->named[sc->name], -1 - (int32_t)why)) return -ENOMEM;
     }
     lua_State *L = s->L;
     lua_pushinteger(L, 0);
