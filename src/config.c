@@ -122,6 +122,7 @@ const char *config_usage(void)
 "      --json FILE       write the full result as JSON (- for stdout; the text report\n"
 "                        then goes to stderr)\n"
 "      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
+"      --csv-history per-second  history percentiles of each second (default: since start)\n"
 "      --html FILE       write a self-contained HTML report with charts\n"
 "      --no-keepalive    one request per connection (sends Connection: close)\n"
 "  -k, --insecure        do not verify the server's TLS certificate\n"
@@ -315,7 +316,7 @@ enum opt_id {
     OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
-    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
+    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_CSV_HISTORY, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
     OPT_CONNECT_TIMEOUT,
 };
@@ -353,6 +354,7 @@ static const struct opt {
     { "quiet",       'q', 0, OPT_QUIET },
     { "json",        0,   1, OPT_JSON },
     { "csv",         0,   1, OPT_CSV },
+    { "csv-history", 0,   1, OPT_CSV_HISTORY },
     { "html",        0,   1, OPT_HTML },
     { "shard",       0,   1, OPT_SHARD },
     { "shards",      0,   1, OPT_SHARDS },
@@ -478,6 +480,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_QUIET: c->quiet = 1; break;
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
+    case OPT_CSV_HISTORY:
+        if (strcmp(v, "per-second") && strcmp(v, "cumulative"))
+            return fail(err, errlen, "%s: '%s' is not a history mode (use cumulative or per-second)", name, v);
+        c->csv_per_second = !strcmp(v, "per-second");
+        break;
     case OPT_HTML: c->html_path = v; break;
     case OPT_SHARD: {
         unsigned si, sn;

@@ -32,6 +32,7 @@ monitor_t *monitor_new(const config_t *cfg, worker_t *ws, size_t n, uint64_t t0,
     m->t0 = t0;
     m->progress = progress;
     if (stats_init(&m->totals)) { free(m); return NULL; }
+    m->series.keep_buckets = cfg->csv_prefix != NULL; /* the CSV history's percentiles */
     for (int i = 0; i < WINDOW; i++)
         if (hist_init(&m->open[i].h)) { monitor_free(m); return NULL; }
     return m;

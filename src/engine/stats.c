@@ -348,6 +348,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->requests += src->requests;
     dst->sent += src->sent;
     dst->bytes += src->bytes;
+    dst->body_bytes += src->body_bytes;
     dst->connects += src->connects;
     errors_add(&dst->errors, &src->errors);
     dst->failed_status += src->failed_status;
@@ -549,6 +550,9 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     }
     sec->failed_status = s->failed_status - prev->failed_status;
     prev->failed_status = s->failed_status;
+    sec->content = s->nnamed ? s->body_bytes - prev->body_bytes : s->bytes - prev->bytes;
+    prev->body_bytes = s->body_bytes;
+    prev->bytes = s->bytes;
     sec->second = second;
     sec->active = active;
     sec->requests = s->requests - prev->requests;
@@ -586,6 +590,7 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
     for (uint32_t i = 0; i < sec->ncodes; i++)
         if (stats_code_add(&pt->codes, &pt->ncodes, sec->codes[i].code, sec->codes[i].count)) return -ENOMEM;
     pt->active += sec->active;
+    pt->content += sec->content;
     for (uint32_t i = 0; i < sec->nbuckets; i++) {
         uint32_t k = sec->bucket[i].index;
         uint64_t v = hist_highest(k);
@@ -602,11 +607,21 @@ void stats_series_finish(stats_series_t *ser, uint32_t second, const hist_t *mer
     pt->p90 = hist_percentile(merged, 90);
     pt->p99 = hist_percentile(merged, 99);
     pt->max = merged->total ? merged->max : 0;
+    if (!ser->keep_buckets || !merged->total || pt->buckets) return;
+    size_t lo = index_of(merged->min), hi = index_of(merged->max);
+    uint32_t n = 0;
+    for (size_t i = lo; i <= hi; i++) n += merged->counts[i] != 0;
+    if (!(pt->buckets = malloc(n * sizeof *pt->buckets))) return; /* the history then has no percentiles */
+    for (size_t i = lo; i <= hi; i++)
+        if (merged->counts[i]) pt->buckets[pt->nbuckets++] = (stats_bucket_t){ (uint32_t)i, merged->counts[i] };
 }
 
 void stats_series_free(stats_series_t *ser)
 {
-    for (uint32_t i = 0; i < ser->n; i++) free(ser->pts[i].codes);
+    for (uint32_t i = 0; i < ser->n; i++) {
+        free(ser->pts[i].codes);
+        free(ser->pts[i].buckets);
+    }
     free(ser->pts);
     memset(ser, 0, sizeof *ser);
 }

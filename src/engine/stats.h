@@ -180,6 +180,7 @@ typedef struct stats {
     uint64_t requests;   /* complete responses (any status) */
     uint64_t sent;       /* requests fully written */
     uint64_t bytes;      /* bytes read from the server */
+    uint64_t body_bytes; /* response body bytes of named requests (scripts only; Locust's content size) */
     uint64_t connects;   /* connections established */
     stats_errors_t errors;
     uint64_t failed_status; /* responses whose status was not expected (--expect-status;
@@ -220,11 +221,18 @@ typedef struct stats_second {
     uint64_t requests;     /* responses completed during it */
     stats_errors_t errors; /* errors during it */
     uint64_t failed_status;/* responses with an unexpected status during it */
+    uint64_t content;      /* content bytes during it: body_bytes with names, else bytes */
     stats_code_t *codes;   /* responses by status during it (inside this allocation) */
     uint32_t ncodes;
     uint32_t nbuckets;     /* entries in bucket[] */
     struct { uint32_t index; uint32_t count; } bucket[]; /* latency hist */
 } stats_second_t;
+
+/* One non-empty bucket of a histogram: its index (hist_highest) and count. */
+typedef struct stats_bucket {
+    uint32_t index;
+    uint64_t count;
+} stats_bucket_t;
 
 /* The whole run's per-second series, all threads merged. */
 typedef struct stats_point {
@@ -236,12 +244,16 @@ typedef struct stats_point {
     uint32_t active;       /* connections open */
     uint32_t stage;        /* 0-based stage (with --stages) */
     uint64_t p50, p90, p99, max; /* latency of that second, us */
+    uint64_t content;      /* content bytes (stats_second_t's) */
+    stats_bucket_t *buckets; /* that second's latency histogram, sparse (owned; only with keep_buckets) */
+    uint32_t nbuckets;
 } stats_point_t;
 
 typedef struct stats_series {
     stats_point_t *pts;    /* owned; pts[i] is second i */
     uint32_t n;            /* seconds with data */
     uint32_t cap;
+    int keep_buckets;      /* keep each second's histogram (the CSV history's percentiles) */
 } stats_series_t;
 
 /* Fold s->second into s->latency, then snapshot and reset it plus the deltas since *prev (a copy of the

@@ -137,6 +137,7 @@ static int hook_response(conn_t *c, uint64_t latency_us)
             n->requests++;
             n->failures += c->resp_failed;
             n->bytes += cap->bseen;
+            s->stats->body_bytes += cap->bseen;
             if (c->resp_failed && stats_named_fail(n, status)) return -ENOMEM;
             if (stats_code_add(&n->codes, &n->ncodes, (uint32_t)status, 1)) return -ENOMEM;
             hist_record(&n->latency, latency_us);
