@@ -66,6 +66,7 @@ static void take(monitor_t *m, stats_second_t *sec)
         m->open[slot].reports = 0;
     }
     stats_series_add(&m->series, sec, &m->open[slot].h);
+    if (sec->nnames) (void)stats_series_add_names(&m->series, sec); /* the CSV history's per-name rows */
     /* running totals */
     m->totals.requests += sec->requests;
     m->totals.errors.connect += sec->errors.connect;

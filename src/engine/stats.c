@@ -537,10 +537,15 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     for (size_t i = 0; i < STATS_STATUS_MAX; i++) nc += s->status[i] != prev->status[i];
     size_t head = sizeof(stats_second_t) + n * sizeof ((stats_second_t *)0)->bucket[0];
     head = (head + _Alignof(stats_code_t) - 1) / _Alignof(stats_code_t) * _Alignof(stats_code_t);
-    stats_second_t *sec = malloc(head + nc * sizeof(stats_code_t));
+    size_t names_at = (head + nc * sizeof(stats_code_t) + 7) / 8 * 8;
+    size_t names = prev->keep_named ? stats_second_names_size(s, prev) : 0;
+    stats_second_t *sec = malloc(names_at + names);
     if (!sec) return NULL;
     sec->codes = (stats_code_t *)(void *)((char *)sec + head);
     sec->ncodes = 0;
+    sec->names = NULL;
+    sec->nnames = 0;
+    if (names) stats_second_names_fill(s, prev, sec, (char *)sec + names_at, names);
     for (uint32_t i = 0; nc && i < STATS_STATUS_MAX; i++) {
         if (s->status[i] == prev->status[i]) continue;
         sec->codes[sec->ncodes].code = i;
@@ -622,6 +627,7 @@ void stats_series_free(stats_series_t *ser)
         free(ser->pts[i].codes);
         free(ser->pts[i].buckets);
     }
+    stats_series_free_names(ser);
     free(ser->pts);
     memset(ser, 0, sizeof *ser);
 }

@@ -211,7 +211,17 @@ typedef struct stats {
     size_t named_narenas;
     stats_check_t *checks;/* checks, in order of first use (owned) */
     size_t nchecks;
+    uint8_t keep_named;  /* on a worker's `prev` copy: each second carries per-name deltas (--csv history) */
 } stats_t;
+
+/* One name's share of a thread's second (with keep_named): its deltas and the
+ * latency buckets it gained. Everything points inside the second's allocation. */
+typedef struct stats_second_name {
+    const char *method, *name;
+    uint64_t requests, failures, content;
+    struct stats_bucket *buckets;
+    uint32_t nbuckets;
+} stats_second_name_t;
 
 /* One thread's second of the run, handed to the main thread (sparse
  * latency histogram: only the non-empty buckets). */
@@ -224,6 +234,8 @@ typedef struct stats_second {
     uint64_t content;      /* content bytes during it: body_bytes with names, else bytes */
     stats_code_t *codes;   /* responses by status during it (inside this allocation) */
     uint32_t ncodes;
+    stats_second_name_t *names; /* per-name deltas (keep_named; inside this allocation) */
+    uint32_t nnames;
     uint32_t nbuckets;     /* entries in bucket[] */
     struct { uint32_t index; uint32_t count; } bucket[]; /* latency hist */
 } stats_second_t;
@@ -249,12 +261,40 @@ typedef struct stats_point {
     uint32_t nbuckets;
 } stats_point_t;
 
+/* One name's second in the series (all threads): counts and its latency
+ * buckets (several threads' buckets may repeat an index: replay them all). */
+typedef struct stats_name_point {
+    uint64_t requests, failures, content;
+    stats_bucket_t *buckets; /* owned */
+    uint32_t nbuckets;
+} stats_name_point_t;
+
+/* One (method, name)'s per-second series, for the CSV history's per-name rows. */
+typedef struct stats_name_series {
+    char method[STATS_METHOD_MAX];
+    char *name;                /* owned */
+    stats_name_point_t *pts;   /* owned; pts[i] is second i (zero when it had nothing) */
+    uint32_t n;                /* seconds allocated */
+    uint32_t first;            /* the first second it appears in */
+} stats_name_series_t;
+
 typedef struct stats_series {
     stats_point_t *pts;    /* owned; pts[i] is second i */
     uint32_t n;            /* seconds with data */
     uint32_t cap;
     int keep_buckets;      /* keep each second's histogram (the CSV history's percentiles) */
+    stats_name_series_t *names; /* per-name seconds (from stats_second_t.names; owned) */
+    uint32_t nnames;
 } stats_series_t;
+
+/* stats_history.c: the per-name seconds. The bytes a second's per-name part
+ * needs (creating prev's mirror entries; 0 when none or on -ENOMEM), and
+ * filling it at `area` (8-aligned, that many bytes), updating prev. */
+size_t stats_second_names_size(const stats_t *s, stats_t *prev);
+void stats_second_names_fill(const stats_t *s, stats_t *prev, stats_second_t *sec, void *area, size_t size);
+/* Add a thread's per-name second into the series. 0 or -ENOMEM. */
+int stats_series_add_names(stats_series_t *ser, const stats_second_t *sec);
+void stats_series_free_names(stats_series_t *ser);
 
 /* Fold s->second into s->latency, then snapshot and reset it plus the deltas since *prev (a copy of the
  * counters at the previous snapshot, updated). Allocates (once a second).

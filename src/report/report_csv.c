@@ -1,8 +1,8 @@
 /* report_csv.c - Locust-compatible CSV files, cell by cell as Locust 2.12.1
  * writes them (its stats.py StatsCSV): PREFIX_stats.csv (one row per
  * (method, name), sorted as Locust sorts them, then "Aggregated", the sum of
- * the rows), PREFIX_stats_history.csv (one Aggregated row per second, as
- * Locust without --csv-full-history), PREFIX_failures.csv (one row per
+ * the rows), PREFIX_stats_history.csv (per second a row per name, as Locust
+ * with --csv-full-history, and the Aggregated row), PREFIX_failures.csv (one row per
  * (method, name, error), Locust >= 2.44's First Seen/Last Seen appended) and
  * PREFIX_status.csv (responses by status code; not Locust's).
  *
@@ -225,9 +225,51 @@ static int write_stats(const char *prefix, const report_run_t *run, const stats_
     return close_csv(f, path, err, errlen);
 }
 
-/* PREFIX_stats_history.csv: one Aggregated row per second, Locust's columns;
- * percentiles since the start (Locust's default) or of that second alone
- * (--csv-history per-second), from the seconds' kept histograms. */
+/* One history row: the second's own counts and histogram, and the totals so far. */
+typedef struct hrow {
+    uint64_t requests, failures;       /* during the second */
+    uint64_t total_req, total_fail, total_content;
+    const hist_t *one, *cum;
+} hrow_t;
+
+static void history_row(FILE *f, const report_run_t *run, int64_t ts, uint32_t users, const char *method,
+                        const char *name, const hrow_t *r)
+{
+    loc_t l;
+    locust_values(run->cfg->csv_per_second ? r->one : r->cum, &l);
+    fprintf(f, "%" PRId64 ",%u,", ts, users);
+    cell(f, method);
+    fputc(',', f);
+    cell(f, name);
+    fprintf(f, ",%f,%f", (double)r->requests, (double)r->failures);
+    pct_cells(f, run->cfg->csv_per_second ? r->requests : r->total_req, &l);
+    fprintf(f, ",%" PRIu64 ",%" PRIu64 ",", r->total_req, r->total_fail);
+    locust_values(r->cum, &l);
+    time_cells(f, r->cum, &l, r->total_req, r->total_content);
+    fputc('\n', f);
+}
+
+static void replay(hist_t *one, hist_t *cum, const stats_bucket_t *b, uint32_t n)
+{
+    hist_reset(one);
+    for (uint32_t k = 0; k < n; k++) {
+        hist_record_n(cum, hist_highest(b[k].index), b[k].count);
+        hist_record_n(one, hist_highest(b[k].index), b[k].count);
+    }
+}
+
+static int by_series_name(const void *a, const void *b)
+{
+    const stats_name_series_t *x = *(const stats_name_series_t *const *)a, *y = *(const stats_name_series_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->method, y->method);
+}
+
+/* PREFIX_stats_history.csv: per second, a row per (method, name) seen so far
+ * (as Locust with --csv-full-history, sorted as its rows) and the Aggregated
+ * row (Locust's default). Percentiles since the start (Locust's
+ * default) or of that second alone (--csv-history per-second), from the
+ * seconds' kept histograms. */
 static int write_history(const char *prefix, const report_run_t *run, char *err, size_t errlen)
 {
     char path[1024];
@@ -237,38 +279,56 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
     for (size_t i = 0; i < NPCT; i++) fprintf(f, ",%s", pct_names[i]);
     fputs(",Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,"
           "Total Min Response Time,Total Max Response Time,Total Average Content Size\n", f);
-    hist_t cum, one;
-    if (hist_init(&cum) || hist_init(&one)) {
-        hist_free(&cum);
-        fclose(f);
-        snprintf(err, errlen, "out of memory writing '%s'", path);
-        return -1;
+    const stats_series_t *ser = run->series;
+    uint32_t nn = ser ? ser->nnames : 0;
+    /* per name: its series, cumulative totals, and a histogram so far */
+    const stats_name_series_t **ns = calloc(nn + 1, sizeof *ns);
+    hist_t *ncum = calloc(nn + 1, sizeof *ncum);
+    uint64_t (*ntot)[3] = calloc(nn + 1, sizeof *ntot);
+    hist_t cum = { 0 }, one = { 0 };
+    int ok = ns && ncum && ntot && !hist_init(&cum) && !hist_init(&one);
+    for (uint32_t k = 0; ok && k < nn; k++) ok = !hist_init(&ncum[k]);
+    if (ok) {
+        for (uint32_t k = 0; k < nn; k++) ns[k] = &ser->names[k];
+        qsort(ns, nn, sizeof *ns, by_series_name);
+        /* names keep their sorted index k; ncum[k]/ntot[k] follow ns[k] */
     }
     uint64_t total_req = 0, total_fail = 0, total_content = 0;
-    for (uint32_t i = 0; run->series && i < run->series->n; i++) {
-        const stats_point_t *p = &run->series->pts[i];
+    for (uint32_t i = 0; ok && ser && i < ser->n; i++) {
+        const stats_point_t *p = &ser->pts[i];
+        int64_t ts = (run->start_unix_ms / 1000) + i;
+        for (uint32_t k = 0; k < nn; k++) {
+            const stats_name_series_t *e = ns[k];
+            if (i < e->first) continue;
+            const stats_name_point_t *np = i < e->n ? &e->pts[i] : NULL;
+            static const stats_name_point_t none;
+            if (!np) np = &none;
+            ntot[k][0] += np->requests;
+            ntot[k][1] += np->failures;
+            ntot[k][2] += np->content;
+            replay(&one, &ncum[k], np->buckets, np->nbuckets);
+            hrow_t r = { np->requests, np->failures, ntot[k][0], ntot[k][1], ntot[k][2], &one, &ncum[k] };
+            history_row(f, run, ts, p->active, e->method, e->name, &r);
+        }
         uint64_t attempts = p->requests + stats_error_total(&p->errors);
         total_req += attempts;
         total_fail += p->failed;
         total_content += p->content;
-        hist_reset(&one);
-        for (uint32_t k = 0; k < p->nbuckets; k++) {
-            hist_record_n(&cum, hist_highest(p->buckets[k].index), p->buckets[k].count);
-            hist_record_n(&one, hist_highest(p->buckets[k].index), p->buckets[k].count);
-        }
-        loc_t l;
-        const hist_t *ph = run->cfg->csv_per_second ? &one : &cum;
-        locust_values(ph, &l);
-        fprintf(f, "%" PRId64 ",%u,,Aggregated,%f,%f", (run->start_unix_ms / 1000) + i, p->active,
-                (double)attempts, (double)p->failed);
-        pct_cells(f, run->cfg->csv_per_second ? attempts : total_req, &l);
-        fprintf(f, ",%" PRIu64 ",%" PRIu64 ",", total_req, total_fail);
-        locust_values(&cum, &l);
-        time_cells(f, &cum, &l, total_req, total_content);
-        fputc('\n', f);
+        replay(&one, &cum, p->buckets, p->nbuckets);
+        hrow_t r = { attempts, p->failed, total_req, total_fail, total_content, &one, &cum };
+        history_row(f, run, ts, p->active, "", "Aggregated", &r);
     }
-    hist_free(&cum);
-    hist_free(&one);
+    if (cum.counts) hist_free(&cum);
+    if (one.counts) hist_free(&one);
+    for (uint32_t k = 0; ncum && k < nn; k++) if (ncum[k].counts) hist_free(&ncum[k]);
+    free(ns);
+    free(ncum);
+    free(ntot);
+    if (!ok) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory writing '%s'", path);
+        return -1;
+    }
     return close_csv(f, path, err, errlen);
 }
 

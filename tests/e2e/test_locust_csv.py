@@ -74,7 +74,7 @@ def locust_run(tmp, url):
         f.write(LOCUSTFILE)
     prefix = os.path.join(tmp, "L")
     p = subprocess.run([LOCUST, "-f", lf, "--headless", "-u", "4", "-r", "4", "-t", "3s", "--host", url,
-                        "--csv", prefix, "--only-summary"], cwd=tmp, capture_output=True, text=True, timeout=60)
+                        "--csv", prefix, "--csv-full-history", "--only-summary"], cwd=tmp, capture_output=True, text=True, timeout=60)
     check(os.path.exists(prefix + "_stats.csv"), f"Locust wrote no CSV: {p.returncode} {p.stderr[-2000:]}")
     return prefix
 
@@ -170,9 +170,23 @@ def test_files_match_a_real_locust_run():
         check(all(re.fullmatch(r"\d+\.\d{6}", v) for v in row[4:6]), f"Requests/s, Failures/s as '%f': {row[4:6]}")
         check(all(kind(v) in ("int", "N/A") for v in row[6:17]), f"percentiles: {row[6:17]}")
         eq([kind(v) for v in row[17:19]], ["int", "int"], "Total counts")
-    eq(int(bh[-1][17]), int(brows[("", "Aggregated")]["Request Count"]), "history's last total = stats.csv")
-    eq(int(bh[-1][18]), int(brows[("", "Aggregated")]["Failure Count"]), "history's last failures")
-    eq(round(sum(float(x[4]) for x in bh[1:])), int(bh[-1][17]), "Requests/s adds up to the total")
+    # per second: a row per (method, name) as Locust's --csv-full-history, in its order, then Aggregated
+    def seconds(rows):
+        by = {}
+        for x in rows[1:]:
+            by.setdefault(x[0], []).append(tuple(x[2:4]))
+        return by
+    lsec = [keys for keys in seconds(lh).values() if len(keys) > 1]
+    check(lsec, f"Locust's full history has per-name rows: {lh}")
+    bsec = list(seconds(bh).values())
+    eq(bsec[-1], lsec[-1], "the last second's row keys")
+    check(all(keys[-1] == ("", "Aggregated") for keys in bsec), "each second ends with Aggregated")
+    last = {tuple(x[2:4]): x for x in bh[1:] if x[0] == bh[-1][0]}
+    for k, row in last.items():
+        eq((int(row[17]), int(row[18])), (int(brows[k]["Request Count"]), int(brows[k]["Failure Count"])),
+           f"{k}: the history's last totals = stats.csv")
+        eq(round(sum(float(x[4]) for x in bh[1:] if tuple(x[2:4]) == k)), int(row[17]),
+           f"{k}: Requests/s adds up to the total")
 
 
 def locust_ms(us):
