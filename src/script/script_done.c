@@ -3,6 +3,8 @@
  * checks) and the statistics objects of script_api.c. */
 #include "script_internal.h"
 
+#include <string.h>
+
 #include <lua.h>
 
 static int has_done_glue(script_t *s, void *arg)
@@ -51,16 +53,23 @@ static int done_glue(script_t *s, void *arg)
     set_number(L, "timeout", (double)t->errors.timeout);
     set_number(L, "parse", (double)t->errors.parse);
     lua_setfield(L, -2, "errors");
-    lua_newtable(L); /* names: Locust-style per-name stats */
+    lua_newtable(L); /* names: Locust-style per-name stats, each name over all its methods */
     for (size_t i = 0; i < t->nnamed; i++) {
-        const stats_named_t *n = &t->named[i];
+        size_t j = 0;
+        while (j < i && strcmp(t->named[j].name, t->named[i].name)) j++;
+        if (j < i) continue; /* summed with its first entry */
+        stats_named_t scratch;
+        scratch.latency.counts = NULL;
+        const stats_named_t *n = stats_named_sum(t, t->named[i].name, &scratch);
+        if (!n) return script_errorf(s, "out of memory building the summary of done()");
         lua_newtable(L);
         set_number(L, "requests", (double)n->requests);
         set_number(L, "failures", (double)n->failures);
         set_number(L, "rps", duration_us ? (double)n->requests * 1e6 / (double)duration_us : 0);
         script_push_stats(L, &n->latency);
         lua_setfield(L, -2, "latency");
-        lua_setfield(L, -2, n->name);
+        lua_setfield(L, -2, t->named[i].name);
+        if (scratch.latency.counts) hist_free(&scratch.latency);
     }
     lua_setfield(L, -2, "names");
     lua_newtable(L);

@@ -260,3 +260,41 @@ def test_bad_history_mode_is_a_usage_error():
     r = barrage("--csv", "x", "--csv-history", "hourly", "http://127.0.0.1:9/")
     eq(r.rc, 2, f"{r}")
     check("--csv-history: 'hourly' is not a history mode (use cumulative or per-second)" in r.err, r.err)
+
+
+def test_method_and_name_keys_survive_merge_and_done():
+    """(method, name) entries: JSON `method`/`bytes` read back by merge
+    exactly; done()'s summary and thresholds judge a name over its methods."""
+    script_text = PORT + """
+function done(summary)
+   local h = summary.names["/hello"]
+   io.write(string.format("DONE hello=%d\\n", h.requests))
+end
+"""
+    with tempfile.TemporaryDirectory() as tmp, Serve() as s:
+        script = os.path.join(tmp, "port.lua")
+        with open(script, "w") as f:
+            f.write(script_text)
+        docs, files = [], []
+        for i in range(2):
+            path = os.path.join(tmp, f"r{i}.json")
+            r = barrage("-t", "1", "-c", "2", "-d", "1s", "-s", script, "--json", path,
+                        "--threshold", "/hello:requests>0", s.url)
+            eq(r.rc, 0, f"{r}")
+            d = json.load(open(path))
+            hello = {n["method"]: n["requests"] for n in d["names"] if n["name"] == "/hello"}
+            eq(set(hello), {"GET", "POST"}, "/hello is two entries")
+            check(f"DONE hello={hello['GET'] + hello['POST']}" in r.out, f"done() sums the methods: {r.out}")
+            eq(d["thresholds"][0]["measured"], hello["GET"] + hello["POST"], "a threshold on a name sums its methods")
+            docs.append(d)
+            files.append(path)
+        m = barrage("merge", *files)
+        eq(m.rc, 0, f"{m}")
+        merged = json.loads(m.out)
+    want = {}
+    for d in docs:
+        for n in d["names"]:
+            w = want.setdefault((n["method"], n["name"]), [0, 0, 0])
+            w[0] += n["requests"]; w[1] += n["failures"]; w[2] += n["bytes"]
+    eq({(n["method"], n["name"]): [n["requests"], n["failures"], n["bytes"]] for n in merged["names"]}, want,
+       "merge keeps (method, name) entries and their bytes exactly")
