@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #define SUB_COUNT  HIST_SUB_COUNT                  /* 2048 */
 #define HALF_BITS  HIST_HALF_BITS                  /* 10 */
@@ -383,54 +382,6 @@ void stats_merge(stats_t *dst, const stats_t *src)
         dst->checks[k].pass += src->checks[i].pass;
         dst->checks[k].fail += src->checks[i].fail;
     }
-}
-
-int stats_fail_add(stats_fail_t **list, uint32_t *n, int32_t kind, uint64_t count, int64_t first_ms,
-                   int64_t last_ms)
-{
-    for (uint32_t i = 0; i < *n; i++) {
-        stats_fail_t *f = &(*list)[i];
-        if (f->kind != kind) continue;
-        f->count += count;
-        if (first_ms < f->first_ms) f->first_ms = first_ms;
-        if (last_ms > f->last_ms) f->last_ms = last_ms;
-        return 0;
-    }
-    stats_fail_t *l = realloc(*list, (*n + 1) * sizeof *l);
-    if (!l) return -ENOMEM;
-    l[*n] = (stats_fail_t){ kind, count, first_ms, last_ms };
-    *list = l;
-    (*n)++;
-    return 0;
-}
-
-int stats_named_fail(stats_named_t *n, int32_t kind)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    return stats_fail_add(&n->fails, &n->nfails, kind, 1, ms, ms);
-}
-
-const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_named_t *scratch)
-{
-    const stats_named_t *one = NULL;
-    size_t found = 0;
-    for (size_t i = 0; i < s->nnamed; i++)
-        if (!strcmp(s->named[i].name, name) && !found++) one = &s->named[i];
-    if (found <= 1) return one;
-    memset(scratch, 0, sizeof *scratch);
-    if (hist_init(&scratch->latency)) return NULL;
-    scratch->name = (char *)(uintptr_t)one->name; /* borrowed: never freed through scratch */
-    for (size_t i = 0; i < s->nnamed; i++) {
-        const stats_named_t *n = &s->named[i];
-        if (strcmp(n->name, name)) continue;
-        scratch->requests += n->requests;
-        scratch->failures += n->failures;
-        scratch->bytes += n->bytes;
-        hist_merge(&scratch->latency, &n->latency);
-    }
-    return scratch;
 }
 
 uint64_t stats_error_total(const stats_errors_t *e)

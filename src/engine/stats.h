@@ -287,7 +287,7 @@ typedef struct stats_series {
     uint32_t nnames;
 } stats_series_t;
 
-/* stats_history.c: the per-name seconds. The bytes a second's per-name part
+/* stats_named.c: the per-name seconds. The bytes a second's per-name part
  * needs (creating prev's mirror entries; 0 when none or on -ENOMEM), and
  * filling it at `area` (8-aligned, that many bytes), updating prev. */
 size_t stats_second_names_size(const stats_t *s, stats_t *prev);

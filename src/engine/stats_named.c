@@ -1,6 +1,8 @@
-/* stats_history.c - per-name seconds for the CSV history (stats.h): only
- * when --csv is on (a worker's prev copy has keep_named). Nothing here runs
- * per request: once a second each name's cumulative histogram is compared
+/* stats_named.c - per-name stats beyond their counters (stats.h): failure
+ * kinds with first/last seen, a name's sum over its methods, and the per-name
+ * seconds for the CSV history. Those are only kept when --csv is on (a
+ * worker's prev copy has keep_named), and nothing of them runs per
+ * request: once a second each name's cumulative histogram is compared
  * with prev's mirror of it over its [min, max] range, and the buckets it
  * gained travel with the thread's second to the main thread, which keeps
  * them per (method, name) and second. */
@@ -10,6 +12,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int stats_fail_add(stats_fail_t **list, uint32_t *n, int32_t kind, uint64_t count, int64_t first_ms,
+                   int64_t last_ms)
+{
+    for (uint32_t i = 0; i < *n; i++) {
+        stats_fail_t *f = &(*list)[i];
+        if (f->kind != kind) continue;
+        f->count += count;
+        if (first_ms < f->first_ms) f->first_ms = first_ms;
+        if (last_ms > f->last_ms) f->last_ms = last_ms;
+        return 0;
+    }
+    stats_fail_t *l = realloc(*list, (*n + 1) * sizeof *l);
+    if (!l) return -ENOMEM;
+    l[*n] = (stats_fail_t){ kind, count, first_ms, last_ms };
+    *list = l;
+    (*n)++;
+    return 0;
+}
+
+int stats_named_fail(stats_named_t *n, int32_t kind)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return stats_fail_add(&n->fails, &n->nfails, kind, 1, ms, ms);
+}
+
+const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_named_t *scratch)
+{
+    const stats_named_t *one = NULL;
+    size_t found = 0;
+    for (size_t i = 0; i < s->nnamed; i++)
+        if (!strcmp(s->named[i].name, name) && !found++) one = &s->named[i];
+    if (found <= 1) return one;
+    memset(scratch, 0, sizeof *scratch);
+    if (hist_init(&scratch->latency)) return NULL;
+    scratch->name = (char *)(uintptr_t)one->name; /* borrowed: never freed through scratch */
+    for (size_t i = 0; i < s->nnamed; i++) {
+        const stats_named_t *n = &s->named[i];
+        if (strcmp(n->name, name)) continue;
+        scratch->requests += n->requests;
+        scratch->failures += n->failures;
+        scratch->bytes += n->bytes;
+        hist_merge(&scratch->latency, &n->latency);
+    }
+    return scratch;
+}
 
 /* prev's mirror of s's entry k (created on first use), or NULL on -ENOMEM. */
 static stats_named_t *mirror(const stats_t *s, stats_t *prev, size_t k)
