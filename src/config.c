@@ -131,6 +131,7 @@ const char *config_usage(void)
 "                        then goes to stderr)\n"
 "      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
 "                        (and PREFIX_stages.csv with --stages)\n"
+"      --csv-history per-second  history percentiles of each second (default: since start)\n"
 "      --html FILE       write a self-contained HTML report with charts\n"
 "      --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics while\n"
 "                        it runs (ADDR defaults to 127.0.0.1; PORT 0 picks a free one)\n"
@@ -340,7 +341,7 @@ enum opt_id {
     OPT_TIMEOUT, OPT_LATENCY, OPT_REQUESTS, OPT_METHOD, OPT_BODY,
     OPT_BODY_FILE, OPT_NO_PIN, OPT_VERSION, OPT_HELP, OPT_INSECURE, OPT_CACERT,
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
-    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
+    OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_CSV_HISTORY, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
     OPT_CONNECT_TIMEOUT, OPT_SEED, OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_HEADLESS,
     OPT_METRICS, OPT_METRICS_PUSH, OPT_STREAM, OPT_STREAM_FORMAT,
@@ -380,6 +381,7 @@ static const struct opt {
     { "quiet",       'q', 0, OPT_QUIET },
     { "json",        0,   1, OPT_JSON },
     { "csv",         0,   1, OPT_CSV },
+    { "csv-history", 0,   1, OPT_CSV_HISTORY },
     { "html",        0,   1, OPT_HTML },
     { "shard",       0,   1, OPT_SHARD },
     { "shards",      0,   1, OPT_SHARDS },
@@ -549,6 +551,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_QUIET: c->quiet = 1; break;
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
+    case OPT_CSV_HISTORY:
+        if (strcmp(v, "per-second") && strcmp(v, "cumulative"))
+            return fail(err, errlen, "%s: '%s' is not a history mode (use cumulative or per-second)", name, v);
+        c->csv_per_second = !strcmp(v, "per-second");
+        break;
     case OPT_HTML: c->html_path = v; break;
     case OPT_SHARD: {
         unsigned si, sn;

@@ -66,6 +66,7 @@ typedef struct config {
     double start_at;      /* --start-at: wall-clock start, Unix seconds (0 = now) */
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
+    int csv_per_second;   /* --csv-history per-second: history percentiles of each second alone */
     const char *html_path;/* --html FILE, or NULL */
     uint64_t seed;        /* --seed: the run's random seed (0..SEED_MAX); a fresh one when not given */
     int seed_given;       /* --seed was given */

@@ -396,11 +396,17 @@ static int holds(double a, threshold_op_t op, double b)
     }
 }
 
-static const stats_named_t *find_named(const stats_t *s, const char *name)
+/* A name's stats over all its methods (stats_named_sum); *scratch is freed by
+ * free_named. */
+static const stats_named_t *find_named(const stats_t *s, const char *name, stats_named_t *scratch)
 {
-    for (size_t i = 0; i < s->nnamed; i++)
-        if (!strcmp(s->named[i].name, name)) return &s->named[i];
-    return NULL;
+    scratch->latency.counts = NULL;
+    return stats_named_sum(s, name, scratch);
+}
+
+static void free_named(stats_named_t *scratch)
+{
+    if (scratch->latency.counts) hist_free(&scratch->latency);
 }
 
 static double percent(uint64_t part, uint64_t whole)
@@ -408,8 +414,20 @@ static double percent(uint64_t part, uint64_t whole)
     return (double)part * 100.0 / (double)whole;
 }
 
+static void eval(const threshold_t *t, const stats_t *s, double duration_s, threshold_result_t *r,
+                 stats_named_t *scratch);
+
 void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
                     threshold_result_t *r)
+{
+    stats_named_t scratch;
+    scratch.latency.counts = NULL;
+    eval(t, s, duration_s, r, &scratch);
+    free_named(&scratch);
+}
+
+static void eval(const threshold_t *t, const stats_t *s, double duration_s, threshold_result_t *r,
+                 stats_named_t *scratch)
 {
     r->measured = 0;
     r->pass = 0;
@@ -422,7 +440,7 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
     uint64_t attempts = stats_attempts(s), failed = stats_failed(s);
     int check_metric = t->metric == THRESHOLD_CHECKS || t->metric == THRESHOLD_CHECKS_RATE;
     if (t->name && !check_metric) {
-        const stats_named_t *n = find_named(s, t->name);
+        const stats_named_t *n = find_named(s, t->name, scratch);
         if (!n) { r->note = "no requests with this name"; r->missing = 1; return; }
         lat = &n->latency;
         requests = attempts = n->requests;   /* a name's requests count its failed attempts */
@@ -490,21 +508,10 @@ void threshold_eval(const threshold_t *t, const stats_t *s, double duration_s,
         r->note = "(socket/protocol errors only: responses with a failed status are in 'failed')";
 }
 
-int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
+/* Whether a current value that only moves one way has already broken t. */
+static int broken(const threshold_t *t, const hist_t *lat, uint64_t requests, uint64_t attempts, uint64_t errors,
+                  uint64_t failed, uint64_t non2xx)
 {
-    if (t->percent) return 0;
-    const hist_t *lat = &s->latency;
-    uint64_t requests = s->requests, errors = stats_error_total(&s->errors), failed = stats_failed(s);
-    uint64_t attempts = stats_attempts(s);
-    if (t->name) {
-        if (t->metric == THRESHOLD_CHECKS || t->metric == THRESHOLD_CHECKS_RATE) return 0;
-        const stats_named_t *n = find_named(s, t->name);
-        if (!n) return 0;                      /* it may still come */
-        lat = &n->latency;
-        requests = attempts = n->requests;
-        errors = failed = n->failures;
-    }
-
     double cur;
     int rising;                                /* moves only up (else only down) */
     switch (t->metric) {
@@ -512,7 +519,7 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     case THRESHOLD_MIN:      if (!lat->total) return 0; cur = (double)lat->min; rising = 0; break;
     case THRESHOLD_ERRORS:   cur = (double)errors; rising = 1; break;
     case THRESHOLD_FAILED:   cur = (double)failed; rising = 1; break;
-    case THRESHOLD_NON2XX:   cur = (double)s->errors.status; rising = 1; break;
+    case THRESHOLD_NON2XX:   cur = (double)non2xx; rising = 1; break;
     case THRESHOLD_REQUESTS: cur = (double)requests; rising = 1; break;
     case THRESHOLD_HTTP_REQS: cur = (double)attempts; rising = 1; break;
     default:                 return 0;
@@ -523,6 +530,21 @@ int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
     case THRESHOLD_EQ: return holds(cur, rising ? THRESHOLD_GT : THRESHOLD_LT, t->value);
     default:           return 0;           /* != can always come true again */
     }
+}
+
+int threshold_certainly_broken(const threshold_t *t, const stats_t *s)
+{
+    if (t->percent) return 0;
+    if (!t->name)
+        return broken(t, &s->latency, s->requests, stats_attempts(s), stats_error_total(&s->errors), stats_failed(s),
+                      s->errors.status);
+    if (t->metric == THRESHOLD_CHECKS || t->metric == THRESHOLD_CHECKS_RATE) return 0;
+    stats_named_t scratch;
+    const stats_named_t *n = find_named(s, t->name, &scratch);
+    if (!n) return 0;                      /* it may still come */
+    int b = broken(t, &n->latency, n->requests, n->requests, n->failures, n->failures, s->errors.status);
+    free_named(&scratch);
+    return b;
 }
 
 char *threshold_format_value(const threshold_t *t, double v, char *buf, size_t len)

@@ -35,6 +35,7 @@ monitor_t *monitor_new(const config_t *cfg, worker_t *ws, size_t n, uint64_t t0,
     m->progress = progress;
     if (stats_init(&m->totals)) { free(m); return NULL; }
     if (stages_init(&m->stages, &cfg->stages, cfg->rate > 0)) { stats_free(&m->totals); free(m); return NULL; }
+    m->series.keep_buckets = cfg->csv_prefix != NULL; /* the CSV history's percentiles */
     for (int i = 0; i < WINDOW; i++)
         if (hist_init(&m->open[i].h)) { monitor_free(m); return NULL; }
     return m;
@@ -71,6 +72,7 @@ static void take(monitor_t *m, stats_second_t *sec)
         m->open[slot].reports = 0;
     }
     stats_series_add(&m->series, sec, &m->open[slot].h);
+    if (sec->nnames && m->series.keep_buckets) (void)stats_series_add_names(&m->series, sec); /* the CSV history's per-name rows */
     /* running totals */
     m->totals.requests += sec->requests;
     m->totals.errors.connect += sec->errors.connect;
@@ -84,11 +86,11 @@ static void take(monitor_t *m, stats_second_t *sec)
         if (sec->codes[i].code < STATS_STATUS_MAX) m->totals.status[sec->codes[i].code] += sec->codes[i].count;
     for (uint32_t i = 0; i < sec->nbuckets; i++)
         hist_record_n(&m->totals.latency, hist_highest(sec->bucket[i].index), sec->bucket[i].count);
-    for (uint32_t i = 0; i < sec->nnamed; i++) { /* counters only: per-name latency is the merge's */
-        int k = stats_named_index(&m->totals, sec->named[i].name);
+    for (uint32_t i = 0; i < sec->nnames; i++) { /* counters only: per-name latency is the merge's */
+        int k = stats_named_key(&m->totals, sec->names[i].method, sec->names[i].name);
         if (k < 0) continue;
-        m->totals.named[k].requests += sec->named[i].requests;
-        m->totals.named[k].failures += sec->named[i].failures;
+        m->totals.named[k].requests += sec->names[i].requests;
+        m->totals.named[k].failures += sec->names[i].failures;
     }
     if (++m->open[slot].reports >= m->n) finish_second(m, slot);
 }

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -219,6 +220,7 @@ void stats_free(stats_t *s)
         free(s->named[i].codes);
         for (uint32_t j = 0; j < s->named[i].nreasons; j++) free(s->named[i].reasons[j].reason);
         free(s->named[i].reasons);
+        free(s->named[i].fails);
     }
     for (size_t i = 0; i < s->named_narenas; i++) munmap(s->named_arenas[i], ARENA_BYTES);
     free(s->named_arenas);
@@ -241,11 +243,13 @@ static uint32_t name_hash(const char *p)
     return h;
 }
 
-/* The slot holding `name`, or the free slot where it goes. */
-static size_t named_slot(const stats_t *s, const char *name)
+/* The slot holding (method, name), or the free slot where it goes. */
+static size_t named_slot(const stats_t *s, const char *method, const char *name)
 {
-    size_t mask = s->named_nslots - 1, i = name_hash(name) & mask;
-    while (s->named_slots[i] && strcmp(s->named[s->named_slots[i] - 1].name, name)) i = (i + 1) & mask;
+    size_t mask = s->named_nslots - 1, i = (name_hash(name) ^ name_hash(method) * 31u) & mask;
+    while (s->named_slots[i] && (strcmp(s->named[s->named_slots[i] - 1].name, name) ||
+                                 strcmp(s->named[s->named_slots[i] - 1].method, method)))
+        i = (i + 1) & mask;
     return i;
 }
 
@@ -269,7 +273,7 @@ static int named_reserve(stats_t *s)
         free(s->named_slots);
         s->named_slots = slots;
         s->named_nslots = ns;
-        for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].name)] = (uint32_t)k + 1;
+        for (size_t k = 0; k < s->nnamed; k++) slots[named_slot(s, s->named[k].method, s->named[k].name)] = (uint32_t)k + 1;
     }
     if (s->nnamed == s->named_narenas * STATS_ARENA_HISTS) {
         void **a = realloc(s->named_arenas, (s->named_narenas + 1) * sizeof *a);
@@ -282,10 +286,14 @@ static int named_reserve(stats_t *s)
     return 0;
 }
 
-int stats_named_index(stats_t *s, const char *name)
+int stats_named_index(stats_t *s, const char *name) { return stats_named_key(s, "", name); }
+
+int stats_named_key(stats_t *s, const char *method_in, const char *name)
 {
+    char method[STATS_METHOD_MAX];
+    snprintf(method, sizeof method, "%s", method_in);
     if (s->named_nslots) {
-        size_t i = named_slot(s, name);
+        size_t i = named_slot(s, method, name);
         if (s->named_slots[i]) return (int)s->named_slots[i] - 1;
     }
     if (named_reserve(s)) return -ENOMEM;
@@ -293,10 +301,11 @@ int stats_named_index(stats_t *s, const char *name)
     stats_named_t *e = &s->named[k];
     memset(e, 0, sizeof *e);
     if (!(e->name = strdup(name))) return -ENOMEM;
+    memcpy(e->method, method, sizeof e->method);
     clear_summary(&e->latency);
     e->latency.counts = (uint64_t *)s->named_arenas[k / STATS_ARENA_HISTS] + (k % STATS_ARENA_HISTS) * NCOUNTS;
     e->latency.ncounts = NCOUNTS;
-    s->named_slots[named_slot(s, name)] = (uint32_t)k + 1;
+    s->named_slots[named_slot(s, method, name)] = (uint32_t)k + 1;
     return (int)s->nnamed++;
 }
 
@@ -340,6 +349,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->requests += src->requests;
     dst->sent += src->sent;
     dst->bytes += src->bytes;
+    dst->body_bytes += src->body_bytes;
     dst->connects += src->connects;
     dst->iterations += src->iterations;
     stats_errors_add(&dst->errors, &src->errors);
@@ -355,11 +365,16 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->rate_start_forced |= src->rate_start_forced;
     if (!dst->tls_info[0]) memcpy(dst->tls_info, src->tls_info, sizeof dst->tls_info);
     for (size_t i = 0; i < src->nnamed; i++) {
-        int k = stats_named_index(dst, src->named[i].name);
+        const stats_named_t *n = &src->named[i];
+        int k = stats_named_key(dst, n->method, n->name);
         if (k < 0) continue;
         stats_named_t *d = &dst->named[k];
-        d->requests += src->named[i].requests;
-        d->failures += src->named[i].failures;
+        d->requests += n->requests;
+        d->failures += n->failures;
+        d->bytes += n->bytes;
+        for (uint32_t j = 0; j < n->nfails; j++)
+            (void)stats_fail_add(&d->fails, &d->nfails, n->fails[j].kind, n->fails[j].count, n->fails[j].first_ms,
+                                 n->fails[j].last_ms);
         for (uint32_t j = 0; j < src->named[i].ncodes; j++)
             (void)stats_code_add(&d->codes, &d->ncodes, src->named[i].codes[j].code, src->named[i].codes[j].count);
         hist_merge(&d->latency, &src->named[i].latency);
@@ -520,29 +535,17 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     uint32_t n = 0, nc = 0;
     for (size_t i = lo; i <= hi; i++) n += h->counts[i] != 0;
     for (size_t i = 0; i < STATS_STATUS_MAX; i++) nc += s->status[i] != prev->status[i];
-    /* per name: prev->named[i] follows s->named[i] (appended here in the same order) */
-    uint32_t nn = 0;
-    for (size_t i = 0; i < s->nnamed; i++) {
-        if (i >= prev->nnamed && stats_named_index(prev, s->named[i].name) != (int)i) return NULL;
-        nn += s->named[i].requests != prev->named[i].requests;
-    }
     size_t head = sizeof(stats_second_t) + n * sizeof ((stats_second_t *)0)->bucket[0];
     head = (head + _Alignof(stats_code_t) - 1) / _Alignof(stats_code_t) * _Alignof(stats_code_t);
-    size_t named_at = head + nc * sizeof(stats_code_t); /* stats_code_t's alignment suits named[] too */
-    stats_second_t *sec = malloc(named_at + nn * sizeof *sec->named);
+    size_t names_at = (head + nc * sizeof(stats_code_t) + 7) / 8 * 8;
+    size_t names = s->nnamed ? stats_second_names_size(s, prev) : 0;
+    stats_second_t *sec = malloc(names_at + names);
     if (!sec) return NULL;
-    sec->named = (struct stats_second_named *)(void *)((char *)sec + named_at);
-    sec->nnamed = 0;
-    for (size_t i = 0; nn && i < s->nnamed; i++) {
-        stats_named_t *a = &s->named[i], *b = &prev->named[i];
-        if (a->requests == b->requests) continue;
-        sec->named[sec->nnamed++] = (struct stats_second_named){ a->name, a->requests - b->requests,
-                                                                 a->failures - b->failures };
-        b->requests = a->requests;
-        b->failures = a->failures;
-    }
     sec->codes = (stats_code_t *)(void *)((char *)sec + head);
     sec->ncodes = 0;
+    sec->names = NULL;
+    sec->nnames = 0;
+    if (names) stats_second_names_fill(s, prev, sec, (char *)sec + names_at, names);
     for (uint32_t i = 0; nc && i < STATS_STATUS_MAX; i++) {
         if (s->status[i] == prev->status[i]) continue;
         sec->codes[sec->ncodes].code = i;
@@ -552,6 +555,9 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     }
     sec->failed_status = s->failed_status - prev->failed_status;
     prev->failed_status = s->failed_status;
+    sec->content = s->nnamed ? s->body_bytes - prev->body_bytes : s->bytes - prev->bytes;
+    prev->body_bytes = s->body_bytes;
+    prev->bytes = s->bytes;
     sec->second = second;
     sec->active = active;
     sec->requests = s->requests - prev->requests;
@@ -589,6 +595,7 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
     for (uint32_t i = 0; i < sec->ncodes; i++)
         if (stats_code_add(&pt->codes, &pt->ncodes, sec->codes[i].code, sec->codes[i].count)) return -ENOMEM;
     pt->active += sec->active;
+    pt->content += sec->content;
     for (uint32_t i = 0; i < sec->nbuckets; i++) {
         uint32_t k = sec->bucket[i].index;
         uint64_t v = hist_highest(k);
@@ -605,11 +612,22 @@ void stats_series_finish(stats_series_t *ser, uint32_t second, const hist_t *mer
     pt->p90 = hist_percentile(merged, 90);
     pt->p99 = hist_percentile(merged, 99);
     pt->max = merged->total ? merged->max : 0;
+    if (!ser->keep_buckets || !merged->total || pt->buckets) return;
+    size_t lo = index_of(merged->min), hi = index_of(merged->max);
+    uint32_t n = 0;
+    for (size_t i = lo; i <= hi; i++) n += merged->counts[i] != 0;
+    if (!(pt->buckets = malloc(n * sizeof *pt->buckets))) return; /* the history then has no percentiles */
+    for (size_t i = lo; i <= hi; i++)
+        if (merged->counts[i]) pt->buckets[pt->nbuckets++] = (stats_bucket_t){ (uint32_t)i, merged->counts[i] };
 }
 
 void stats_series_free(stats_series_t *ser)
 {
-    for (uint32_t i = 0; i < ser->n; i++) free(ser->pts[i].codes);
+    for (uint32_t i = 0; i < ser->n; i++) {
+        free(ser->pts[i].codes);
+        free(ser->pts[i].buckets);
+    }
+    stats_series_free_names(ser);
     free(ser->pts);
     memset(ser, 0, sizeof *ser);
 }

@@ -144,9 +144,37 @@ typedef struct stats_reason {
     uint64_t count;      /* > 0 (an entry whose count falls to 0 is removed) */
 } stats_reason_t;
 
-/* Requests grouped by a script-given name (workflow steps), Locust-style. */
+/* One failure kind of a name (its rows in PREFIX_failures.csv): a status code
+ * (>= 0) or an error class (STATS_FAIL_CONNECT..STATS_FAIL_PARSE), how often,
+ * and when it was first and last seen (wall clock, ms since the epoch). */
+enum { STATS_FAIL_CONNECT = -1, STATS_FAIL_READ = -2, STATS_FAIL_WRITE = -3, STATS_FAIL_TIMEOUT = -4,
+       STATS_FAIL_PARSE = -5 };
+typedef struct stats_fail {
+    int32_t kind;
+    uint64_t count;
+    int64_t first_ms, last_ms;
+} stats_fail_t;
+
+/* Add count failures of kind seen at [first_ms, last_ms] to a list (one entry
+ * per kind, in order of first use; allocates for a new kind). 0 or -ENOMEM. */
+int stats_fail_add(stats_fail_t **list, uint32_t *n, int32_t kind, uint64_t count, int64_t first_ms,
+                   int64_t last_ms);
+
+/* One failure of kind now (the wall clock read here: failures only). 0 or -ENOMEM. */
+struct stats_named;
+int stats_named_fail(struct stats_named *n, int32_t kind);
+
+#define STATS_METHOD_MAX 16  /* a request method as kept per name (longer ones are cut) */
+
+/* Requests grouped by a script-given name (workflow steps), Locust-style:
+ * keyed by (method, name), as Locust keys its rows; "" is no method (older
+ * results, stats_named_index). */
 typedef struct stats_named {
     char *name;          /* owned */
+    char method[STATS_METHOD_MAX]; /* the request method ("GET"), "" when unknown */
+    uint64_t bytes;      /* response body bytes (Locust's content size) */
+    stats_fail_t *fails; /* failures by kind, with first/last seen (owned; not in the JSON) */
+    uint32_t nfails;
     uint64_t requests;   /* responses plus failed attempts */
     uint64_t failures;   /* failed requests (stats_failed's definition): responses
                             with an unexpected status, and failed attempts */
@@ -168,6 +196,7 @@ typedef struct stats {
     uint64_t requests;   /* complete responses (any status) */
     uint64_t sent;       /* requests fully written */
     uint64_t bytes;      /* bytes read from the server */
+    uint64_t body_bytes; /* response body bytes of named requests (scripts only; Locust's content size) */
     uint64_t connects;   /* connections established */
     uint64_t iterations; /* completed user() iterations (workflows; k6's iterations) */
     stats_errors_t errors;
@@ -199,7 +228,17 @@ typedef struct stats {
     size_t named_narenas;
     stats_check_t *checks;/* checks, in order of first use (owned) */
     size_t nchecks;
+    uint8_t keep_named;  /* on a worker's `prev` copy: each second carries per-name deltas (--csv history) */
 } stats_t;
+
+/* One name's share of a thread's second (with keep_named): its deltas and the
+ * latency buckets it gained. Everything points inside the second's allocation. */
+typedef struct stats_second_name {
+    const char *method, *name;
+    uint64_t requests, failures, content;
+    struct stats_bucket *buckets;
+    uint32_t nbuckets;
+} stats_second_name_t;
 
 /* One thread's second of the run, handed to the main thread (sparse
  * latency histogram: only the non-empty buckets). */
@@ -209,16 +248,20 @@ typedef struct stats_second {
     uint64_t requests;     /* responses completed during it */
     stats_errors_t errors; /* errors during it */
     uint64_t failed_status;/* responses with an unexpected status during it */
+    uint64_t content;      /* content bytes during it: body_bytes with names, else bytes */
     stats_code_t *codes;   /* responses by status during it (inside this allocation) */
     uint32_t ncodes;
-    uint32_t nnamed;       /* entries in named[] */
-    struct stats_second_named {
-        const char *name;  /* the thread's own copy: valid until its stats are freed */
-        uint64_t requests, failures;
-    } *named;              /* per-name counts during it, names with any (inside this allocation) */
+    stats_second_name_t *names; /* per-name deltas (keep_named; inside this allocation) */
+    uint32_t nnames;
     uint32_t nbuckets;     /* entries in bucket[] */
     struct { uint32_t index; uint32_t count; } bucket[]; /* latency hist */
 } stats_second_t;
+
+/* One non-empty bucket of a histogram: its index (hist_highest) and count. */
+typedef struct stats_bucket {
+    uint32_t index;
+    uint64_t count;
+} stats_bucket_t;
 
 /* The whole run's per-second series, all threads merged. */
 typedef struct stats_point {
@@ -230,13 +273,45 @@ typedef struct stats_point {
     uint32_t active;       /* connections open */
     uint32_t stage;        /* 0-based stage (with --stages) */
     uint64_t p50, p90, p99, max; /* latency of that second, us */
+    uint64_t content;      /* content bytes (stats_second_t's) */
+    stats_bucket_t *buckets; /* that second's latency histogram, sparse (owned; only with keep_buckets) */
+    uint32_t nbuckets;
 } stats_point_t;
+
+/* One name's second in the series (all threads): counts and its latency
+ * buckets (several threads' buckets may repeat an index: replay them all). */
+typedef struct stats_name_point {
+    uint64_t requests, failures, content;
+    stats_bucket_t *buckets; /* owned */
+    uint32_t nbuckets;
+} stats_name_point_t;
+
+/* One (method, name)'s per-second series, for the CSV history's per-name rows. */
+typedef struct stats_name_series {
+    char method[STATS_METHOD_MAX];
+    char *name;                /* owned */
+    stats_name_point_t *pts;   /* owned; pts[i] is second i (zero when it had nothing) */
+    uint32_t n;                /* seconds allocated */
+    uint32_t first;            /* the first second it appears in */
+} stats_name_series_t;
 
 typedef struct stats_series {
     stats_point_t *pts;    /* owned; pts[i] is second i */
     uint32_t n;            /* seconds with data */
     uint32_t cap;
+    int keep_buckets;      /* keep each second's histogram (the CSV history's percentiles) */
+    stats_name_series_t *names; /* per-name seconds (from stats_second_t.names; owned) */
+    uint32_t nnames;
 } stats_series_t;
+
+/* stats_named.c: the per-name seconds. The bytes a second's per-name part
+ * needs (creating prev's mirror entries; 0 when none or on -ENOMEM), and
+ * filling it at `area` (8-aligned, that many bytes), updating prev. */
+size_t stats_second_names_size(const stats_t *s, stats_t *prev);
+void stats_second_names_fill(const stats_t *s, stats_t *prev, stats_second_t *sec, void *area, size_t size);
+/* Add a thread's per-name second into the series. 0 or -ENOMEM. */
+int stats_series_add_names(stats_series_t *ser, const stats_second_t *sec);
+void stats_series_free_names(stats_series_t *ser);
 
 /* Fold s->second into s->latency, then snapshot and reset it plus the deltas since *prev (a copy of the
  * counters at the previous snapshot, updated). Allocates (once a second).
@@ -264,6 +339,13 @@ int stats_named_index(stats_t *s, const char *name);
  * len bytes (at most STATS_REASON_LEN) of reason; a count never goes below 0
  * and an entry at 0 is removed. 0 or -ENOMEM (allocates only a new reason). */
 int stats_reason_add(stats_named_t *n, const char *reason, size_t len, int64_t delta);
+/* The same, keyed by (method, name): method "" is stats_named_index's entry. */
+int stats_named_key(stats_t *s, const char *method, const char *name);
+/* The stats of every entry called `name`, whatever its method (thresholds and
+ * gates judge a name): the entry itself when it is the only one, else their
+ * sum in *scratch (its histogram allocated: free it with hist_free when the
+ * result is scratch). NULL when no entry has that name or on -ENOMEM. */
+const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_named_t *scratch);
 /* Index of the check `name`, created on first use. -ENOMEM on failure. */
 int stats_check_index(stats_t *s, const char *name);
 /* Add every class of e into d. */

@@ -297,6 +297,7 @@ static void *run(void *arg)
     w->active_limit = UINT32_MAX;
     if (w->thread && (err = load_script(w, x))) goto out;
     if (stats_init(&w->prev)) { err = -ENOMEM; goto out; }
+    w->prev.keep_named = w->cfg->csv_prefix != NULL; /* per-name seconds for the CSV history */
     if (w->rate > 0 || (w->stages && w->stages_rate)) {
         if (!(w->idle = calloc(w->connections, sizeof *w->idle))) { err = -ENOMEM; goto out; }
         x->paced = 1;

@@ -107,8 +107,13 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
     stats_row(f, "Latency", &s->latency, report_time_us);
     if (c->rate) stats_row(f, "Service", &s->service, report_time_us);
     stats_row(f, "Req/Sec", &s->rate, report_metric);
+    if (s->latency.total) /* p95 beside wrk's rows: a line of its own, so wrk's lines parse as before */
+        fprintf(f, "  Percentiles p50 %s, p95 %s, p99 %s\n",
+                report_time_us(a, sizeof a, (double)hist_percentile(&s->latency, 50)),
+                report_time_us(b, sizeof b, (double)hist_percentile(&s->latency, 95)),
+                report_time_us(d, sizeof d, (double)hist_percentile(&s->latency, 99)));
     if (c->latency) {
-        static const double pct[] = { 50, 75, 90, 99, 99.9, 99.99 };
+        static const double pct[] = { 50, 75, 90, 95, 99, 99.9, 99.99 }; /* wrk's lines and 95% */
         fprintf(f, c->rate ? "  Latency Distribution (corrected)     (uncorrected service time)\n"
                            : "  Latency Distribution\n");
         for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
@@ -185,20 +190,27 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
         fprintf(f, "  Parse errors: %" PRIu64 "\n", e->parse);
     if (e->status)
         fprintf(f, "  Non-2xx or 3xx responses: %" PRIu64 "\n", e->status);
-    if (s->nnamed) {
-        fprintf(f, "  Requests by name\n    %-24s %9s %9s %9s %9s %9s %9s %9s %9s\n", "Name", "Count",
-                "Failures", "Req/s", "Avg", "p50", "p90", "p99", "Max");
+    if (s->nnamed) { /* Locust's keys (Type, Name), full names: the column is as wide as the longest */
+        int w = 24;
+        for (size_t i = 0; i < s->nnamed; i++) {
+            size_t l = strlen(s->named[i].name);
+            if (l > (size_t)w) w = l > 200 ? 200 : (int)l;
+        }
+        fprintf(f, "  Requests by name\n    %-7s %-*s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "Type", w, "Name",
+                "Count", "Failures", "Req/s", "Min", "Avg", "p50", "p95", "p99", "Max");
         for (size_t i = 0; i < s->nnamed; i++) {
             const stats_named_t *n = &s->named[i];
             const hist_t *h = &n->latency;
-            char t[5][16];
-            fprintf(f, "    %-24.24s %9" PRIu64 " %9" PRIu64 " %9.2f %9s %9s %9s %9s %9s\n", n->name,
-                    n->requests, n->failures, secs > 0 ? (double)n->requests / secs : 0.0,
-                    report_time_us(t[0], sizeof t[0], hist_mean(h)),
-                    report_time_us(t[1], sizeof t[1], (double)hist_percentile(h, 50)),
-                    report_time_us(t[2], sizeof t[2], (double)hist_percentile(h, 90)),
-                    report_time_us(t[3], sizeof t[3], (double)hist_percentile(h, 99)),
-                    report_time_us(t[4], sizeof t[4], (double)h->max));
+            char t[6][16];
+            fprintf(f, "    %-7s %-*s %9" PRIu64 " %9" PRIu64 " %9.2f %9s %9s %9s %9s %9s %9s\n",
+                    n->method[0] ? n->method : "-", w, n->name, n->requests, n->failures,
+                    secs > 0 ? (double)n->requests / secs : 0.0,
+                    report_time_us(t[0], sizeof t[0], h->total ? (double)h->min : 0.0),
+                    report_time_us(t[1], sizeof t[1], hist_mean(h)),
+                    report_time_us(t[2], sizeof t[2], (double)hist_percentile(h, 50)),
+                    report_time_us(t[3], sizeof t[3], (double)hist_percentile(h, 95)),
+                    report_time_us(t[4], sizeof t[4], (double)hist_percentile(h, 99)),
+                    report_time_us(t[5], sizeof t[5], (double)h->max));
         }
     }
     if (s->nchecks) {

@@ -1,43 +1,160 @@
-/* report_csv.c - Locust-compatible CSV files. Column names are Locust's
- * where the concept is the same, so existing spreadsheets keep working:
- * PREFIX_stats.csv (one row per name, then "Aggregated"),
- * PREFIX_stats_history.csv (one row per second), PREFIX_failures.csv, and
- * PREFIX_status.csv (responses by status code; not Locust's). Failure counts
- * are barrage's one definition (stats_failed). */
+/* report_csv.c - Locust-compatible CSV files, cell by cell as Locust 2.12.1
+ * writes them (its stats.py StatsCSV): PREFIX_stats.csv (one row per
+ * (method, name), sorted as Locust sorts them, then "Aggregated", the sum of
+ * the rows), PREFIX_stats_history.csv (per second a row per name, as Locust
+ * with --csv-full-history, and the Aggregated row), PREFIX_failures.csv (one row per
+ * (method, name, error), Locust >= 2.44's First Seen/Last Seen appended) and
+ * PREFIX_status.csv (responses by status code; not Locust's).
+ *
+ * Locust's number kinds are kept: times are float milliseconds written as
+ * Python's repr writes floats ("0.733", "22.0"); percentiles are integers
+ * from response times rounded as Locust stores them (to 1 ms below 100 ms,
+ * 10 ms below 1 s, 100 ms below 10 s, else 1 s, half to even as Python's
+ * round), the median likewise (a float past 100 ms, "150.0", and clamped to
+ * the exact min/max, as Locust does); N/A where a row has no requests.
+ * Failure counts are barrage's one definition (stats_failed). */
 #include "report.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-static const double pct[] = { 50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100 };
+/* Locust's PERCENTILES_TO_REPORT, as the doubles Python multiplies with. */
+static const double pct[] = { 0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 0.9999, 1.0 };
+static const char *const pct_names[] = { "50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%",
+                                         "99.99%", "100%" };
 #define NPCT (sizeof pct / sizeof pct[0])
 
+/* A text cell quoted as Python's csv module quotes (QUOTE_MINIMAL): only
+ * when it holds a comma, a quote or a line break. */
 static void cell(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (; s && *s; s++) {
+    if (!s) s = "";
+    int q = strpbrk(s, ",\"\r\n") != NULL;
+    if (q) fputc('"', f);
+    for (; *s; s++) {
         if (*s == '"') fputc('"', f);
         fputc(*s, f);
     }
-    fputc('"', f);
+    if (q) fputc('"', f);
 }
 
-/* Locust reports milliseconds. */
+/* A float as Python's repr writes it: the shortest digits that read back
+ * the same double, with ".0" on a whole number. */
+static void pyfloat(FILE *f, double v)
+{
+    char b[40];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(b, sizeof b, "%.*g", p, v);
+        if (strtod(b, NULL) == v) break;
+    }
+    fputs(b, f);
+    if (!strpbrk(b, ".en")) fputs(".0", f); /* "nan"/"inf" never occur: counts and times only */
+}
+
 static double ms(uint64_t us) { return (double)us / 1000.0; }
 
-static void stats_row(FILE *f, const char *type, const char *name, uint64_t requests, uint64_t failures,
-                      const hist_t *h, double secs, uint64_t bytes)
+/* Locust's stored response time of a value (stats.py log_request): rounded
+ * to 1 ms below 100 ms, to 10 ms below 1 s, 100 ms below 10 s, else 1 s,
+ * half to even (Python's round). In microseconds, exact on integers. */
+static uint64_t locust_round(uint64_t us)
 {
+    uint64_t unit = us < 100000 ? 1000 : us < 1000000 ? 10000 : us < 10000000 ? 100000 : 1000000;
+    uint64_t q = us / unit, r = us % unit;
+    if (2 * r > unit || (2 * r == unit && (q & 1))) q++;
+    return q * unit;
+}
+
+/* What Locust computes of one entry's response times. */
+typedef struct loc {
+    uint64_t n;              /* response times */
+    uint64_t pct[NPCT];      /* Locust-rounded, us */
+    uint64_t median;         /* Locust-rounded, us, before the clamp */
+} loc_t;
+
+/* One pass over h: the values at Locust's ranks (calculate_response_time_
+ * percentile: index int(n * p), the last at most; median_from_dict: index
+ * (n - 1) / 2). A bucket's value is its highest, at most the exact max, as
+ * hist_percentile; exact below 2048 us. */
+static void locust_values(const hist_t *h, loc_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->n = h->total;
+    if (!h->total) return;
+    uint64_t want[NPCT + 1];
+    for (size_t i = 0; i < NPCT; i++) {
+        uint64_t k = (uint64_t)((double)h->total * pct[i]);
+        want[i] = k < h->total ? k : h->total - 1;
+    }
+    want[NPCT] = (h->total - 1) / 2;
+    uint64_t seen = 0;
+    size_t lo = hist_index(h->min), hi = hist_index(h->max);
+    for (size_t i = lo; i <= hi; i++) {
+        if (!h->counts[i]) continue;
+        uint64_t v = hist_highest(i);
+        if (v > h->max) v = h->max;
+        uint64_t next = seen + h->counts[i];
+        for (size_t k = 0; k <= NPCT; k++)
+            if (want[k] >= seen && want[k] < next) {
+                if (k < NPCT) o->pct[k] = locust_round(v);
+                else o->median = locust_round(v);
+            }
+        seen = next;
+    }
+}
+
+/* Locust's median cell: an int below 100 ms, a float (round(x, -1)) above,
+ * clamped to the exact min and max. */
+static void median_cell(FILE *f, const hist_t *h, const loc_t *l)
+{
+    if (!h->total) { fputc('0', f); return; }
+    double med = ms(l->median), lo = ms(h->min), hi = ms(h->max);
+    if (med > hi) pyfloat(f, hi);
+    else if (med < lo) pyfloat(f, lo);
+    else if (l->median < 100000) fprintf(f, "%" PRIu64, l->median / 1000);
+    else pyfloat(f, med);
+}
+
+static void pct_cells(FILE *f, uint64_t requests, const loc_t *l)
+{
+    for (size_t i = 0; i < NPCT; i++) {
+        if (!requests || !l->n) fputs(",N/A", f);
+        else fprintf(f, ",%" PRIu64, l->pct[i] / 1000);
+    }
+}
+
+/* Median, Average, Min, Max and Average Content Size, as Locust writes them. */
+static void time_cells(FILE *f, const hist_t *h, const loc_t *l, uint64_t requests, uint64_t content)
+{
+    median_cell(f, h, l);
+    fputc(',', f);
+    pyfloat(f, h->total ? h->sum / (double)h->total / 1000.0 : 0.0);
+    fputc(',', f);
+    if (h->total) pyfloat(f, ms(h->min)); else fputc('0', f);
+    fputc(',', f);
+    if (h->total) pyfloat(f, ms(h->max)); else fputc('0', f);
+    fputc(',', f);
+    if (requests) pyfloat(f, (double)content / (double)requests); else fputc('0', f);
+}
+
+static void stats_row(FILE *f, const char *type, const char *name, uint64_t requests, uint64_t failures,
+                      const hist_t *h, double secs, uint64_t content)
+{
+    loc_t l;
+    locust_values(h, &l);
     cell(f, type);
     fputc(',', f);
     cell(f, name);
-    fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%.2f,%.2f,%.2f,%.2f,%.0f,%.2f,%.2f", requests, failures,
-            ms(hist_percentile(h, 50)), ms((uint64_t)hist_mean(h)), ms(h->total ? h->min : 0), ms(h->max),
-            requests ? (double)bytes / (double)requests : 0.0, secs > 0 ? (double)requests / secs : 0.0,
-            secs > 0 ? (double)failures / secs : 0.0);
-    for (size_t i = 0; i < NPCT; i++) fprintf(f, ",%.2f", ms(hist_percentile(h, pct[i])));
+    fprintf(f, ",%" PRIu64 ",%" PRIu64 ",", requests, failures);
+    time_cells(f, h, &l, requests, content);
+    fputc(',', f);
+    pyfloat(f, secs > 0 ? (double)requests / secs : 0.0);
+    fputc(',', f);
+    pyfloat(f, secs > 0 ? (double)failures / secs : 0.0);
+    pct_cells(f, requests, &l);
     fputc('\n', f);
 }
 
@@ -49,105 +166,315 @@ static FILE *open_csv(const char *prefix, const char *suffix, char *path, size_t
     return f;
 }
 
-int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen)
+static int close_csv(FILE *f, const char *path, char *err, size_t errlen)
+{
+    if (!fclose(f)) return 0;
+    snprintf(err, errlen, "cannot write '%s'", path);
+    return -1;
+}
+
+/* Rows in Locust's order: sorted by (name, method). */
+static int by_name_method(const void *a, const void *b)
+{
+    const stats_named_t *x = *(const stats_named_t *const *)a, *y = *(const stats_named_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->method, y->method);
+}
+
+static const stats_named_t **sorted_names(const stats_t *s)
+{
+    const stats_named_t **v = malloc((s->nnamed ? s->nnamed : 1) * sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0; i < s->nnamed; i++) v[i] = &s->named[i];
+    qsort(v, s->nnamed, sizeof *v, by_name_method);
+    return v;
+}
+
+static int write_stats(const char *prefix, const report_run_t *run, const stats_named_t **rows, char *err,
+                       size_t errlen)
 {
     const stats_t *s = run->total;
     double secs = (double)run->elapsed_ns / 1e9;
     char path[1024];
-    const char *method = run->cfg->method;
-
     FILE *f = open_csv(prefix, "stats", path, sizeof path, err, errlen);
     if (!f) return -1;
     fputs("Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,"
           "Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s", f);
-    for (size_t i = 0; i < NPCT; i++) fprintf(f, ",%g%%", pct[i]);
+    for (size_t i = 0; i < NPCT; i++) fprintf(f, ",%s", pct_names[i]);
     fputc('\n', f);
-    uint64_t failures = stats_failed(s);
-    for (size_t i = 0; i < s->nnamed; i++)
-        stats_row(f, "", s->named[i].name, s->named[i].requests, s->named[i].failures, &s->named[i].latency,
-                  secs, 0);
-    if (!s->nnamed) stats_row(f, method, run->cfg->url.path, s->requests, failures, &s->latency, secs, s->bytes);
-    stats_row(f, "", "Aggregated", s->requests, failures, &s->latency, secs, s->bytes);
-    if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
-
-    f = open_csv(prefix, "stats_history", path, sizeof path, err, errlen);
-    if (!f) return -1;
-    fputs("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
-          "99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,"
-          "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
-          "Total Average Content Size\n", f);
-    uint64_t total_req = 0, total_fail = 0;
-    for (uint32_t i = 0; run->series && i < run->series->n; i++) {
-        const stats_point_t *p = &run->series->pts[i];
-        uint64_t fails = p->failed;
-        total_req += p->requests;
-        total_fail += fails;
-        /* a second's percentiles beyond p50/p90/p99/max are not kept: N/A, as Locust writes */
-        fprintf(f, "%" PRId64 ",%u,\"\",\"Aggregated\",%" PRIu64 ",%" PRIu64 ",%.2f,N/A,N/A,N/A,%.2f,N/A,N/A,%.2f,"
-                   "N/A,N/A,%.2f,%" PRIu64 ",%" PRIu64 ",N/A,N/A,N/A,N/A,N/A\n",
-                (run->start_unix_ms / 1000) + i, p->active, p->requests, fails, ms(p->p50), ms(p->p90),
-                ms(p->p99), ms(p->max), total_req, total_fail);
+    if (!s->nnamed) { /* a plain run (or request() script): one row, the -m method and the URL's path */
+        stats_row(f, run->cfg->method, run->cfg->url.path, stats_attempts(s), stats_failed(s), &s->latency, secs,
+                  s->bytes);
+        stats_row(f, "", "Aggregated", stats_attempts(s), stats_failed(s), &s->latency, secs, s->bytes);
+        return close_csv(f, path, err, errlen);
     }
-    if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
-
-    f = open_csv(prefix, "failures", path, sizeof path, err, errlen);
-    if (!f) return -1;
-    fputs("Method,Name,Error,Occurrences\n", f);
-    static const char *const names[] = { "connect", "read", "write", "timeout", "parse" };
-    const uint64_t counts[] = { s->errors.connect, s->errors.read, s->errors.write, s->errors.timeout,
-                                s->errors.parse };
-    static const char *const what[] = {
-        "connection failed", "connection closed or reset with a request in flight", "write failed",
-        "no response within the timeout", "malformed or unsolicited response",
-    };
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
-        if (!counts[i]) continue;
-        cell(f, method);
-        fputc(',', f);
-        cell(f, run->cfg->url.path);
-        fputc(',', f);
-        char e[128];
-        snprintf(e, sizeof e, "%s: %s", names[i], what[i]);
-        cell(f, e);
-        fprintf(f, ",%" PRIu64 "\n", counts[i]);
-    }
-    for (uint32_t i = 0; i < STATS_STATUS_MAX; i++) { /* one row per failed status code */
-        if (!s->status[i] || stats_expected(&run->cfg->expect, i)) continue;
-        cell(f, method);
-        fputc(',', f);
-        cell(f, run->cfg->url.path);
-        fputc(',', f);
-        char e[128];
-        snprintf(e, sizeof e, "status %u: HTTP status not expected (--expect-status)", i);
-        cell(f, e);
-        fprintf(f, ",%" PRIu64 "\n", s->status[i]);
-    }
+    /* Aggregated: the rows' sums, percentiles from their merged histogram */
+    hist_t all;
+    if (hist_init(&all)) { fclose(f); snprintf(err, errlen, "out of memory writing '%s'", path); return -1; }
+    uint64_t req = 0, fail = 0, content = 0;
     for (size_t i = 0; i < s->nnamed; i++) {
-        if (!s->named[i].failures) continue;
-        cell(f, "");
-        fputc(',', f);
-        cell(f, s->named[i].name);
-        fputc(',', f);
-        cell(f, "unexpected HTTP status or request error");
-        fprintf(f, ",%" PRIu64 "\n", s->named[i].failures);
+        const stats_named_t *n = rows[i];
+        stats_row(f, n->method, n->name, n->requests, n->failures, &n->latency, secs, n->bytes);
+        req += n->requests;
+        fail += n->failures;
+        content += n->bytes;
+        hist_merge(&all, &n->latency);
     }
-    if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
+    stats_row(f, "", "Aggregated", req, fail, &all, secs, content);
+    hist_free(&all);
+    return close_csv(f, path, err, errlen);
+}
 
-    /* Responses by status code: per name, then the whole run ("Aggregated"). */
-    f = open_csv(prefix, "status", path, sizeof path, err, errlen);
+/* One history row: the second's own counts and histogram, and the totals so far. */
+typedef struct hrow {
+    uint64_t requests, failures;       /* during the second */
+    uint64_t total_req, total_fail, total_content;
+    const hist_t *one, *cum;
+} hrow_t;
+
+static void history_row(FILE *f, const report_run_t *run, int64_t ts, uint32_t users, const char *method,
+                        const char *name, const hrow_t *r)
+{
+    loc_t l;
+    locust_values(run->cfg->csv_per_second ? r->one : r->cum, &l);
+    fprintf(f, "%" PRId64 ",%u,", ts, users);
+    cell(f, method);
+    fputc(',', f);
+    cell(f, name);
+    fprintf(f, ",%f,%f", (double)r->requests, (double)r->failures);
+    pct_cells(f, run->cfg->csv_per_second ? r->requests : r->total_req, &l);
+    fprintf(f, ",%" PRIu64 ",%" PRIu64 ",", r->total_req, r->total_fail);
+    locust_values(r->cum, &l);
+    time_cells(f, r->cum, &l, r->total_req, r->total_content);
+    fputc('\n', f);
+}
+
+static void replay(hist_t *one, hist_t *cum, const stats_bucket_t *b, uint32_t n)
+{
+    hist_reset(one);
+    for (uint32_t k = 0; k < n; k++) {
+        hist_record_n(cum, hist_highest(b[k].index), b[k].count);
+        hist_record_n(one, hist_highest(b[k].index), b[k].count);
+    }
+}
+
+static int by_series_name(const void *a, const void *b)
+{
+    const stats_name_series_t *x = *(const stats_name_series_t *const *)a, *y = *(const stats_name_series_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->method, y->method);
+}
+
+/* PREFIX_stats_history.csv: per second, a row per (method, name) seen so far
+ * (as Locust with --csv-full-history, sorted as its rows) and the Aggregated
+ * row (Locust's default). Percentiles since the start (Locust's
+ * default) or of that second alone (--csv-history per-second), from the
+ * seconds' kept histograms. */
+static int write_history(const char *prefix, const report_run_t *run, char *err, size_t errlen)
+{
+    char path[1024];
+    FILE *f = open_csv(prefix, "stats_history", path, sizeof path, err, errlen);
     if (!f) return -1;
-    fputs("Name,Status,Count,Counted As\n", f);
+    fputs("Timestamp,User Count,Type,Name,Requests/s,Failures/s", f);
+    for (size_t i = 0; i < NPCT; i++) fprintf(f, ",%s", pct_names[i]);
+    fputs(",Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,"
+          "Total Min Response Time,Total Max Response Time,Total Average Content Size\n", f);
+    const stats_series_t *ser = run->series;
+    uint32_t nn = ser ? ser->nnames : 0;
+    /* per name: its series, cumulative totals, and a histogram so far */
+    const stats_name_series_t **ns = calloc(nn + 1, sizeof *ns);
+    hist_t *ncum = calloc(nn + 1, sizeof *ncum);
+    uint64_t (*ntot)[3] = calloc(nn + 1, sizeof *ntot);
+    hist_t cum = { 0 }, one = { 0 };
+    int ok = ns && ncum && ntot && !hist_init(&cum) && !hist_init(&one);
+    for (uint32_t k = 0; ok && k < nn; k++) ok = !hist_init(&ncum[k]);
+    if (ok) {
+        for (uint32_t k = 0; k < nn; k++) ns[k] = &ser->names[k];
+        qsort(ns, nn, sizeof *ns, by_series_name);
+        /* names keep their sorted index k; ncum[k]/ntot[k] follow ns[k] */
+    }
+    uint64_t total_req = 0, total_fail = 0, total_content = 0;
+    for (uint32_t i = 0; ok && ser && i < ser->n; i++) {
+        const stats_point_t *p = &ser->pts[i];
+        int64_t ts = (run->start_unix_ms / 1000) + i;
+        for (uint32_t k = 0; k < nn; k++) {
+            const stats_name_series_t *e = ns[k];
+            if (i < e->first) continue;
+            const stats_name_point_t *np = i < e->n ? &e->pts[i] : NULL;
+            static const stats_name_point_t none;
+            if (!np) np = &none;
+            ntot[k][0] += np->requests;
+            ntot[k][1] += np->failures;
+            ntot[k][2] += np->content;
+            replay(&one, &ncum[k], np->buckets, np->nbuckets);
+            hrow_t r = { np->requests, np->failures, ntot[k][0], ntot[k][1], ntot[k][2], &one, &ncum[k] };
+            history_row(f, run, ts, p->active, e->method, e->name, &r);
+        }
+        uint64_t attempts = p->requests + stats_error_total(&p->errors);
+        total_req += attempts;
+        total_fail += p->failed;
+        total_content += p->content;
+        replay(&one, &cum, p->buckets, p->nbuckets);
+        hrow_t r = { attempts, p->failed, total_req, total_fail, total_content, &one, &cum };
+        history_row(f, run, ts, p->active, "", "Aggregated", &r);
+    }
+    if (cum.counts) hist_free(&cum);
+    if (one.counts) hist_free(&one);
+    for (uint32_t k = 0; ncum && k < nn; k++) if (ncum[k].counts) hist_free(&ncum[k]);
+    free(ns);
+    free(ncum);
+    free(ntot);
+    if (!ok) {
+        fclose(f);
+        snprintf(err, errlen, "out of memory writing '%s'", path);
+        return -1;
+    }
+    return close_csv(f, path, err, errlen);
+}
+
+/* Python's http.HTTPStatus phrase of the usual failure codes. */
+static const char *reason(unsigned code)
+{
+    static const struct { unsigned code; const char *text; } r[] = {
+        { 400, "Bad Request" }, { 401, "Unauthorized" }, { 402, "Payment Required" }, { 403, "Forbidden" },
+        { 404, "Not Found" }, { 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
+        { 408, "Request Timeout" }, { 409, "Conflict" }, { 410, "Gone" }, { 411, "Length Required" },
+        { 412, "Precondition Failed" }, { 413, "Request Entity Too Large" }, { 414, "Request-URI Too Long" },
+        { 415, "Unsupported Media Type" }, { 422, "Unprocessable Entity" }, { 425, "Too Early" },
+        { 429, "Too Many Requests" }, { 500, "Internal Server Error" }, { 501, "Not Implemented" },
+        { 502, "Bad Gateway" }, { 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+        { 505, "HTTP Version Not Supported" },
+    };
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++)
+        if (r[i].code == code) return r[i].text;
+    return "Unknown";
+}
+
+/* The Error cell of a failure kind, Locust's text where Locust has one:
+ * HTTPError('404 Client Error: Not Found for url: URL') as requests' raise_for_status
+ * words it (URL: the name, or the full URL in a plain run); socket and
+ * protocol errors as ConnectionError(...)/Timeout(...)/InvalidResponse(...). */
+static void error_text(char *b, size_t n, int32_t kind, const char *url)
+{
+    static const char *const cls[] = { "ConnectionError('connect: connection failed')",
+                                       "ConnectionError('read: connection closed or reset with a request in flight')",
+                                       "ConnectionError('write: write failed')",
+                                       "Timeout('timeout: no response within the timeout')",
+                                       "InvalidResponse('parse: malformed or unsolicited response')" };
+    if (kind < 0) { snprintf(b, n, "%s", cls[-1 - kind < 5 ? -1 - kind : 4]); return; }
+    unsigned code = (unsigned)kind;
+    const char *what = code >= 500 && code < 600 ? "Server Error" : code >= 400 && code < 500 ? "Client Error"
+                                                                                         : "Unexpected Status";
+    snprintf(b, n, "HTTPError('%u %s: %s for url: %s')", code, what, reason(code), url);
+}
+
+static void iso_utc(FILE *f, int64_t ms_epoch)
+{
+    if (ms_epoch <= 0) return;
+    time_t t = (time_t)(ms_epoch / 1000);
+    struct tm tm;
+    char b[32];
+    gmtime_r(&t, &tm);
+    strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fputs(b, f);
+}
+
+/* One row of PREFIX_failures.csv. Reasons a script gives (r:failure("msg"))
+ * are rows of the same form: feed them here with their own error text. */
+static void failure_row(FILE *f, const char *method, const char *name, const char *error, uint64_t count,
+                        int64_t first_ms, int64_t last_ms)
+{
+    cell(f, method);
+    fputc(',', f);
+    cell(f, name);
+    fputc(',', f);
+    cell(f, error);
+    fprintf(f, ",%" PRIu64 ",", count);
+    iso_utc(f, first_ms);
+    fputc(',', f);
+    iso_utc(f, last_ms);
+    fputc('\n', f);
+}
+
+/* A plain run's failure kind over the series: count in second i, for its first/last seen. */
+static uint64_t point_count(const stats_point_t *p, int32_t kind)
+{
+    if (kind >= 0) {
+        for (uint32_t k = 0; k < p->ncodes; k++) if (p->codes[k].code == (uint32_t)kind) return p->codes[k].count;
+        return 0;
+    }
+    const uint64_t c[] = { p->errors.connect, p->errors.read, p->errors.write, p->errors.timeout, p->errors.parse };
+    return c[-1 - kind];
+}
+
+static int write_failures(const char *prefix, const report_run_t *run, const stats_named_t **rows, char *err,
+                          size_t errlen)
+{
+    const stats_t *s = run->total;
+    char path[1024], e[1200];
+    FILE *f = open_csv(prefix, "failures", path, sizeof path, err, errlen);
+    if (!f) return -1;
+    fputs("Method,Name,Error,Occurrences,First Seen,Last Seen\n", f);
     for (size_t i = 0; i < s->nnamed; i++)
-        for (uint32_t j = 0; j < s->named[i].ncodes; j++) {
-            const stats_code_t *k = &s->named[i].codes[j];
-            cell(f, s->named[i].name);
-            fprintf(f, ",%u,%" PRIu64 ",%s\n", k->code, k->count,
+        for (uint32_t k = 0; k < rows[i]->nfails; k++) {
+            const stats_fail_t *x = &rows[i]->fails[k];
+            error_text(e, sizeof e, x->kind, rows[i]->name);
+            failure_row(f, rows[i]->method, rows[i]->name, e, x->count, x->first_ms, x->last_ms);
+        }
+    if (!s->nnamed) { /* a plain run: its error classes and failed statuses, seen by second */
+        const uint64_t classes[] = { s->errors.connect, s->errors.read, s->errors.write, s->errors.timeout,
+                                     s->errors.parse };
+        for (int32_t kind = -5; kind < STATS_STATUS_MAX; kind++) {
+            uint64_t count = kind < 0 ? classes[-1 - kind] : s->status[kind];
+            if (!count || (kind >= 0 && stats_expected(&run->cfg->expect, (unsigned)kind))) continue;
+            int64_t first = 0, last = 0, t0 = run->start_unix_ms;
+            for (uint32_t i = 0; run->series && i < run->series->n; i++)
+                if (point_count(&run->series->pts[i], kind)) {
+                    if (!first) first = t0 + (int64_t)i * 1000;
+                    last = t0 + (int64_t)i * 1000;
+                }
+            error_text(e, sizeof e, kind, run->cfg->url_text);
+            failure_row(f, run->cfg->method, run->cfg->url.path, e, count, first, last);
+        }
+    }
+    return close_csv(f, path, err, errlen);
+}
+
+/* Responses by status code: per (method, name), then the whole run ("Aggregated"). */
+static int write_status(const char *prefix, const report_run_t *run, const stats_named_t **rows, char *err,
+                        size_t errlen)
+{
+    const stats_t *s = run->total;
+    char path[1024];
+    FILE *f = open_csv(prefix, "status", path, sizeof path, err, errlen);
+    if (!f) return -1;
+    fputs("Name,Status,Count,Counted As,Method\n", f);
+    for (size_t i = 0; i < s->nnamed; i++)
+        for (uint32_t j = 0; j < rows[i]->ncodes; j++) {
+            const stats_code_t *k = &rows[i]->codes[j];
+            cell(f, rows[i]->name);
+            fprintf(f, ",%u,%" PRIu64 ",%s,", k->code, k->count,
                     stats_expected(&run->cfg->expect, k->code) ? "expected" : "failed");
+            cell(f, rows[i]->method);
+            fputc('\n', f);
         }
     for (uint32_t i = 0; i < STATS_STATUS_MAX; i++)
         if (s->status[i])
-            fprintf(f, "\"Aggregated\",%u,%" PRIu64 ",%s\n", i, s->status[i],
+            fprintf(f, "Aggregated,%u,%" PRIu64 ",%s,\n", i, s->status[i],
                     stats_expected(&run->cfg->expect, i) ? "expected" : "failed");
-    if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
-    return report_csv_stages(prefix, run, err, errlen);
+    return close_csv(f, path, err, errlen);
+}
+
+int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen)
+{
+    const stats_named_t **rows = sorted_names(run->total);
+    if (!rows) { snprintf(err, errlen, "out of memory"); return -1; }
+    int rc = write_stats(prefix, run, rows, err, errlen);
+    if (!rc) rc = write_history(prefix, run, err, errlen);
+    if (!rc) rc = write_failures(prefix, run, rows, err, errlen);
+    /* PREFIX_exceptions.csv (a script's exceptions) is its own function, called here */
+    if (!rc) rc = write_status(prefix, run, rows, err, errlen);
+    if (!rc) rc = report_csv_stages(prefix, run, err, errlen);
+    free(rows);
+    return rc;
 }

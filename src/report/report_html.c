@@ -148,24 +148,29 @@ static void section_names(FILE *f, const stats_t *s, double secs)
               "<code>name = \"...\"</code> in a workflow.</p></section>\n", f);
         return;
     }
-    fputs("<table id=\"names\"><thead><tr><th class=\"l\">name</th><th>requests</th><th>failures</th>"
-          "<th>failed</th><th>req/s</th><th>avg</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr></thead>"
-          "<tbody>\n", f);
+    fputs("<table id=\"names\"><thead><tr><th class=\"l\">type</th><th class=\"l\">name</th><th>requests</th>"
+          "<th>failures</th><th>failed</th><th>req/s</th><th>min</th><th>avg</th><th>p50</th><th>p95</th><th>p99</th>"
+          "<th>max</th></tr></thead><tbody>\n", f);
     for (size_t i = 0; i < s->nnamed; i++) {
         const stats_named_t *n = &s->named[i];
         const hist_t *h = &n->latency;
         fputs("<tr data-name=\"", f);
         svg_escape(f, n->name);
-        fputs("\"><td class=\"l name\">", f);
+        fputs("\" data-method=\"", f);
+        svg_escape(f, n->method);
+        fputs("\"><td class=\"l\" data-metric=\"method\">", f);
+        svg_escape(f, n->method[0] ? n->method : "-");
+        fputs("</td><td class=\"l name\">", f); /* the full name: no truncation */
         svg_escape(f, n->name);
         fprintf(f, "</td><td data-metric=\"requests\">%" PRIu64 "</td><td data-metric=\"failures\"%s>%" PRIu64
                    "</td><td>%.2f%%</td><td data-metric=\"rps\">%.2f</td>",
                 n->requests, n->failures ? " class=\"bad\"" : "", n->failures,
                 n->requests ? 100.0 * (double)n->failures / (double)n->requests : 0.0,
                 secs > 0 ? (double)n->requests / secs : 0.0);
+        td_us(f, "min", h->total ? (double)h->min : 0.0);
         td_us(f, "avg", hist_mean(h));
         td_us(f, "p50", (double)hist_percentile(h, 50));
-        td_us(f, "p90", (double)hist_percentile(h, 90));
+        td_us(f, "p95", (double)hist_percentile(h, 95));
         td_us(f, "p99", (double)hist_percentile(h, 99));
         td_us(f, "max", (double)h->max);
         fputs("</tr>\n", f);

@@ -260,11 +260,26 @@ static void add_row(row_t *rows, size_t *n, const char *label, double b, double 
     r->sample = sample;
 }
 
-static const stats_named_t *find_name(const stats_t *s, const char *name)
+/* The entry (method, name): rows are per entry, as the CSV's. */
+static const stats_named_t *find_name(const stats_t *s, const char *method, const char *name)
 {
     for (size_t i = 0; i < s->nnamed; i++)
-        if (!strcmp(s->named[i].name, name)) return &s->named[i];
+        if (!strcmp(s->named[i].name, name) && !strcmp(s->named[i].method, method)) return &s->named[i];
     return NULL;
+}
+
+/* A row's label: the name, with its method when another entry shares the name. */
+static const char *entry_label(const stats_t *sb, const stats_t *sc, const stats_named_t *e, char *buf, size_t n)
+{
+    for (size_t pass = 0; pass < 2; pass++) {
+        const stats_t *s = pass ? sc : sb;
+        for (size_t i = 0; i < s->nnamed; i++)
+            if (!strcmp(s->named[i].name, e->name) && strcmp(s->named[i].method, e->method)) {
+                snprintf(buf, n, "%s %s", e->method, e->name);
+                return buf;
+            }
+    }
+    return e->name;
 }
 
 /* Every row of one comparison; *nrows rows, caller frees. */
@@ -296,9 +311,11 @@ static row_t *make_rows(const result_t *b, const result_t *c, size_t *nrows)
     for (size_t pass = 0; pass < 2; pass++) {
         const stats_t *s = pass ? sc : sb;
         for (size_t i = 0; i < s->nnamed; i++) {
-            const char *name = s->named[i].name;
-            if (pass && find_name(sb, name)) continue;
-            const stats_named_t *nb = find_name(sb, name), *nc = find_name(sc, name);
+            const char *method = s->named[i].method;
+            char lb_[64];
+            const char *name = entry_label(sb, sc, &s->named[i], lb_, sizeof lb_);
+            if (pass && find_name(sb, method, s->named[i].name)) continue;
+            const stats_named_t *nb = find_name(sb, method, s->named[i].name), *nc = find_name(sc, method, s->named[i].name);
             const hist_t *hb = nb ? &nb->latency : NULL, *hc = nc ? &nc->latency : NULL;
             char l[96];
             snprintf(l, sizeof l, "%s: req/s", name);
@@ -336,19 +353,32 @@ static const char *verdict(const row_t *row, const result_t *b, const result_t *
     return *mood > 0 ? "better" : "worse";
 }
 
+static int gate_of(const compare_gate_t *g, const result_t *r, const hist_t *h, uint64_t requests, uint64_t errors,
+                   double *out, const char **why);
+
 /* A gate's measured value in one result; -1 with *why when there is none. */
 static int gate_value(const compare_gate_t *g, const result_t *r, double *out, const char **why)
 {
     const stats_t *s = &r->st;
     const hist_t *h = &s->latency;
     uint64_t requests = s->requests, errors = stats_error_total(&s->errors);
-    if (g->name) {
-        const stats_named_t *nm = find_name(s, g->name);
+    stats_named_t scratch;
+    scratch.latency.counts = NULL;
+    if (g->name) { /* a gate judges the name over all its methods */
+        const stats_named_t *nm = stats_named_sum(s, g->name, &scratch);
         if (!nm) { *why = "no requests with this name"; return -1; }
         h = &nm->latency;
         requests = nm->requests;
         errors = nm->failures;
     }
+    int rc = gate_of(g, r, h, requests, errors, out, why);
+    if (scratch.latency.counts) hist_free(&scratch.latency);
+    return rc;
+}
+
+static int gate_of(const compare_gate_t *g, const result_t *r, const hist_t *h, uint64_t requests, uint64_t errors,
+                   double *out, const char **why)
+{
     switch (g->metric) {
     case COMPARE_M_RPS: *out = run_rps(r, requests); return 0;
     case COMPARE_M_ERRORS: *out = (double)errors; return 0;

@@ -239,8 +239,13 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, 
         join(wl, sizeof wl, w, "latency");
         hist_reset(tmp);
         if (load_hist(L, json_get(n, "latency"), wl, tmp)) return -1;
-        int k = stats_named_index(st, nv->str);
+        const json_value_t *mv = json_get(n, "method"), *bv = json_get(n, "bytes"); /* optional: older results */
+        if (mv && !json_is(mv, JSON_STRING)) return bad(L, w, "\"method\" must be a string");
+        uint64_t bytes = 0;
+        if (bv && need_u64(L, n, w, "bytes", &bytes)) return -1;
+        int k = stats_named_key(st, mv ? mv->str : "", nv->str);
         if (k < 0) return bad(L, w, "out of memory");
+        st->named[k].bytes += bytes;
         if (load_codes(L, n, w, &st->named[k].codes, &st->named[k].ncodes, NULL)) return -1;
         st->named[k].requests += req;
         st->named[k].failures += fail;

@@ -182,7 +182,10 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
         const stats_named_t *n = &s->named[i];
         fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", f);
         result_write_string(f, n->name);
-        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"rps\": ", n->requests, n->failures);
+        fputs(", \"method\": ", f);
+        result_write_string(f, n->method);
+        fprintf(f, ", \"requests\": %" PRIu64 ", \"failures\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"rps\": ",
+                n->requests, n->failures, n->bytes);
         result_write_number(f, secs > 0 ? (double)n->requests / secs : 0);
         fputs(", \"status\": ", f);
         result_write_codes(f, n->codes, n->ncodes);

@@ -3,6 +3,8 @@
  * checks) and the statistics objects of script_api.c. */
 #include "script_internal.h"
 
+#include <string.h>
+
 #include <lua.h>
 
 static int has_done_glue(script_t *s, void *arg)
@@ -51,23 +53,36 @@ static int done_glue(script_t *s, void *arg)
     set_number(L, "timeout", (double)t->errors.timeout);
     set_number(L, "parse", (double)t->errors.parse);
     lua_setfield(L, -2, "errors");
-    lua_newtable(L); /* names: Locust-style per-name stats */
+    lua_newtable(L); /* names: Locust-style per-name stats, each name over all its methods */
     for (size_t i = 0; i < t->nnamed; i++) {
-        const stats_named_t *n = &t->named[i];
+        size_t j = 0;
+        while (j < i && strcmp(t->named[j].name, t->named[i].name)) j++;
+        if (j < i) continue; /* summed with its first entry */
+        stats_named_t scratch;
+        scratch.latency.counts = NULL;
+        const stats_named_t *n = stats_named_sum(t, t->named[i].name, &scratch);
+        if (!n) return script_errorf(s, "out of memory building the summary of done()");
         lua_newtable(L);
         set_number(L, "requests", (double)n->requests);
         set_number(L, "failures", (double)n->failures);
         set_number(L, "rps", duration_us ? (double)n->requests * 1e6 / (double)duration_us : 0);
         script_push_stats(L, &n->latency);
         lua_setfield(L, -2, "latency");
-        lua_createtable(L, 0, (int)n->nreasons); /* failure_reasons: reason -> count */
-        for (uint32_t j = 0; j < n->nreasons; j++) {
-            lua_pushstring(L, n->reasons[j].reason);
-            lua_pushnumber(L, (double)n->reasons[j].count);
-            lua_rawset(L, -3);
+        lua_newtable(L); /* failure_reasons: reason -> count, over the name's methods */
+        for (size_t k = i; k < t->nnamed; k++) {
+            const stats_named_t *e = &t->named[k];
+            if (strcmp(e->name, t->named[i].name)) continue;
+            for (uint32_t q = 0; q < e->nreasons; q++) {
+                lua_getfield(L, -1, e->reasons[q].reason);
+                double before = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+                lua_pop(L, 1);
+                lua_pushnumber(L, before + (double)e->reasons[q].count);
+                lua_setfield(L, -2, e->reasons[q].reason);
+            }
         }
         lua_setfield(L, -2, "failure_reasons");
-        lua_setfield(L, -2, n->name);
+        lua_setfield(L, -2, t->named[i].name);
+        if (scratch.latency.counts) hist_free(&scratch.latency);
     }
     lua_setfield(L, -2, "names");
     lua_newtable(L);

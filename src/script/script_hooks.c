@@ -149,6 +149,9 @@ static int hook_response(conn_t *c, uint64_t latency_us)
             stats_named_t *n = &s->stats->named[sc->name];
             n->requests++;
             n->failures += c->resp_failed;
+            n->bytes += cap->bseen;
+            s->stats->body_bytes += cap->bseen;
+            if (c->resp_failed && stats_named_fail(n, status)) return -ENOMEM;
             if (stats_code_add(&n->codes, &n->ncodes, (uint32_t)status, 1)) return -ENOMEM;
             hist_record(&n->latency, latency_us);
         }
@@ -235,6 +238,7 @@ static int hook_failed(conn_t *c, enum conn_error why)
         n->requests++;
         n->failures++;
         if (stats_reason_add(n, reason, strlen(reason), 1)) return -ENOMEM;
+        if (stats_named_fail(n, -1 - (int32_t)why)) return -ENOMEM;
     }
     lua_State *L = s->L;
     lua_pushinteger(L, 0);

@@ -64,7 +64,16 @@ int script_user_step(sconn_t *sc, int nargs)
     const char *kind = lua_tostring(L, -3);
     if (kind && !strcmp(kind, "request")) {
         const char *name = lua_tostring(L, -1);
-        sc->name = stats_named_index(s->stats, name ? name : "?");
+        /* the method is the request's first word: rows are keyed by (method, name) as Locust's */
+        size_t rl = 0;
+        const char *req = lua_tolstring(L, -2, &rl), *sp = req ? memchr(req, ' ', rl) : NULL;
+        char method[STATS_METHOD_MAX] = "";
+        if (sp) {
+            size_t ml = (size_t)(sp - req) < sizeof method - 1 ? (size_t)(sp - req) : sizeof method - 1;
+            memcpy(method, req, ml);
+            method[ml] = 0;
+        }
+        sc->name = stats_named_key(s->stats, method, name ? name : "?");
         lua_pop(L, 1);
         lua_remove(L, -2);
         return script_take_request(sc, "u:request()");

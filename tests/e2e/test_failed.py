@@ -215,8 +215,9 @@ def test_status_counts_on_every_surface_and_merge():
             agg = [x for x in csv.DictReader(open(prefix + "_stats.csv")) if x["Name"] == "Aggregated"][0]
             eq(agg["Failure Count"], "100", "stats.csv Failure Count")
             fails = list(csv.DictReader(open(prefix + "_failures.csv")))
-            eq([(x["Error"].split(":")[0], x["Occurrences"]) for x in fails if x["Name"] == "/"],
-               [("status 500", "100")], "failures.csv: a row per failed status")
+            eq([(x["Method"], x["Name"], x["Error"].split(":")[0], x["Occurrences"]) for x in fails],
+               [("GET", "err", "HTTPError('500 Server Error", "100")],
+               "failures.csv: a row per (method, name, failed status), none for the command-line URL")
             hist = list(csv.DictReader(open(prefix + "_stats_history.csv")))
             eq(hist[-1]["Total Failure Count"], "100", "stats_history total failures")
             check(re.search(r'data-metric="failed">100<', html), "HTML Failed card")

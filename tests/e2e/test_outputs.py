@@ -76,7 +76,7 @@ def test_json_with_rate_stages_names_checks_thresholds():
     names = {n["name"]: n for n in d["names"]}
     t = re.search(r"Requests by name\n.*\n((?:    .*\n)+)", r.out).group(1)
     for line in t.splitlines():
-        m = re.match(r"\s+(.+?)\s+(\d+)\s+(\d+)\s", line)
+        m = re.match(r"\s+\S+\s+(.+?)\s+(\d+)\s+(\d+)\s", line)  # Type, Name, Count, Failures
         eq((names[m.group(1)]["requests"], names[m.group(1)]["failures"]), (int(m.group(2)), int(m.group(3))),
            f"per-name counts of {m.group(1)}")
     report_checks = {m[0]: (int(m[1]), int(m[2])) for m in
@@ -107,12 +107,13 @@ def test_csv_locust_columns_and_values():
     eq(agg["Name"], "Aggregated", "last row")
     eq(int(agg["Request Count"]), r.requests, "requests")
     eq(int(agg["Failure Count"]), r.non2xx, "failures = 404s")
-    eq(float(agg["99%"]), round(d["latency"]["percentiles"]["99"] / 1000, 2), "p99 in ms")
-    eq(sum(int(h["Requests/s"]) for h in hist), r.requests, "history sums to the total")
+    p99 = d["latency"]["percentiles"]["99"] / 1000  # Locust's integer ms, rounded as it stores times
+    check(agg["99%"].isdigit() and abs(int(agg["99%"]) - p99) <= max(1, p99 * 0.01), f"p99 {agg['99%']} ~ {p99}")
+    eq(sum(float(h["Requests/s"]) for h in hist), r.requests, "history sums to the total")
     check("Timestamp" in hist[0] and "User Count" in hist[0], "history columns")
     eq(len(fails), 1, f"one failure row: {fails}")
     eq(int(fails[0]["Occurrences"]), r.non2xx, "occurrences")
-    check(fails[0]["Error"].startswith("status"), fails[0]["Error"])
+    check(fails[0]["Error"].startswith("HTTPError('404 Client Error: Not Found for url: "), fails[0]["Error"])
 
 
 def test_unwritable_output_is_reported():

@@ -13,7 +13,7 @@ def names(out):
         return table
     block = out.split("Requests by name")[1].split("Requests/sec")[0]
     for line in block.splitlines()[2:]:
-        m = re.match(r"\s+(.+?)\s+(\d+)\s+(\d+)\s+[\d.]+\s", line)
+        m = re.match(r"\s+\S+\s+(.+?)\s+(\d+)\s+(\d+)\s+[\d.]+\s", line)  # Type, Name, Count, Failures
         if m:
             table[m.group(1)] = (int(m.group(2)), int(m.group(3)))
     return table
