@@ -230,6 +230,8 @@ typedef struct hrow {
     uint64_t requests, failures;       /* during the second */
     uint64_t total_req, total_fail, total_content;
     const hist_t *one, *cum;
+    int known;                         /* the series holds each second's latency and content
+                                          (a run's own; not a result read back: N/A) */
 } hrow_t;
 
 static void history_row(FILE *f, const report_run_t *run, int64_t ts, uint32_t users, const char *method,
@@ -245,7 +247,8 @@ static void history_row(FILE *f, const report_run_t *run, int64_t ts, uint32_t u
     pct_cells(f, run->cfg->csv_per_second ? r->requests : r->total_req, &l);
     fprintf(f, ",%" PRIu64 ",%" PRIu64 ",", r->total_req, r->total_fail);
     locust_values(r->cum, &l);
-    time_cells(f, r->cum, &l, r->total_req, r->total_content);
+    if (r->known) time_cells(f, r->cum, &l, r->total_req, r->total_content);
+    else fputs("N/A,N/A,N/A,N/A,N/A", f);
     fputc('\n', f);
 }
 
@@ -307,7 +310,8 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
             ntot[k][1] += np->failures;
             ntot[k][2] += np->content;
             replay(&one, &ncum[k], np->buckets, np->nbuckets);
-            hrow_t r = { np->requests, np->failures, ntot[k][0], ntot[k][1], ntot[k][2], &one, &ncum[k] };
+            hrow_t r = { np->requests, np->failures, ntot[k][0], ntot[k][1], ntot[k][2], &one, &ncum[k],
+                         ser->keep_buckets };
             history_row(f, run, ts, p->active, e->method, e->name, &r);
         }
         uint64_t attempts = p->requests + stats_error_total(&p->errors);
@@ -315,7 +319,7 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
         total_fail += p->failed;
         total_content += p->content;
         replay(&one, &cum, p->buckets, p->nbuckets);
-        hrow_t r = { attempts, p->failed, total_req, total_fail, total_content, &one, &cum };
+        hrow_t r = { attempts, p->failed, total_req, total_fail, total_content, &one, &cum, ser->keep_buckets };
         history_row(f, run, ts, p->active, "", "Aggregated", &r);
     }
     if (cum.counts) hist_free(&cum);

@@ -313,7 +313,7 @@ def test_failure_and_success_marks_on_every_surface():
     eq(sum(p["requests"] for p in r.json["series"]), 20, "per-second requests")
     m = re.search(r"Failed\s+(\d+) of (\d+) attempts", r.out)
     check(m and (int(m.group(1)), int(m.group(2))) == (10, 20), f"the text report's Failed line: {r.out}")
-    tm = re.search(r"^\s+page\s+(\d+)\s+(\d+)\s", r.out, re.M)
+    tm = re.search(r"^\s+\S+\s+page\s+(\d+)\s+(\d+)\s", r.out, re.M)  # Type, Name, Count, Failures
     check(tm and (int(tm.group(1)), int(tm.group(2))) == (20, 10), f"the per-name table: {r.out}")
     # the same run without the threshold: --exit-on-failures sees them; only successes: exit 0
     with tempfile.TemporaryDirectory() as tmp:
