@@ -121,6 +121,8 @@ int report_json(FILE *f, const report_run_t *run)
                               .max = p->max };
         result_write_point(f, i == 0, i, &pt);
     }
-    fputs("]\n}\n", f);
+    fputc(']', f);
+    report_json_watch(f, run);
+    fputs("\n}\n", f);
     return ferror(f) ? -EIO : 0;
 }
