@@ -28,7 +28,8 @@ static const char merge_usage[] =
 "all the samples), per-name stats and checks merged by name, the per-second\n"
 "series merged by wall-clock second (per-second p50/p90/p99 are request-weighted\n"
 "means: approximations; max is exact). Thresholds are dropped (they were\n"
-"evaluated per run). Warns when the inputs' url, method, rate or script differ.\n"
+"evaluated per run), and so are the watched target and the client's busy %\n"
+"(one machine's). Warns when the inputs' url, method, rate or script differ.\n"
 "Exit codes: 0 done, 1 output not written, 2 usage error or a bad input file.\n";
 
 typedef struct keyed_point {
@@ -174,9 +175,11 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     double end = 0;
     int interrupted = 0, exit_code = 0, service = 0, schedule = 0;
     const result_t *tls = NULL;
-    size_t nth = 0;
+    size_t nth = 0, watched = 0;
     for (size_t i = 0; i < n; i++) {
         const result_t *r = &rs[i];
+        const json_value_t *root = json_root(r->doc);
+        watched += json_get(root, "target") || json_get(root, "client");
         if (r->start_ms < start) start = r->start_ms;
         double e = (double)r->start_ms + r->duration_s * 1000;
         if (e > end) end = e;
@@ -208,6 +211,9 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     if (nth)
         fprintf(f, "  \"thresholds_note\": \"%zu threshold result%s dropped: thresholds are evaluated per run, "
                    "not on a merge\",\n", nth, nth == 1 ? "" : "s");
+    if (watched) /* one machine's processes and threads: they do not add up across runs */
+        fprintf(f, "  \"watch_note\": \"the target and client sections of %zu result%s dropped: they describe "
+                   "one run's processes and threads (see each input)\",\n", watched, watched == 1 ? "" : "s");
     if (write_series(f, rs, n, start)) return -ENOMEM;
     fputs("}\n", f);
     return ferror(f) ? (errno ? -errno : -EIO) : 0; /* EPIPE, ENOSPC: say which */
