@@ -165,6 +165,16 @@ void report_json_watch(FILE *f, const report_run_t *run)
 
 /* ---- the HTML chart ------------------------------------------------------ */
 
+/* RSS is plotted in MiB so the axis ticks are round: "20M", "1.5G". */
+static char *fmt_mib(char *b, size_t n, double mib)
+{
+    if (mib >= 1024) snprintf(b, n, "%gG", round(mib / 1024 * 100) / 100);
+    else snprintf(b, n, "%gM", round(mib * 10) / 10);
+    return b;
+}
+
+static char *fmt_pct_tick(char *b, size_t n, double v) { snprintf(b, n, "%g%%", v); return b; }
+
 void report_chart_target(FILE *f, const report_run_t *run, double span)
 {
     static const char *const colors[][2] = { { "#dc2626", "#7c3aed" }, { "#ea580c", "#0891b2" },
@@ -187,9 +197,9 @@ void report_chart_target(FILE *f, const report_run_t *run, double span)
     c.x.lo = 0;
     c.x.hi = span > 1 ? span : 1;
     svg_axis_linear(&c.y, maxc, 100);
-    svg_axis_linear(&c.y2, maxr, 1024.0 * 1024);
-    svg_chart_yaxis(&c, &c.y, fmt_pct, 0, "CPU % (100 = one core)", colors[0][0]);
-    svg_chart_yaxis(&c, &c.y2, compact_bytes, 1, "RSS", colors[0][1]);
+    svg_axis_linear(&c.y2, maxr / (1024.0 * 1024), 1);
+    svg_chart_yaxis(&c, &c.y, fmt_pct_tick, 0, "CPU % (100 = one core)", colors[0][0]);
+    svg_chart_yaxis(&c, &c.y2, fmt_mib, 1, "RSS", colors[0][1]);
     svg_chart_xtime(&c, c.x.hi);
     svg_chart_frame(&c);
     if (!total) svg_chart_empty(&c, "no samples");
@@ -205,12 +215,12 @@ void report_chart_target(FILE *f, const report_run_t *run, double span)
         for (size_t k = 0; k < t->n; k++) {
             xs[k] = t->samples[k].t;
             cpu[k] = k ? t->samples[k].cpu : NAN; /* the first sample has no CPU delta */
-            rss[k] = (double)t->samples[k].rss;
+            rss[k] = (double)t->samples[k].rss / (1024.0 * 1024);
         }
         svg_chart_line(&c, &c.y, xs, cpu, t->n, col[0], 2.2, NULL, "target-cpu");
         svg_chart_line(&c, &c.y2, xs, rss, t->n, col[1], 2.2, "6 3", "target-rss");
         svg_chart_dots(&c, &c.y, xs, cpu, t->n, col[0], "CPU", fmt_pct, "");
-        svg_chart_dots(&c, &c.y2, xs, rss, t->n, col[1], "RSS", compact_bytes, "");
+        svg_chart_dots(&c, &c.y2, xs, rss, t->n, col[1], "RSS", fmt_mib, "");
         free(xs);
         snprintf(labels[nleg], sizeof labels[nleg], "%s CPU %%", t->label);
         leg[nleg] = (svg_legend_item_t){ labels[nleg], col[0], NULL };
