@@ -51,7 +51,20 @@ static char *fmt_num(char *b, size_t n, double v)
     return b;
 }
 
-void report_watch(FILE *f, const procmon_t *t, size_t n, const cpuload_t *client)
+/* A constant -R run that reached 99% of its rate: not limited by the client. */
+static int rate_reached(const config_t *c, const stats_t *s, uint64_t elapsed_ns)
+{
+    double secs = (double)elapsed_ns / 1e9;
+    return c->rate > 0 && !c->stages.n && secs > 0 && (double)s->requests / secs >= 0.99 * c->rate;
+}
+
+static int bottleneck(const config_t *c, const stats_t *s, uint64_t elapsed_ns, const cpuload_t *client)
+{
+    return client && !rate_reached(c, s, elapsed_ns) ? cpuload_bottleneck(client) : -1;
+}
+
+void report_watch(FILE *f, const config_t *cfg, const stats_t *st, uint64_t elapsed_ns, const procmon_t *t,
+                  size_t n, const cpuload_t *client)
 {
     double window = procmon_leak_window();
     for (size_t i = 0; i < n; i++) {
@@ -76,12 +89,16 @@ void report_watch(FILE *f, const procmon_t *t, size_t n, const cpuload_t *client
                     start > 0 ? 100.0 * growth * 1024 * 1024 / start : 0.0);
         }
     }
-    int b = client ? cpuload_bottleneck(client) : -1;
+    int b = bottleneck(cfg, st, elapsed_ns, client);
     if (b >= 0) {
         const cpuload_thread_t *th = &client->t[b];
+        double busy = cpuload_mean(th), cpu = cpuload_cpu_mean(th);
         fprintf(f, "  WARNING: the client was the bottleneck: thread %d was >= %.0f%% busy in %u of %u s (mean %.0f%%, "
                    "%.0f%% on a CPU); use more threads (-t), another machine, or split the load with --shard\n",
-                b, CPULOAD_BUSY_PCT, th->busy_seconds, th->seconds, cpuload_mean(th), cpuload_cpu_mean(th));
+                b, CPULOAD_BUSY_PCT, th->busy_seconds, th->seconds, busy, cpu);
+        if (busy - cpu > cpu) /* mostly ready to run, but on no CPU */
+            fprintf(f, "  (it spent more time waiting for a CPU than on one: other processes compete for this "
+                       "machine's CPUs)\n");
     }
 }
 
@@ -143,9 +160,10 @@ void report_json_watch(FILE *f, const report_run_t *run)
     }
     const cpuload_t *c = run->client;
     if (!c) return;
-    int b = cpuload_bottleneck(c);
-    fprintf(f, ",\n  \"client\": {\"busy_threshold_pct\": %g, \"min_seconds\": %d, \"bottleneck\": %s, "
-               "\"bottleneck_thread\": ", CPULOAD_BUSY_PCT, CPULOAD_MIN_SECONDS, b >= 0 ? "true" : "false");
+    int b = bottleneck(run->cfg, run->total, run->elapsed_ns, c);
+    fprintf(f, ",\n  \"client\": {\"busy_threshold_pct\": %g, \"min_seconds\": %d, \"rate_reached\": %s, "
+               "\"bottleneck\": %s, \"bottleneck_thread\": ", CPULOAD_BUSY_PCT, CPULOAD_MIN_SECONDS,
+            rate_reached(run->cfg, run->total, run->elapsed_ns) ? "true" : "false", b >= 0 ? "true" : "false");
     if (b >= 0) fprintf(f, "%d", b);
     else fputs("null", f);
     fputs(", \"threads\": [", f);

@@ -137,7 +137,10 @@ def test_samples_cpu_rss_fds_threads_and_leak_warning():
     eq((t["pid"], t["cmd"], t["label"], t["exited_s"]), (h.pid, None, f"pid {h.pid}", None), "identity")
     samples = t["samples"]
     check(4 <= len(samples) <= 5, f"one sample a second over 3 s: {samples}")
-    check(all(abs(b["t"] - a["t"] - 1) < 0.3 for a, b in zip(samples, samples[1:])), f"a second apart: {samples}")
+    # once a second on the main thread: never two at once, never a gap of two seconds (a loaded
+    # machine may delay one by a few hundred ms; the next keeps to the schedule)
+    check(samples[0]["t"] < 0.3 and all(0.3 < b["t"] - a["t"] < 2 for a, b in zip(samples, samples[1:])),
+          f"a second apart: {samples}")
     eq({x["fds"] for x in samples}, {h.fds}, "open fds, every sample")
     check(h.fds >= 28, f"the helper holds its 25 extra fds: {h.fds}")
     eq({x["threads"] for x in samples}, {h.threads}, "threads, every sample")
@@ -193,7 +196,7 @@ def test_target_that_exits_mid_run_is_reported_and_the_run_goes_on():
     eq(schema.errors(d, SCHEMA), [], "schema violations")
     m = re.search(r"Target pid %d exited at (\d+) s \(the run went on\)" % h.pid, out)
     check(m and 1 <= int(m.group(1)) <= 3, out)
-    check(re.search(r"req/s, .*, target cpu \d+% rss \d+M", tty), f"live line: {tty!r}")
+    check(re.search(r"\[\ds/3s\].*, failed 0, target cpu \d+% rss \d+M", tty), f"live line: {tty!r}")
     check(", target exited" in tty, f"live line after the exit: {tty!r}")
     t = d["target"][0]
     check(t["exited_s"] is not None and 1.0 <= t["exited_s"] <= 3.0, f"exited_s: {t['exited_s']}")
@@ -273,26 +276,28 @@ def test_client_bottleneck_warning_when_the_client_is_saturated():
     check(re.search(r"WARNING: the client was the bottleneck: thread 0 was >= 90% busy in \d+ of \d+ s "
                     r"\(mean \d+%, \d+% on a CPU\); use more threads \(-t\), another machine, or split the load "
                     r"with --shard", hot.out), hot.out)
+    eq(hot.json["client"]["rate_reached"], False, "no -R")
     c = cold.json["client"]
-    eq((c["bottleneck"], c["bottleneck_thread"]), (False, None), f"idle: {c}")
-    check(c["threads"][0]["busy_mean_pct"] < 50, f"idle: {c}")
+    eq((c["bottleneck"], c["bottleneck_thread"], c["rate_reached"]), (False, None, True), f"paced: {c}")
+    check(c["threads"][0]["cpu_mean_pct"] < 50, f"little CPU at 50/s: {c}")
     check("bottleneck" not in cold.out, cold.out)
 
 
 def test_client_busy_against_nginx_flat_out_and_at_a_low_rate():
-    """-t 1 flat out against nginx keeps the thread far busier than -R 100,
-    and the verdict follows the documented rule on the measured seconds."""
+    """-t 1 flat out against nginx keeps the thread far busier than -R 100
+    (which reaches its rate: never a bottleneck), and the verdict follows
+    the documented rule on the measured seconds."""
     with Nginx(access_log=False) as n:
         flat = barrage("-t", "1", "-c", "20", "-d", "3s", n.url + "/index.html")
         low = barrage("-t", "1", "-c", "20", "-d", "3s", "-R", "100", n.url + "/index.html")
     f, l = flat.json["client"], low.json["client"]
     for c in (f, l):
         th = c["threads"][0]
-        rule = th["seconds"] >= 3 and 2 * th["busy_seconds"] >= th["seconds"]
+        rule = th["seconds"] >= 3 and 2 * th["busy_seconds"] >= th["seconds"] and not c["rate_reached"]
         eq(c["bottleneck"], rule, f"the rule: {c}")
         eq(th["busy_seconds"], sum(1 for x in th["series"][:th["seconds"]] if x is not None and x >= 90),
            f"busy seconds are the series' seconds >= 90%: {th}")
-    check(f["threads"][0]["busy_mean_pct"] > l["threads"][0]["busy_mean_pct"] + 20, f"flat {f}, low {l}")
-    eq(l["bottleneck"], False, f"-R 100 is no bottleneck: {l}")
+    check(f["threads"][0]["cpu_mean_pct"] > l["threads"][0]["cpu_mean_pct"] + 10, f"flat {f}, low {l}")
+    eq((l["rate_reached"], l["bottleneck"]), (True, False), f"-R 100 is no bottleneck: {l}")
     check("bottleneck" not in low.out, low.out)
     eq("client was the bottleneck" in flat.out, f["bottleneck"], "the report says what the JSON says")
