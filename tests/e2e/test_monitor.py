@@ -301,3 +301,21 @@ def test_client_busy_against_nginx_flat_out_and_at_a_low_rate():
     eq((l["rate_reached"], l["bottleneck"]), (True, False), f"-R 100 is no bottleneck: {l}")
     check("bottleneck" not in low.out, low.out)
     eq("client was the bottleneck" in flat.out, f["bottleneck"], "the report says what the JSON says")
+
+
+def test_merge_drops_target_and_client_with_a_note():
+    """barrage merge: one machine's processes and threads do not add up:
+    both sections dropped, watch_note says so; the counts still merge."""
+    with Serve() as s, tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, f"{i}.json") for i in range(2)]
+        runs = [barrage("-t", "1", "-c", "2", "-d", "1s", "-R", "100", "--monitor-pid", s.proc.pid, "--json", p, s.url)
+                for p in paths]
+        m = subprocess.run([BARRAGE, "merge"] + paths, capture_output=True, text=True, timeout=20)
+    eq(m.returncode, 0, m.stderr)
+    d = json.loads(m.stdout)
+    eq(schema.errors(d, SCHEMA), [], "schema violations")
+    for r in runs:
+        check("target" in r.json and "client" in r.json, "each input has both")
+    check("target" not in d and "client" not in d, f"dropped: {sorted(d)}")
+    check(re.match(r"the target and client sections of 2 results dropped", d["watch_note"]), d["watch_note"])
+    eq(d["summary"]["requests"], sum(r.requests for r in runs), "requests merged")
