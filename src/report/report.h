@@ -63,8 +63,8 @@ void report_progress_targets(FILE *f, const procmon_t *t, size_t n);
 /* The terminal lines of the watched targets (min/avg/max of CPU, RSS, fds,
  * threads; RSS growth per hour; an exit; the leak warning) and the
  * client-bottleneck warning (report_watch.c): cpuload's rule, except on a
- * constant -R run that reached its rate (the client sent all it was asked
- * to: it did not limit the load). */
+ * constant -R run whose client sent >= 95% of what its schedule asked for
+ * (it kept up: it did not limit the load). */
 void report_watch(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns, const procmon_t *t,
                   size_t n, const cpuload_t *client);
 /* The JSON members "target" and "client" (each written with a leading
