@@ -403,13 +403,7 @@ int report_html(FILE *f, const report_run_t *run)
     fputs("<section><h2>Errors over time</h2>\n", f);
     report_chart_errors(f, &p);
     fputs("</section>\n", f);
-    if (run->ntargets) {
-        fputs("<section><h2>Target process</h2>\n", f);
-        report_chart_target(f, run, p.span);
-        fputs("<p class=\"note\">Sampled from /proc once a second (--monitor-pid, --monitor-cmd): CPU % of one "
-              "core (solid, left axis) and resident memory (dashed, right axis), summed over the matched processes."
-              "</p></section>\n", f);
-    }
+    report_html_watch(f, run, p.span);
 
     section_names(f, s, secs);
     /* Verdicts beside the configuration they were measured under. */

@@ -31,9 +31,11 @@ void report_chart_latency(FILE *f, const report_plot_t *p);
 /* The latency distribution by percentile, HdrHistogram's plot (<svg id="dist-chart">). */
 void report_chart_distribution(FILE *f, const report_run_t *run);
 
-/* --monitor-pid/--monitor-cmd: each target's CPU % and RSS over time, x
- * from 0 to at least span seconds (<svg id="target-chart">; report_watch.c). */
-void report_chart_target(FILE *f, const report_run_t *run, double span);
+/* The sections of what the run watched (report_watch.c): with
+ * --monitor-pid/--monitor-cmd, each target's CPU % and RSS over time (x from
+ * 0 to at least span seconds, <svg id="target-chart">) and its min/avg/max
+ * (<table id="target">); the client threads' busy % (<table id="client">). */
+void report_html_watch(FILE *f, const report_run_t *run, double span);
 
 /* The error classes in stats_errors_t's order (6): names, chart colours, meanings. */
 extern const char *const report_err_names[];

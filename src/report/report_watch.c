@@ -195,7 +195,7 @@ static char *fmt_mib(char *b, size_t n, double mib)
 
 static char *fmt_pct_tick(char *b, size_t n, double v) { snprintf(b, n, "%g%%", v); return b; }
 
-void report_chart_target(FILE *f, const report_run_t *run, double span)
+static void chart_target(FILE *f, const report_run_t *run, double span)
 {
     static const char *const colors[][2] = { { "#dc2626", "#7c3aed" }, { "#ea580c", "#0891b2" },
                                              { "#ca8a04", "#16a34a" }, { "#db2777", "#4f46e5" } };
@@ -251,4 +251,62 @@ void report_chart_target(FILE *f, const report_run_t *run, double span)
     }
     svg_chart_legend(&c, leg, nleg);
     fputs("</svg>\n", f);
+}
+
+static void cell_range(FILE *f, const char *metric, const procmon_range_t *r, svg_tick_fmt_t fmt)
+{
+    char a[32], b[32], c[32];
+    fprintf(f, "<td data-metric=\"%s-min\">%s</td><td data-metric=\"%s-avg\">%s</td><td data-metric=\"%s-max\">%s</td>",
+            metric, fmt(a, sizeof a, r->min), metric, fmt(b, sizeof b, r->avg), metric, fmt(c, sizeof c, r->max));
+}
+
+void report_html_watch(FILE *f, const report_run_t *run, double span)
+{
+    double window = procmon_leak_window();
+    if (run->ntargets) {
+        fputs("<section><h2>Target process</h2>\n", f);
+        chart_target(f, run, span);
+        fputs("<table id=\"target\">\n<thead><tr><th class=\"l\">target</th><th>samples</th><th>CPU min</th>"
+              "<th>avg</th><th>max</th><th>RSS min</th><th>avg</th><th>max</th><th>RSS growth</th><th>fds max</th>"
+              "<th>threads max</th><th class=\"l\">note</th></tr></thead><tbody>\n", f);
+        for (size_t i = 0; i < run->ntargets; i++) {
+            const procmon_t *t = &run->targets[i];
+            procmon_summary_t s;
+            procmon_summarize(t->samples, t->n, window, &s);
+            char note[96] = "";
+            if (s.leak) snprintf(note, sizeof note, "RSS still growing: a memory leak?");
+            else if (t->exited_s >= 0) snprintf(note, sizeof note, "exited at %.0f s", t->exited_s);
+            fputs(s.leak ? "<tr class=\"bad\"><td class=\"l name\">" : "<tr><td class=\"l name\">", f);
+            svg_escape(f, t->label);
+            fprintf(f, "</td><td>%zu</td>", s.n);
+            cell_range(f, "cpu", &s.cpu, fmt_pct);
+            procmon_range_t mib = { s.rss.min / 1048576, s.rss.avg / 1048576, s.rss.max / 1048576 };
+            cell_range(f, "rss", &mib, fmt_mib);
+            fprintf(f, "<td data-metric=\"rss-growth\">%+.1f MiB/h</td><td>%.0f</td><td>%.0f</td><td class=\"l\">",
+                    s.rss_slope_mib_h, s.fds.max, s.threads.max);
+            svg_escape(f, note);
+            fputs("</td></tr>\n", f);
+        }
+        fprintf(f, "</tbody></table>\n<p class=\"note\">Sampled from /proc once a second (--monitor-pid, --monitor-cmd): "
+                   "CPU %% of one core (solid, left axis) and resident memory (dashed, right axis), summed over the "
+                   "matched processes. A leak is flagged after %g s of samples when RSS grew at least %g MiB and %g%% "
+                   "of its start, and was still growing in the second half.</p></section>\n",
+                window, PROCMON_LEAK_MIN_MIB, PROCMON_LEAK_MIN_PCT);
+    }
+    const cpuload_t *c = run->client;
+    if (!c || !c->n) return;
+    int b = bottleneck(run->cfg, run->total, run->elapsed_ns, c), judged = 0;
+    for (size_t i = 0; i < c->n; i++) judged |= c->t[i].seconds >= CPULOAD_MIN_SECONDS;
+    fputs("<section><h2>Client threads</h2><table id=\"client\">\n<thead><tr><th class=\"l\">thread</th>"
+          "<th>busy avg</th><th>busy max</th><th>on a CPU avg</th><th>seconds &ge; 90% busy</th></tr></thead><tbody>\n", f);
+    for (size_t i = 0; i < c->n; i++) {
+        const cpuload_thread_t *t = &c->t[i];
+        fprintf(f, "<tr%s><td class=\"l\">%zu</td><td data-metric=\"busy\">%.1f%%</td><td>%.1f%%</td><td>%.1f%%</td>"
+                   "<td>%u of %u</td></tr>\n", (int)i == b ? " class=\"bad\"" : "", i, cpuload_mean(t), t->max,
+                cpuload_cpu_mean(t), t->busy_seconds, t->seconds);
+    }
+    fprintf(f, "</tbody></table>\n<p class=\"note\" id=\"client-verdict\">%s Busy is the time a worker thread ran or "
+               "was ready to run but waited for a CPU, over the wall time.</p></section>\n",
+            b >= 0 ? "The client was the bottleneck: use more threads (-t), another machine, or --shard."
+            : judged ? "The client was not the bottleneck." : "Too short a run to judge whether the client was the bottleneck (3 s).");
 }

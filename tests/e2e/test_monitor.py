@@ -164,6 +164,10 @@ def test_samples_cpu_rss_fds_threads_and_leak_warning():
     check(m, "the HTML has the target chart")
     eq(int(m.group(1)), len(samples), "the chart plots every sample")
     check("target-cpu" in page and "target-rss" in page, "CPU and RSS lines drawn")
+    m = re.search(r'<table id="target">.*?<tr class="bad"><td class="l name">pid %d</td><td>(\d+)</td>' % h.pid, page, re.S)
+    check(m and int(m.group(1)) == len(samples), "the target's table row, flagged as a leak")
+    check(re.search(r'<table id="client">.*id="client-verdict">The client was not the bottleneck\.', page, re.S),
+          "the client threads' table and verdict (-R 200 kept its schedule)")
 
 
 def test_flat_process_has_no_leak_warning():
@@ -264,7 +268,9 @@ def test_client_bottleneck_warning_when_the_client_is_saturated():
         script = os.path.join(tmp, "burn.lua")
         with open(script, "w") as f:
             f.write(BURN)
-        hot = barrage("-t", "1", "-c", "4", "-d", "3s", "-s", script, s.url)
+        html = os.path.join(tmp, "hot.html")
+        hot = barrage("-t", "1", "-c", "4", "-d", "3s", "-s", script, "--html", html, s.url)
+        page = open(html).read()
         cold = barrage("-t", "1", "-c", "4", "-d", "3s", "-R", "20", "-s", script, s.url)
     for r in (hot, cold):
         eq(r.rc, 0, f"{r}")
@@ -279,6 +285,8 @@ def test_client_bottleneck_warning_when_the_client_is_saturated():
                     r"\(mean \d+%, \d+% on a CPU\); use more threads \(-t\), another machine, or split the load "
                     r"with --shard", hot.out), hot.out)
     eq(hot.json["client"]["rate_reached"], False, "no -R")
+    check(re.search(r'<tr class="bad"><td class="l">0</td>.*id="client-verdict">The client was the bottleneck', page, re.S),
+          "the HTML flags the thread and says so")
     c = cold.json["client"]
     eq((c["bottleneck"], c["bottleneck_thread"], c["rate_reached"]), (False, None, True), f"paced: {c}")
     check(c["threads"][0]["cpu_mean_pct"] < 50, f"little CPU at 20/s: {c}")
