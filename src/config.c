@@ -121,6 +121,12 @@ const char *config_usage(void)
 "      --exit-on-failures  exit with code 1 when any request failed (off by default)\n"
 "      --exit-code-on-error N  the same with exit code N (Locust's option; 0 = off)\n"
 "  -q, --quiet           no live progress line on stderr\n"
+"      --monitor-pid PID\n"
+"                        watch the target process: CPU, RSS, open fds, threads each\n"
+"                        second (live line, report, JSON, HTML; Linux; repeatable)\n"
+"      --monitor-cmd NAME\n"
+"                        the same for every process named NAME, summed (nginx's master\n"
+"                        and workers), re-scanned each second (repeatable)\n"
 "      --shard I/N       run shard I (0-based) of N: its share of connections, rate, -n\n"
 "      --shards N        N shards, this one's index from $JOB_COMPLETION_INDEX (Kubernetes)\n"
 "      --seed N          seed of the scripts' math.random (each thread and shard its own\n"
@@ -345,6 +351,8 @@ enum opt_id {
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
     OPT_CONNECT_TIMEOUT, OPT_SEED, OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_HEADLESS,
     OPT_METRICS, OPT_METRICS_PUSH, OPT_STREAM, OPT_STREAM_FORMAT,
+    OPT_MONITOR_PID,
+    OPT_MONITOR_CMD,
 };
 #define BIT(id) (UINT64_C(1) << (id))
 
@@ -400,6 +408,8 @@ static const struct opt {
     { "metrics-push", 0,  1, OPT_METRICS_PUSH },
     { "stream",      0,   1, OPT_STREAM },
     { "stream-format", 0, 1, OPT_STREAM_FORMAT },
+    { "monitor-pid", 0,   1, OPT_MONITOR_PID },
+    { "monitor-cmd", 0,   1, OPT_MONITOR_CMD },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -600,6 +610,24 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
             return fail(err, errlen, "%s: '%s' is not a format (use ndjson or influx)", name, v);
         c->stream_influx = !strcmp(v, "influx");
         break;
+    case OPT_MONITOR_PID:
+    case OPT_MONITOR_CMD: {
+        config_monitor_t mon = { 0, NULL };
+        if (o->id == OPT_MONITOR_CMD) {
+            if (!*v || strchr(v, '/'))
+                return fail(err, errlen, "%s: '%s' is not a process name (use its name in ps -e, e.g. --monitor-cmd nginx)", name, v);
+            mon.cmd = v;
+        } else {
+            if (units_parse_count(v, &n) || strpbrk(v, "kMG") || n < 1 || n > INT32_MAX)
+                return fail(err, errlen, "%s: '%s' is not a process ID (use a positive number from ps, e.g. --monitor-pid 1234)", name, v);
+            mon.pid = (int)n;
+        }
+        config_monitor_t *a = realloc(c->monitors, (c->nmonitors + 1) * sizeof *a);
+        if (!a) return fail(err, errlen, "out of memory");
+        a[c->nmonitors++] = mon;
+        c->monitors = a;
+        break;
+    }
     case OPT_START_AT:
         if (config_parse_time(v, &c->start_at))
             return fail(err, errlen, "%s: cannot read '%s' as a time (use RFC 3339, e.g. 2026-11-23T15:30:00Z, or Unix seconds)", name, v);
@@ -769,6 +797,7 @@ void config_free(config_t *c)
     free(c->threshold_abort);
     for (size_t i = 0; i < c->nowned; i++) free(c->owned[i]);
     free(c->owned);
+    free(c->monitors);
     memset(c, 0, sizeof *c);
 }
 

@@ -23,6 +23,12 @@ typedef struct config_url {
 /* --body-file: the largest body read from a file (bytes). */
 #define CONFIG_BODY_FILE_MAX (UINT64_C(256) << 20)
 
+/* --monitor-pid PID / --monitor-cmd NAME: one watched target. */
+typedef struct config_monitor {
+    int pid;              /* --monitor-pid, or 0 */
+    const char *cmd;      /* --monitor-cmd (borrowed from argv), or NULL */
+} config_monitor_t;
+
 typedef struct config {
     config_url_t url;     /* the target */
     const char *url_text; /* as given (borrowed from argv) */
@@ -64,6 +70,8 @@ typedef struct config {
     uint32_t shard_index; /* --shard I/N: this instance is shard I (0-based) */
     uint32_t shard_count; /* ... of N (1 = not sharded) */
     double start_at;      /* --start-at: wall-clock start, Unix seconds (0 = now) */
+    config_monitor_t *monitors; /* --monitor-pid/--monitor-cmd in the order given (owned) */
+    size_t nmonitors;
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
     int csv_per_second;   /* --csv-history per-second: history percentiles of each second alone */

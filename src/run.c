@@ -112,6 +112,12 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
         r->th[i].abort_on_fail = cfg->abort_on_fail || (cfg->threshold_abort && cfg->threshold_abort[i]);
         r->abort_any |= r->th[i].abort_on_fail;
     }
+    if (cfg->nmonitors && !(r->targets = calloc(cfg->nmonitors, sizeof *r->targets))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->nmonitors; i++, r->ntargets++)
+        if (procmon_open(&r->targets[i], cfg->monitors[i].pid, cfg->monitors[i].cmd, err, errlen)) return -1;
 
     if (cfg->script && !(r->script = script_load(cfg->script, cfg, err, errlen))) return -1;
     if (resolve_target(r, err, errlen)) return -1;
@@ -185,6 +191,7 @@ int run_start(run_t *r)
     r->mon = monitor_new(cfg, r->workers, r->started, start, progress_stream(cfg));
     int rc = live_start(r->live);
     if (rc && !r->error) r->error = rc;
+    if (r->mon) monitor_set_targets(r->mon, r->targets, r->ntargets);
     return r->error;
 }
 
@@ -408,6 +415,7 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
         .start_unix_ms = (int64_t)r->wall.tv_sec * 1000 + r->wall.tv_nsec / 1000000,
         .th = r->th, .verdicts = r->verdicts, .nth = r->cfg->nthresholds,
         .interrupted = interrupted, .exit_code = exit_code,
+        .targets = r->targets, .ntargets = r->ntargets, .client = r->mon ? monitor_client(r->mon) : NULL,
     };
     for (size_t i = 0; i < r->started; i++) {
         int64_t us = r->workers[i].released_unix_us;
@@ -430,6 +438,8 @@ void run_free(run_t *r)
     for (size_t i = 0; r->th && i < r->cfg->nthresholds; i++) threshold_free(&r->th[i]);
     free(r->th);
     free(r->verdicts);
+    for (size_t i = 0; i < r->ntargets; i++) procmon_free(&r->targets[i]);
+    free(r->targets);
     free(r->threads);
     free(r->workers);
     free(r->req);

@@ -16,6 +16,7 @@
 #include "live.h"
 #include "monitor.h"
 #include "net.h"
+#include "procmon.h"
 #include "report.h"
 #include "script.h"
 #include "stats.h"
@@ -42,6 +43,8 @@ typedef struct run {
     threshold_result_t *verdicts; /* their verdicts, filled by run_thresholds */
     int abort_any;                /* some threshold stops the run when it can no longer pass */
     live_t *live;                 /* --metrics, --stream, --metrics-push, else NULL */
+    procmon_t *targets;           /* --monitor-pid/--monitor-cmd (cfg->nmonitors), sampled by the monitor */
+    size_t ntargets;              /* targets opened */
 
     /* Set by run_start and run_stop: */
     size_t started;               /* workers that were started (and are joined by run_stop) */
@@ -60,7 +63,7 @@ typedef struct run {
 } run_t;
 
 /* Everything before the workers start: --start-at check, TLS context,
- * thresholds, script (load, resolve, setup), target address, fd limit,
+ * thresholds, watched targets (--monitor-pid/--monitor-cmd), script (load, resolve, setup), target address, fd limit,
  * request bytes. notify_rd/notify_wr: a pipe's ends. 0, or -1 with err
  * holding a usage error (r is then still to be freed with run_free). */
 int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, char *err, size_t errlen);

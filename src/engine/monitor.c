@@ -22,6 +22,10 @@ struct monitor {
     stats_t totals;
     struct { int used; uint32_t second; uint32_t reports; hist_t h; } open[WINDOW];
     uint32_t finished;        /* seconds 0..finished-1 are complete */
+    cpuload_t client;         /* the workers' busy % */
+    procmon_t *targets;       /* --monitor-pid/--monitor-cmd (borrowed), sampled here */
+    size_t ntargets;
+    uint64_t next_sample;     /* when the targets are sampled next */
 };
 
 monitor_t *monitor_new(const config_t *cfg, worker_t *ws, size_t n, uint64_t t0, FILE *progress)
@@ -36,6 +40,7 @@ monitor_t *monitor_new(const config_t *cfg, worker_t *ws, size_t n, uint64_t t0,
     if (stats_init(&m->totals)) { free(m); return NULL; }
     if (stages_init(&m->stages, &cfg->stages, cfg->rate > 0)) { stats_free(&m->totals); free(m); return NULL; }
     m->series.keep_buckets = cfg->csv_prefix != NULL; /* the CSV history's percentiles */
+    if (cpuload_init(&m->client, n)) { stages_free(&m->stages); stats_free(&m->totals); free(m); return NULL; }
     for (int i = 0; i < WINDOW; i++)
         if (hist_init(&m->open[i].h)) { monitor_free(m); return NULL; }
     return m;
@@ -55,8 +60,9 @@ static void finish_second(monitor_t *m, int slot)
     if (sec + 1 > m->finished) m->finished = sec + 1;
 }
 
-static void take(monitor_t *m, stats_second_t *sec)
+static void take(monitor_t *m, size_t thread, stats_second_t *sec)
 {
+    cpuload_add(&m->client, thread, sec->second, sec->cpu_ns, sec->wait_ns, sec->wall_ns);
     int slot = -1;
     for (int i = 0; i < WINDOW; i++)
         if (m->open[i].used && m->open[i].second == sec->second) slot = i;
@@ -100,19 +106,37 @@ static void drain(monitor_t *m)
     for (size_t i = 0; i < m->n; i++) {
         stats_second_t *sec;
         while ((sec = worker_pop_second(&m->ws[i]))) {
-            take(m, sec);
+            take(m, i, sec);
             free(sec);
         }
     }
 }
 
+void monitor_set_targets(monitor_t *m, procmon_t *targets, size_t n)
+{
+    m->targets = targets;
+    m->ntargets = n;
+    m->next_sample = m->t0;
+}
+
+/* The targets once a second from the start (--start-at: not before it). */
+static void sample_targets(monitor_t *m, uint64_t now)
+{
+    if (!m->ntargets || now < m->next_sample) return;
+    for (size_t i = 0; i < m->ntargets; i++) procmon_sample(&m->targets[i], (double)(now - m->t0) / 1e9);
+    m->next_sample += 1000000000u;
+    if (m->next_sample <= now) m->next_sample = now + 1000000000u; /* fell behind: no burst */
+}
+
 void monitor_poll(monitor_t *m, uint64_t now)
 {
     drain(m);
+    sample_targets(m, now);
     if (!m->progress || now < m->t0 || now < m->last_print + 1000000000u) return;
     m->last_print = now;
     const stats_point_t *last = m->finished ? &m->series.pts[m->finished - 1] : NULL;
     report_progress(m->progress, m->cfg, now - m->t0, last, &m->totals);
+    if (m->ntargets) report_progress_targets(m->progress, m->targets, m->ntargets);
 }
 
 void monitor_finish(monitor_t *m)
@@ -132,11 +156,19 @@ const stages_t *monitor_stages(monitor_t *m, uint64_t elapsed_ns)
     return &m->stages;
 }
 
+const cpuload_t *monitor_client(const monitor_t *m) { return &m->client; }
+const procmon_t *monitor_targets(const monitor_t *m, size_t *n)
+{
+    *n = m->ntargets;
+    return m->targets;
+}
+
 void monitor_free(monitor_t *m)
 {
     if (!m) return;
     stats_free(&m->totals);
     stages_free(&m->stages);
+    cpuload_free(&m->client);
     for (int i = 0; i < WINDOW; i++) hist_free(&m->open[i].h);
     stats_series_free(&m->series);
     free(m);

@@ -10,6 +10,8 @@
 
 #include "config.h"
 #include "stages.h"
+#include "cpuload.h"
+#include "procmon.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -17,7 +19,10 @@ typedef struct monitor monitor_t;
 
 /* progress: a stream for the live line (a TTY), or NULL for none. */
 monitor_t *monitor_new(const config_t *cfg, worker_t *ws, size_t n, uint64_t t0, FILE *progress);
-/* Take what the workers have published; refresh the progress line about
+/* --monitor-pid/--monitor-cmd: the targets to sample once a second from
+ * monitor_poll (borrowed: they must outlive the monitor). */
+void monitor_set_targets(monitor_t *m, procmon_t *targets, size_t n);
+/* Take what the workers have published; sample the targets; refresh the progress line about
  * once a second. Call often (every ~100 ms) while the run goes on. */
 void monitor_poll(monitor_t *m, uint64_t now);
 /* After the workers are joined: take everything left and clear the
@@ -33,6 +38,11 @@ const stages_t *monitor_stages(monitor_t *m, uint64_t elapsed_ns);
 /* Totals so far (requests, errors, latency; per name requests and failures,
  * not their latency): what --abort-on-fail checks and --metrics shows. */
 const stats_t *monitor_totals(const monitor_t *m);
+/* The workers' busy % per second so far (the client's own load). */
+const cpuload_t *monitor_client(const monitor_t *m);
+/* The watched targets and their samples so far (n set; NULL when none):
+ * for the live views (read on the main thread only). */
+const procmon_t *monitor_targets(const monitor_t *m, size_t *n);
 void monitor_free(monitor_t *m);
 
 #endif

@@ -560,6 +560,7 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     prev->bytes = s->bytes;
     sec->second = second;
     sec->active = active;
+    sec->cpu_ns = sec->wait_ns = sec->wall_ns = 0; /* the worker's to set */
     sec->requests = s->requests - prev->requests;
     sec->errors = s->errors;
     errors_sub(&sec->errors, &prev->errors); /* the second's own */

@@ -249,6 +249,9 @@ typedef struct stats_second {
     stats_errors_t errors; /* errors during it */
     uint64_t failed_status;/* responses with an unexpected status during it */
     uint64_t content;      /* content bytes during it: body_bytes with names, else bytes */
+    uint64_t cpu_ns;       /* the thread's CPU time during it (set by the worker) */
+    uint64_t wait_ns;      /* its time ready to run, waiting for a CPU (set by the worker; 0 if unknown) */
+    uint64_t wall_ns;      /* its wall time (1 s but the last, partial one; set by the worker) */
     stats_code_t *codes;   /* responses by status during it (inside this allocation) */
     uint32_t ncodes;
     stats_second_name_t *names; /* per-name deltas (keep_named; inside this allocation) */

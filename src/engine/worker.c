@@ -2,14 +2,17 @@
 #define _GNU_SOURCE
 #include "worker.h"
 #include "units.h"
+#include "cpuload.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RBUF_SIZE (128 * 1024)
@@ -144,10 +147,32 @@ static uint32_t open_conns(const worker_t *w)
     return n;
 }
 
+/* This thread's run-queue wait so far (ns), 0 where the kernel has no schedstat. */
+static uint64_t read_wait(worker_t *w)
+{
+    char buf[128];
+    uint64_t wait = 0;
+    ssize_t n = w->schedstat_fd >= 0 ? pread(w->schedstat_fd, buf, sizeof buf - 1, 0) : -1;
+    if (n <= 0) return 0;
+    buf[n] = 0;
+    return cpuload_parse_schedstat(buf, &wait) ? 0 : wait;
+}
+
 static void push_second(worker_t *w)
 {
     stats_second_t *sec = stats_second_take(&w->stats, &w->prev, w->second, open_conns(w));
     if (!sec) return;
+    /* the client's own load: this thread's CPU time, read once a second */
+    struct timespec cpu;
+    uint64_t cpu_ns = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) ? w->cpu_last_ns
+                    : (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec, now = loop_now();
+    sec->cpu_ns = cpu_ns - w->cpu_last_ns;
+    uint64_t wait = read_wait(w);
+    sec->wait_ns = wait > w->wait_last_ns ? wait - w->wait_last_ns : 0;
+    w->wait_last_ns = wait;
+    sec->wall_ns = now - w->wall_last_ns;
+    w->cpu_last_ns = cpu_ns;
+    w->wall_last_ns = now;
     unsigned head = w->ring_head, tail = __atomic_load_n(&w->ring_tail, __ATOMIC_ACQUIRE);
     if (head - tail >= WORKER_RING) { free(sec); return; } /* main thread stalled: drop */
     w->ring[head % WORKER_RING] = sec;
@@ -326,6 +351,12 @@ static void *run(void *arg)
     loop_timer_start(w->loop, &w->second_timer, w->t0 + 1000000000u);
     w->start_ns = loop_now();
     w->sample_last_ns = w->start_ns;
+    w->wall_last_ns = w->start_ns;
+    w->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    w->wait_last_ns = read_wait(w);
+    struct timespec cpu;
+    if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu))
+        w->cpu_last_ns = (uint64_t)cpu.tv_sec * 1000000000u + (uint64_t)cpu.tv_nsec;
     loop_timer_init(&w->sample_timer, on_sample);
     loop_timer_start(w->loop, &w->sample_timer, w->start_ns + SAMPLE_NS);
     for (uint64_t i = 0; i < w->connections; i++) {
@@ -356,6 +387,8 @@ out:
     free(w->idle);
     w->idle = NULL;
     stats_free(&w->prev);
+    if (w->schedstat_fd >= 0) close(w->schedstat_fd);
+    w->schedstat_fd = -1;
     __atomic_store_n(&w->stop_ns, loop_now(), __ATOMIC_RELEASE); /* "finished" */
     char one = 1;
     ssize_t r = write(w->notify_fd, &one, 1);
@@ -365,6 +398,7 @@ out:
 
 int worker_start(worker_t *w)
 {
+    w->schedstat_fd = -1; /* the thread opens it */
     int rc = pthread_create(&w->tid, NULL, run, w);
     if (rc) return -rc;
     w->started = 1;

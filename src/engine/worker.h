@@ -69,6 +69,9 @@ typedef struct worker {
     size_t nidle;
     loop_timer_t rate_timer, second_timer, start_timer;
     uint32_t second;           /* the current second of the series */
+    uint64_t cpu_last_ns, wall_last_ns, wait_last_ns; /* thread CPU time, loop_now() and run-queue
+                               wait at the last snapshot (cpuload.h) */
+    int schedstat_fd;          /* /proc/thread-self/schedstat, or -1 */
     stats_t prev;              /* counters at the last per-second snapshot */
     stats_second_t *ring[WORKER_RING]; /* seconds for the main thread (SPSC) */
     unsigned ring_head;        /* written by the worker */

@@ -8,6 +8,8 @@
 
 #include "config.h"
 #include "stages.h"
+#include "cpuload.h"
+#include "procmon.h"
 #include "stats.h"
 #include "threshold.h"
 
@@ -25,6 +27,9 @@ typedef struct report_run {
     size_t nth;
     int interrupted;                /* SIGINT/SIGTERM ended it */
     int exit_code;                  /* what barrage exits with */
+    const procmon_t *targets;       /* --monitor-pid/--monitor-cmd and their samples */
+    size_t ntargets;
+    const cpuload_t *client;        /* the workers' busy % (NULL: not measured) */
 } report_run_t;
 
 /* The JSON result (schema in src/result/result.schema.json, written through
@@ -61,6 +66,19 @@ void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *
  * socket/protocol errors and the failed requests (stats_failed). */
 void report_progress(FILE *f, const config_t *c, uint64_t elapsed_ns, const stats_point_t *last,
                      const stats_t *totals);
+/* The watched targets' part of the progress line: ", target cpu 85% rss 120M"
+ * (one per target, named when there are several; "exited" once gone). */
+void report_progress_targets(FILE *f, const procmon_t *t, size_t n);
+/* The terminal lines of the watched targets (min/avg/max of CPU, RSS, fds,
+ * threads; RSS growth per hour; an exit; the leak warning) and the
+ * client-bottleneck warning (report_watch.c): cpuload's rule, except on a
+ * constant -R run whose client sent >= 95% of what its schedule asked for
+ * (it kept up: it did not limit the load). */
+void report_watch(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns, const procmon_t *t,
+                  size_t n, const cpuload_t *client);
+/* The JSON members "target" and "client" (each written with a leading
+ * ",\n" after the previous member; nothing when there is nothing to say). */
+void report_json_watch(FILE *f, const report_run_t *run);
 /* Erase the progress line. */
 void report_progress_clear(FILE *f);
 

@@ -412,6 +412,7 @@ int report_html(FILE *f, const report_run_t *run)
     report_chart_status(f, &p);
     fputs("<p class=\"note\">Responses whose status was not expected (--expect-status), per second, by "
           "status.</p></section>\n", f);
+    report_html_watch(f, run, p.span);
 
     report_html_stages(f, run);
     section_names(f, s, secs);

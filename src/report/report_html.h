@@ -37,6 +37,11 @@ void report_chart_distribution(FILE *f, const report_run_t *run);
 
 /* The per-stage table (<table id="stages">; nothing without stages). */
 void report_html_stages(FILE *f, const report_run_t *run);
+/* The sections of what the run watched (report_watch.c): with
+ * --monitor-pid/--monitor-cmd, each target's CPU % and RSS over time (x from
+ * 0 to at least span seconds, <svg id="target-chart">) and its min/avg/max
+ * (<table id="target">); the client threads' busy % (<table id="client">). */
+void report_html_watch(FILE *f, const report_run_t *run, double span);
 
 /* The error classes in stats_errors_t's order (6): names, chart colours, meanings. */
 extern const char *const report_err_names[];

@@ -123,6 +123,8 @@ int report_json(FILE *f, const report_run_t *run)
         result_point_t pt = result_point_of(&ser->pts[i], run->start_unix_ms + (int64_t)i * 1000);
         result_write_point(f, i == 0, i, &pt);
     }
-    fputs("]\n}\n", f);
+    fputc(']', f);
+    report_json_watch(f, run);
+    fputs("\n}\n", f);
     return ferror(f) ? -EIO : 0;
 }

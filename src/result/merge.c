@@ -31,7 +31,8 @@ static const char merge_usage[] =
 "merged by stage index (exact latency). The inputs' thresholds are kept, each\n"
 "expression once, and evaluated again on the merged numbers (a failing one\n"
 "makes the merged exit_code 99; `barrage report` exits with it). Warns when\n"
-"the inputs' url, method, rate or script differ.\n"
+"the inputs' url, method, rate or script differ. The watched target and the\n"
+"client's busy % are dropped (one machine's).\n"
 "Exit codes: 0 done, 1 output not written, 2 usage error or a bad input file.\n";
 
 typedef struct keyed_point {
@@ -185,9 +186,11 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     double end = 0;
     int interrupted = 0, exit_code = 0, service = 0, schedule = 0;
     const result_t *tls = NULL;
-    size_t nth = 0;
+    size_t nth = 0, watched = 0;
     for (size_t i = 0; i < n; i++) {
         const result_t *r = &rs[i];
+        const json_value_t *root = json_root(r->doc);
+        watched += json_get(root, "target") || json_get(root, "client");
         if (r->start_ms < start) start = r->start_ms;
         double e = (double)r->start_ms + r->duration_s * 1000;
         if (e > end) end = e;
@@ -232,6 +235,9 @@ static int write_merged(FILE *f, const result_t *rs, size_t n, const stats_t *s)
     free(th);
     free(v);
     free(exprs);
+    if (watched) /* one machine's processes and threads: they do not add up across runs */
+        fprintf(f, "  \"watch_note\": \"the target and client sections of %zu result%s dropped: they describe "
+                   "one run's processes and threads (see each input)\",\n", watched, watched == 1 ? "" : "s");
     if (rc || write_series(f, rs, n, start)) return -ENOMEM;
     fputs("}\n", f);
     return ferror(f) ? (errno ? -errno : -EIO) : 0; /* EPIPE, ENOSPC: say which */
