@@ -142,6 +142,7 @@ static int run(const config_t *cfg)
     run_stop(&r);
     if (run_merge(&r)) { exit_code = usage_error("out of memory"); goto done; }
     report_print(out, cfg, &r.total, r.elapsed_ns);
+    report_analysis(out, &r.analysis);
     out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {

@@ -111,7 +111,9 @@ int report_json(FILE *f, const report_run_t *run)
         else fputs("null", f);
         fputc('}', f);
     }
-    fputs("],\n  \"series\": [", f);
+    fputs("],\n", f);
+    if (run->analysis && report_has_analysis(run->analysis)) result_write_analysis(f, run->analysis);
+    fputs("  \"series\": [", f);
     const stats_series_t *ser = run->series;
     for (uint32_t i = 0; ser && i < ser->n; i++) {
         const stats_point_t *p = &ser->pts[i];

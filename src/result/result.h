@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analysis.h"
 #include "json.h"
 #include "stats.h"
 
@@ -95,6 +96,9 @@ void result_write_times(FILE *f, int64_t start_ms, int64_t actual_us, double sec
  * statistics over secs seconds; which optional distributions to write. */
 void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
                         int tls);
+/* The member "analysis" (its line ends ",\n"): breaking point, spike, soak;
+ * null where the run had none (analysis.h). */
+void result_write_analysis(FILE *f, const analysis_t *a);
 /* One member of "series" on a line of its own (a comma before it unless
  * first): second t of the run, and p's counts and latencies. */
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p);

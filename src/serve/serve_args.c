@@ -49,6 +49,11 @@ static const char serve_usage[] =
     "                       continue, extra, status500, notmodified (a 304 with\n"
     "                       Content-Length: 5 and no body), chunkext (chunk-size\n"
     "                       lines with RFC 9112 extensions)\n"
+    "  --capacity RPS:SERVICE[:QUEUE[:RECOVER]]\n"
+    "                       a server of known capacity (server-wide): each request\n"
+    "                       takes at least SERVICE and at most RPS leave per second;\n"
+    "                       a wait over QUEUE is a 503 at once; for RECOVER after the\n"
+    "                       last 503 responses are 4 x SERVICE slower\n"
     "Durations: 250us, 50ms, 2s, 1m, 1h; a bare number means seconds.\n"
     "Prints \"listening on ADDR:PORT\" when ready. SIGTERM or SIGINT stops it and\n"
     "prints \"serve: connections=C requests=R responses=S faults=F\" to stderr.\n";
@@ -164,7 +169,7 @@ static int serve_parse_fault(const char *s, serve_config_t *cfg)
 }
 
 enum { OPT_LISTEN, OPT_THREADS, OPT_BODY_SIZE, OPT_CHUNKED, OPT_STATUS, OPT_DELAY,
-       OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT };
+       OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT, OPT_CAPACITY };
 
 static const struct { const char *name; int id; int has_value; } serve_options[] = {
     { "--listen", OPT_LISTEN, 1 },       { "--threads", OPT_THREADS, 1 },
@@ -172,6 +177,7 @@ static const struct { const char *name; int id; int has_value; } serve_options[]
     { "--status", OPT_STATUS, 1 },       { "--delay", OPT_DELAY, 1 },
     { "--stall", OPT_STALL, 1 },         { "--close-after", OPT_CLOSE_AFTER, 1 },
     { "--trickle", OPT_TRICKLE, 1 },     { "--fault", OPT_FAULT, 1 },
+    { "--capacity", OPT_CAPACITY, 1 },
 };
 
 #define SERVE_DURATION_FIX "(use e.g. 50ms, 2s)"
@@ -284,6 +290,12 @@ int serve_args_parse(int argc, char **argv, serve_config_t *cfg)
         case OPT_FAULT:
             if (serve_parse_fault(val, cfg)) return 2;
             break;
+        case OPT_CAPACITY: {
+            char err[256];
+            if (serve_capacity_parse(val, &cfg->capacity, err, sizeof err) < 0)
+                return serve_usage_error("%s", err);
+            break;
+        }
         }
     }
     if (!listen_given && serve_parse_listen(cfg->listen, cfg)) return 2;

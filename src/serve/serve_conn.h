@@ -35,6 +35,7 @@ typedef struct serve_shared {
     serve_config_t cfg;
     serve_static_t st;
     atomic_uint_fast64_t fault_seq;   /* requests seen, server-wide (only with --fault) */
+    serve_capacity_t capacity;        /* --capacity: the shared timeline */
 } serve_shared_t;
 
 typedef struct serve_conn serve_conn_t;
