@@ -13,7 +13,6 @@ typedef struct sec {
     double ok;       /* successful responses in it */
     double fail;     /* failure rate */
     double p;        /* latency, us */
-    double attempts; /* responses and errors in it */
 } sec_t;
 
 static int cmp_double(const void *a, const void *b)
@@ -59,7 +58,6 @@ static size_t collect(sec_t *s, const stats_series_t *ser, const rate_stages_t *
                                 : ((double)ser->pts[i - 1].active + (double)pt->active) / 2;
         x->ok = (double)(pt->requests > failed_status ? pt->requests - failed_status : 0);
         x->fail = (double)pt->failed / (double)attempts;
-        x->attempts = (double)attempts;
         x->p = (double)pt->p90;
     }
     return n;
@@ -85,17 +83,15 @@ static int sig_latency(const sec_t *x, const void *ctx)
     return x->p > ANALYSIS_LATENCY_K * *(const double *)ctx;
 }
 /* Failures come in bursts (a queue fills, drains, fills): the first second
- * above the rate whose window of ANALYSIS_SUSTAIN seconds is above it too. */
+ * above the rate with ANALYSIS_SUSTAIN seconds above it among it and the
+ * ANALYSIS_SUSTAIN seconds after it. */
 static size_t first_failing(const sec_t *s, size_t from, size_t to)
 {
     for (size_t i = from; i + ANALYSIS_SUSTAIN <= to; i++) {
         if (!(s[i].fail > ANALYSIS_FAIL_RATE)) continue;
-        double failed = 0, attempts = 0;
-        for (size_t k = i; k < i + ANALYSIS_SUSTAIN; k++) {
-            failed += s[k].fail * s[k].attempts;
-            attempts += s[k].attempts;
-        }
-        if (attempts > 0 && failed / attempts > ANALYSIS_FAIL_RATE) return i;
+        size_t above = 0;
+        for (size_t k = i; k < to && k <= i + ANALYSIS_SUSTAIN; k++) above += s[k].fail > ANALYSIS_FAIL_RATE;
+        if (above >= ANALYSIS_SUSTAIN) return i;
     }
     return SIZE_MAX;
 }
@@ -179,9 +175,10 @@ static void spike(analysis_t *a, const sec_t *s, size_t n, const rate_stages_t *
         a->spike_start = (uint32_t)(rise / 1000000000u);
         a->spike_end = (uint32_t)((back + 999999999u) / 1000000000u);
         size_t p0 = 0, p1, after;
-        while (p0 < n && (uint64_t)s[p0].t * 1000000000u < pre_from) p0++;
+        while (p0 < n && (uint64_t)s[p0].t * 1000000000u < pre_from - 1000000000u) p0++;
         p1 = p0;
         while (p1 < n && ((uint64_t)s[p1].t + 1) * 1000000000u <= rise) p1++;
+        if (p1 - p0 >= 2 && (uint64_t)s[p0].t * 1000000000u < pre_from) p0++; /* its first second: ramping */
         after = p1;
         while (after < n && s[after].t < a->spike_end) after++;
         if (p1 == p0 || after >= n) {

@@ -17,8 +17,9 @@
  * its first ANALYSIS_BASE_SHARE of seconds (at least 2): their median p and
  * median efficiency ok/L.
  *  - latency: the first second with p > ANALYSIS_LATENCY_K x baseline p;
- *  - failures: the first second with f > ANALYSIS_FAIL_RATE whose window of
- *    ANALYSIS_SUSTAIN seconds is above it too (failures come in bursts);
+ *  - failures: the first second with f > ANALYSIS_FAIL_RATE with
+ *    ANALYSIS_SUSTAIN seconds above it among it and the ANALYSIS_SUSTAIN
+ *    seconds after it (failures come in bursts: a queue fills, drains...);
  *  - knee: the first second with ok < ANALYSIS_KNEE_FRACTION x baseline
  *    efficiency x L (throughput no longer grows with load as it did); the
  *    load reported is where the plateau (median ok from that second to the
@@ -26,8 +27,8 @@
  *    sharp knee is the knee itself.
  * Spike (a stage at least ANALYSIS_SPIKE_FACTOR x the previous stage's
  * target, followed later by a stage back at most 1.25 x that target): the
- * pre-spike values are the previous stage's seconds (its first second left
- * out); recovery is the first second after the load is back down at which
+ * pre-spike values are the medians over the previous stage's seconds (its
+ * first second left out when it has more); recovery is the first second after the load is back down at which
  * p <= max(ANALYSIS_BAND x pre p, pre p + 1 ms) and f <= pre f + 1%, held.
  * Soak (runs of at least ANALYSIS_SOAK_MIN_S seconds without rising stages):
  * the median p and ok of the first and the last 10% of the seconds, and a

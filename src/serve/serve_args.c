@@ -52,8 +52,9 @@ static const char serve_usage[] =
     "  --capacity RPS:SERVICE[:QUEUE[:RECOVER]]\n"
     "                       a server of known capacity (server-wide): each request\n"
     "                       takes at least SERVICE and at most RPS leave per second;\n"
-    "                       a wait over QUEUE is a 503 at once; for RECOVER after the\n"
-    "                       last 503 responses are 4 x SERVICE slower\n"
+    "                       a wait over QUEUE is a 503 (after SERVICE + QUEUE); for\n"
+    "                       RECOVER after the last 503 responses are 4 x SERVICE\n"
+    "                       slower\n"
     "Durations: 250us, 50ms, 2s, 1m, 1h; a bare number means seconds.\n"
     "Prints \"listening on ADDR:PORT\" when ready. SIGTERM or SIGINT stops it and\n"
     "prints \"serve: connections=C requests=R responses=S faults=F\" to stderr.\n";

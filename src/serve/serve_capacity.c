@@ -62,6 +62,7 @@ int serve_capacity_admit(serve_capacity_t *st, const serve_capacity_cfg_t *cfg, 
         if (prev + gap > d) d = prev + gap;
         if (cfg->queue_ns && d - now > cfg->service_ns + cfg->queue_ns) {
             atomic_store_explicit(&st->last_refusal, now, memory_order_relaxed);
+            *due = now + cfg->service_ns + cfg->queue_ns;
             return 1;
         }
         if (atomic_compare_exchange_weak_explicit(&st->last_due, &prev, d, memory_order_relaxed,

@@ -11,8 +11,9 @@
  *    throughput stops growing at c = RPS x SERVICE users, and beyond that
  *    latency grows as c / RPS;
  *  - QUEUE (0 or absent: unbounded): a request whose wait beyond SERVICE
- *    would exceed QUEUE is refused at once with a 503 (it takes no slot),
- *    so failures begin near c = RPS x (SERVICE + QUEUE) users;
+ *    would exceed QUEUE is refused with a 503 after SERVICE + QUEUE (it
+ *    waited in the queue and timed out; it takes no slot), so failures
+ *    begin near c = RPS x (SERVICE + QUEUE) users;
  *  - RECOVER (0 or absent: none): for RECOVER after the last refusal, the
  *    server is degraded: every response leaves 4 x SERVICE later than the
  *    model says (as if caches were cold), then it is back to normal. */
@@ -38,8 +39,8 @@ typedef struct serve_capacity {
 /* Parse "RPS:SERVICE[:QUEUE[:RECOVER]]". 0, or -1 with one line in err. */
 int serve_capacity_parse(const char *s, serve_capacity_cfg_t *cfg, char *err, size_t errlen);
 
-/* The answer time of a request arriving at `now` (monotonic ns) in *due, or
- * 1 when the request is refused (answer 503 at once). Thread-safe. */
+/* The answer time of a request arriving at `now` (monotonic ns) in *due:
+ * 0 to answer it then, 1 to refuse it then (a 503). Thread-safe. */
 int serve_capacity_admit(serve_capacity_t *st, const serve_capacity_cfg_t *cfg, uint64_t now,
                          uint64_t *due);
 

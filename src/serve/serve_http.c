@@ -374,7 +374,7 @@ static int on_message_complete(llhttp_t *p)
     if (cfg->capacity.rps > 0) {
         uint64_t at;
         refused = serve_capacity_admit(&w->sh->capacity, &cfg->capacity, c->arrival, &at);
-        if (!refused && at > due) due = at;
+        if (at > due) due = at;
     }
     serve_fault_t fault = cfg->fault && !refused ? serve_fault_pick(w) : SERVE_FAULT_NONE;
     if (refused) {

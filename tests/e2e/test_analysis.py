@@ -1,0 +1,108 @@
+"""Answers, not just numbers: the breaking point of a ramp, the recovery
+after a spike and the drift of a soak, each found on a synthetic server
+whose answer is known (`barrage serve --capacity`, a drifting server here).
+
+`--capacity RPS:SERVICE:QUEUE[:RECOVER]` answers c closed-loop connections
+with min(c / SERVICE, RPS) responses/s: the knee is at RPS x SERVICE
+connections, p90 doubles at twice that, and failures (503) begin at
+RPS x (SERVICE + QUEUE). The stated tolerances are the ramp's resolution
+(connections added per second) plus the noise of one-second samples."""
+import json
+import os
+import threading
+
+import schema
+from harness import Serve, barrage, check, eq
+
+SCHEMA = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "src", "result", "result.schema.json")))
+
+RAMP = "12s:120"          # 10 connections a second
+CAP = "1000:30ms:60ms"    # knee at 30, p90 x2 at 60, failures from 90 connections
+
+
+def between(v, lo, hi, what, res):
+    check(v is not None and lo <= v <= hi, f"{what}: {v} not within [{lo}, {hi}]\n{res.out}")
+
+
+def run_concurrently(*fns):
+    """Run fns in threads (the runs are waiting-bound); return their results."""
+    out = [None] * len(fns)
+    errs = []
+
+    def go(i, fn):
+        try:
+            out[i] = fn()
+        except Exception as e:  # noqa: BLE001 - re-raised below
+            errs.append(e)
+    ts = [threading.Thread(target=go, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        raise errs[0]
+    return out
+
+
+def ramp_run():
+    with Serve("--threads", "2", "--capacity", CAP) as s:
+        return barrage("-t", "2", "--stages", RAMP, s.url + "/", timeout=60)
+
+
+def spike_run():
+    # 20 connections (below the knee), a spike to 200 (503s: the queue is
+    # full), back to 20: the server stays slow for 3 s after its last 503
+    with Serve("--threads", "2", "--capacity", CAP + ":3s") as s:
+        return barrage("-t", "2", "--stages", "2s:20,1s:20,1s:200,1s:200,1s:20,7s:20", s.url + "/", timeout=60)
+
+
+def test_breaking_point_and_spike_recovery_on_a_server_of_known_capacity():
+    ramp, spike = run_concurrently(ramp_run, spike_run)
+    for r in (ramp, spike):
+        eq(r.rc, 0, "exit code")
+        eq(schema.errors(r.json, SCHEMA), [], "schema violations")
+    a = ramp.json["analysis"]["ramp"]
+    check(a and a["enough_data"], f"no ramp analysis: {ramp.json['analysis']}")
+    eq(a["max_load"], 120, "max load")
+    # knee: the plateau (1000 ok req/s) meets the baseline line at 30 connections
+    between(a["plateau_rps"], 900, 1050, "plateau", ramp)
+    between(a["knee"]["load"], 24, 36, "knee load", ramp)
+    # latency: p90 = c / 1000 s beyond the knee, twice the 30 ms baseline at 60
+    between(a["baseline_p90_us"], 29000, 36000, "baseline p90", ramp)
+    between(a["latency"]["load"], 50, 75, "latency load", ramp)
+    check(a["latency"]["after"] > 2 * a["latency"]["before"], f"latency evidence {a['latency']}")
+    # failures: a wait over 60 ms beyond the service time is a 503: from 90 connections
+    between(a["failures"]["load"], 80, 105, "failures load", ramp)
+    check(a["failures"]["after"] > 0.01 >= a["failures"]["before"], f"failure evidence {a['failures']}")
+    check(a["knee"]["second"] < a["latency"]["second"] < a["failures"]["second"], f"order {a}")
+    for line in ("Breaking point (load rising to 120 connections)", "knee      throughput stops growing at about",
+                 "latency   p90 above 2x its baseline", "failures  above 1%"):
+        check(line in ramp.out, f"report lacks {line!r}:\n{ramp.out}")
+
+    sp = spike.json["analysis"]["spike"]
+    check(sp and sp["enough_data"], f"no spike analysis: {spike.json['analysis']}")
+    eq((sp["start_s"], sp["end_s"], sp["load"], sp["base_load"]), (3, 6, 200, 20), "spike window")
+    check(sp["worst_failed_rate"] > 0.1 and sp["pre_failed_rate"] == 0, f"spike failures {sp}")
+    check(sp["worst_p90_us"] > 3 * sp["pre_p90_us"], f"spike latency {sp}")
+    # its last 503 falls within the spike's last two seconds (5..6 s), then 3 s
+    # slow: recovered 2..4 s after the load is back down at 6 s
+    check(sp["recovered"], f"not recovered: {sp}\n{spike.out}")
+    between(sp["recovery_s"], 2, 4, "recovery time", spike)
+    check("recovered" in spike.out and "after the spike" in spike.out, spike.out)
+
+
+def test_too_short_runs_say_not_enough_data_and_plain_runs_say_nothing():
+    with Serve() as s:
+        short = barrage("-t", "1", "-c", "2", "--stages", "2s:4", s.url + "/")
+        plain = barrage("-t", "1", "-c", "2", "-d", "1s", s.url + "/")
+    eq(short.rc, 0, "exit code")
+    check("not enough data" in short.out, short.out)
+    eq(short.json["analysis"]["ramp"]["enough_data"], False, "enough_data")
+    check("Analysis:" not in plain.out and "analysis" not in plain.json, plain.out)
+
+
+def test_capacity_usage_errors():
+    for bad in ("x", "1000", "0:10ms", "1000:0ms", "1000:10ms:zz", "1000:1:2:3:4"):
+        r = barrage("serve", "--capacity", bad)
+        eq(r.rc, 2, f"--capacity {bad}")
+        check(r.err.count("\n") == 1 and "--capacity" in r.err, r.err)
