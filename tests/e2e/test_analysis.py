@@ -45,15 +45,15 @@ def run_concurrently(*fns):
 
 
 def ramp_run():
-    with Serve("--threads", "2", "--capacity", CAP) as s:
-        return barrage("-t", "2", "--stages", RAMP, s.url + "/", timeout=60)
+    with Serve("--capacity", CAP) as s:
+        return barrage("-t", "1", "--stages", RAMP, s.url + "/", timeout=60)
 
 
 def spike_run():
     # 20 connections (below the knee), a spike to 200 (503s: the queue is
     # full), back to 20: the server stays slow for 3 s after its last 503
-    with Serve("--threads", "2", "--capacity", CAP + ":3s") as s:
-        return barrage("-t", "2", "--stages", "2s:20,1s:20,1s:200,1s:200,1s:20,7s:20", s.url + "/", timeout=60)
+    with Serve("--capacity", CAP + ":3s") as s:
+        return barrage("-t", "1", "--stages", "2s:20,1s:20,1s:200,1s:200,1s:20,7s:20", s.url + "/", timeout=60)
 
 
 def test_breaking_point_and_spike_recovery_on_a_server_of_known_capacity():

@@ -23,10 +23,8 @@ def drifting_server(ms_per_s):
 
         def do_GET(self):  # noqa: N802 - the stdlib's name
             time.sleep((5 + ms_per_s * (time.monotonic() - t0)) / 1000)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"OK")
+            # one write: a head and a body in two would meet Nagle and delayed ACKs
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
 
         def log_message(self, *a):
             pass
