@@ -7,9 +7,12 @@ with min(c / SERVICE, RPS) responses/s: the knee is at RPS x SERVICE
 connections, p90 doubles at twice that, and failures (503) begin at
 RPS x (SERVICE + QUEUE). The stated tolerances are the ramp's resolution
 (connections added per second) plus the noise of one-second samples."""
+import http.server
 import json
 import os
+import socketserver
 import threading
+import time
 
 import schema
 from harness import Serve, barrage, check, eq
@@ -56,9 +59,18 @@ def spike_run():
         return barrage("-t", "1", "--stages", "2s:20,1s:20,1s:200,1s:200,1s:20,7s:20", s.url + "/", timeout=60)
 
 
-def test_breaking_point_and_spike_recovery_on_a_server_of_known_capacity():
-    ramp, spike = run_concurrently(ramp_run, spike_run)
-    for r in (ramp, spike):
+def test_breaking_point_spike_recovery_and_soak_drift():
+    drift = drifting_server(3.0)   # 5 ms at the start, ~70 ms after 22 s
+    try:
+        with Serve("--delay", "5ms") as flat:
+            ramp, spike, up, steady = run_concurrently(
+                ramp_run, spike_run,
+                lambda: barrage("-t", "1", "-c", "2", "-d", "22s", f"http://127.0.0.1:{drift.server_port}/",
+                                timeout=60),
+                lambda: barrage("-t", "1", "-c", "2", "-d", "22s", flat.url + "/", timeout=60))
+    finally:
+        drift.shutdown()
+    for r in (ramp, spike, up, steady):
         eq(r.rc, 0, "exit code")
         eq(schema.errors(r.json, SCHEMA), [], "schema violations")
     a = ramp.json["analysis"]["ramp"]
@@ -89,6 +101,38 @@ def test_breaking_point_and_spike_recovery_on_a_server_of_known_capacity():
     check(sp["recovered"], f"not recovered: {sp}\n{spike.out}")
     between(sp["recovery_s"], 2, 4, "recovery time", spike)
     check("recovered" in spike.out and "after the spike" in spike.out, spike.out)
+
+    s = up.json["analysis"]["soak"]
+    check(s is not None, f"no soak analysis: {up.json.get('analysis')}")
+    check(s["p90_drift"] > 1.0, f"latency grew ~8x, drift {s}")
+    check(s["ok_rps_drift"] < -0.2, f"throughput fell with latency, drift {s}")
+    check("degraded" in up.out, up.out)
+    f = steady.json["analysis"]["soak"]
+    check(abs(f["p90_drift"]) < 0.2 and abs(f["ok_rps_drift"]) < 0.2, f"flat soak drifted: {f}")
+    check(": stable" in steady.out, steady.out)
+
+
+class Drifting(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+
+
+def drifting_server(ms_per_s):
+    """A keep-alive server whose latency grows by ms_per_s each second."""
+    t0 = time.monotonic()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            time.sleep((5 + ms_per_s * (time.monotonic() - t0)) / 1000)
+            # one write: a head and a body in two would meet Nagle and delayed ACKs
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+        def log_message(self, *a):
+            pass
+    srv = Drifting(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
 
 
 def test_too_short_runs_say_not_enough_data_and_plain_runs_say_nothing():
