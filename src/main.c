@@ -151,6 +151,7 @@ static int run(const config_t *cfg)
     report_print(out, cfg, &r.total, r.elapsed_ns);
     report_stages(out, r.mon ? monitor_stages(r.mon, r.elapsed_ns) : NULL);
     report_watch(out, cfg, &r.total, r.elapsed_ns, r.targets, r.ntargets, r.mon ? monitor_client(r.mon) : NULL);
+    report_analysis(out, &r.analysis);
     out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {

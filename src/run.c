@@ -330,6 +330,7 @@ int run_merge(run_t *r)
     if (last > r->stop_ns) last = r->stop_ns;
     r->elapsed_ns = last > r->start_ns ? last - r->start_ns : 0;
     r->total.rate_start_us = r->lead_ns / 1000;
+    analysis_run(&r->analysis, r->mon ? monitor_series(r->mon) : NULL, &r->cfg->stages, r->cfg->rate > 0);
     return 0;
 }
 
@@ -416,6 +417,7 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
         .th = r->th, .verdicts = r->verdicts, .nth = r->cfg->nthresholds,
         .interrupted = interrupted, .exit_code = exit_code,
         .targets = r->targets, .ntargets = r->ntargets, .client = r->mon ? monitor_client(r->mon) : NULL,
+        .analysis = &r->analysis,
     };
     for (size_t i = 0; i < r->started; i++) {
         int64_t us = r->workers[i].released_unix_us;

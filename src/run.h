@@ -57,6 +57,7 @@ typedef struct run {
 
     /* Set by run_merge (and run_done_hook): */
     stats_t total;                /* every worker's statistics merged */
+    analysis_t analysis;          /* breaking point, spike, soak (run_merge) */
     int error;                    /* the first -errno or SCRIPT_EFAIL that ended the run early, or 0 */
     const char *script_err;       /* the text of a script error (borrowed), or NULL */
     uint64_t elapsed_ns;          /* measured duration: start to the last worker's stop */

@@ -12,6 +12,7 @@
 #include "procmon.h"
 #include "stats.h"
 #include "threshold.h"
+#include "analysis.h"
 
 /* Everything a finished run produced, for the file outputs. */
 typedef struct report_run {
@@ -30,7 +31,13 @@ typedef struct report_run {
     const procmon_t *targets;       /* --monitor-pid/--monitor-cmd and their samples */
     size_t ntargets;
     const cpuload_t *client;        /* the workers' busy % (NULL: not measured) */
+    const analysis_t *analysis;     /* breaking point, spike, soak (NULL: none) */
 } report_run_t;
+
+/* The "Analysis" lines (report_analysis.c): breaking point, spike recovery,
+ * soak drift; nothing when report_has_analysis(a) is 0. */
+void report_analysis(FILE *f, const analysis_t *a);
+int report_has_analysis(const analysis_t *a);
 
 /* The JSON result (schema in src/result/result.schema.json, written through
  * result.h). 0 or -errno. */

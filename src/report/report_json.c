@@ -117,6 +117,7 @@ int report_json(FILE *f, const report_run_t *run)
     result_write_stats(f, s, secs, rate, rate, rate, !strcmp(c->url.scheme, "https"));
     result_write_thresholds(f, run->th, run->verdicts, run->nth);
     result_write_stages(f, run->stages);
+    if (run->analysis && report_has_analysis(run->analysis)) result_write_analysis(f, run->analysis);
     fputs("  \"series\": [", f);
     const stats_series_t *ser = run->series;
     for (uint32_t i = 0; ser && i < ser->n; i++) {

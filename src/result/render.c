@@ -133,6 +133,7 @@ static int write_json(FILE *f, const result_t *r, const report_run_t *rr)
     result_write_stats(f, rr->total, r->duration_s, r->latency_corrected, r->has_service, r->has_schedule, r->has_tls);
     result_write_thresholds(f, rr->th, rr->verdicts, rr->nth);
     result_write_stages(f, rr->stages);
+    if (rr->analysis && report_has_analysis(rr->analysis)) result_write_analysis(f, rr->analysis);
     fputs("  \"series\": [", f);
     /* t: whole seconds since the start's second, as the run and merge number them */
     int64_t first = r->start_ms / 1000 - (r->start_ms % 1000 < 0);
@@ -212,14 +213,17 @@ static int render(const result_t *r, config_t *c, const char **given, size_t ngi
     /* the file's exit code, but the thresholds' verdicts are new */
     int exit_code = r->exit_code == 0 || r->exit_code == THRESHOLD_EXIT_FAILED
                   ? (failed ? THRESHOLD_EXIT_FAILED : 0) : r->exit_code;
+    analysis_t an; /* from the series again: a merge's too */
+    analysis_run(&an, &ser, &c->stages, c->rate > 0);
     report_run_t rr = { .cfg = c, .total = &r->st, .series = &ser, .stages = &r->stages, .elapsed_ns = elapsed_ns,
                         .start_unix_ms = r->start_ms, .start_actual_unix_us = result_start_actual_us(r),
                         .th = th, .verdicts = v, .nth = nth, .interrupted = r->interrupted,
-                        .exit_code = exit_code };
+                        .exit_code = exit_code, .analysis = &an };
     FILE *out = json && !strcmp(json, "-") ? stderr : stdout;
     report_header(out, c);
     report_print(out, c, &r->st, elapsed_ns);
     report_stages(out, &r->stages);
+    report_analysis(out, &an);
     report_thresholds(out, th, v, nth);
     rc = failed ? THRESHOLD_EXIT_FAILED : 0;
     if (fflush(out) || ferror(out)) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analysis.h"
 #include "json.h"
 #include "stages.h"
 #include "stats.h"
@@ -107,6 +108,9 @@ void result_write_thresholds(FILE *f, const threshold_t *th, const threshold_res
 /* The member "stages" (the line ends ",\n"): each stage's plan, counts,
  * ok/failed rates, users and lossless latency distribution ([] for none). */
 void result_write_stages(FILE *f, const stages_t *g);
+/* The member "analysis" (its line ends ",\n"): breaking point, spike, soak;
+ * null where the run had none (analysis.h). */
+void result_write_analysis(FILE *f, const analysis_t *a);
 /* One member of "series" on a line of its own (a comma before it unless
  * first): second t of the run, and p's counts and latencies. */
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p);

@@ -285,3 +285,90 @@ void result_write_stages(FILE *f, const stages_t *g)
     }
     fputs("],\n", f);
 }
+
+static void write_finding(FILE *f, const char *name, const analysis_finding_t *x, int last)
+{
+    fprintf(f, "    \"%s\": ", name);
+    if (!x->found) {
+        fputs("null", f);
+    } else {
+        fputs("{\"load\": ", f);
+        result_write_number(f, x->load);
+        fprintf(f, ", \"second\": %u, \"before\": ", x->second);
+        result_write_number(f, x->before);
+        fputs(", \"after\": ", f);
+        result_write_number(f, x->after);
+        fputc('}', f);
+    }
+    fputs(last ? "\n" : ",\n", f);
+}
+
+void result_write_analysis(FILE *f, const analysis_t *a)
+{
+    fputs("  \"analysis\": {\n    \"load_unit\": ", f);
+    result_write_string(f, a->load_unit);
+    fputs(",\n    \"ramp\": ", f);
+    if (!a->ramp) {
+        fputs("null", f);
+    } else {
+        fputs("{\"enough_data\": ", f);
+        fputs(a->ramp_short ? "false" : "true", f);
+        fputs(", \"max_load\": ", f);
+        result_write_number(f, a->max_load);
+        fputs(", \"baseline_p90_us\": ", f);
+        result_write_number(f, a->base_p);
+        fputs(", \"baseline_ok_rps_per_load\": ", f);
+        result_write_number(f, a->base_eff);
+        fputs(", \"plateau_rps\": ", f);
+        if (a->knee.found) result_write_number(f, a->plateau);
+        else fputs("null", f);
+        fputs(",\n", f);
+        write_finding(f, "latency", &a->latency, 0);
+        write_finding(f, "failures", &a->failures, 0);
+        write_finding(f, "knee", &a->knee, 1);
+        fputs("    }", f);
+    }
+    fputs(",\n    \"spike\": ", f);
+    if (!a->spike) {
+        fputs("null", f);
+    } else {
+        fprintf(f, "{\"enough_data\": %s, \"start_s\": %u, \"end_s\": %u, \"load\": ",
+                a->spike_short ? "false" : "true", a->spike_start, a->spike_end);
+        result_write_number(f, a->spike_load);
+        fputs(", \"base_load\": ", f);
+        result_write_number(f, a->base_load);
+        fputs(", \"pre_p90_us\": ", f);
+        result_write_number(f, a->pre_p);
+        fputs(", \"pre_failed_rate\": ", f);
+        result_write_number(f, a->pre_fail);
+        fputs(", \"worst_p90_us\": ", f);
+        result_write_number(f, a->peak_p);
+        fputs(", \"worst_failed_rate\": ", f);
+        result_write_number(f, a->peak_fail);
+        fputs(", \"recovered\": ", f);
+        fputs(a->recovered ? "true" : "false", f);
+        fputs(", \"recovery_s\": ", f);
+        if (a->recovered) result_write_number(f, a->recovery_s);
+        else fputs("null", f);
+        fputc('}', f);
+    }
+    fputs(",\n    \"soak\": ", f);
+    if (!a->soak) {
+        fputs("null", f);
+    } else {
+        fputs("{\"first_p90_us\": ", f);
+        result_write_number(f, a->first_p);
+        fputs(", \"last_p90_us\": ", f);
+        result_write_number(f, a->last_p);
+        fputs(", \"first_ok_rps\": ", f);
+        result_write_number(f, a->first_ok);
+        fputs(", \"last_ok_rps\": ", f);
+        result_write_number(f, a->last_ok);
+        fputs(", \"p90_drift\": ", f);
+        result_write_number(f, a->p_drift);
+        fputs(", \"ok_rps_drift\": ", f);
+        result_write_number(f, a->ok_drift);
+        fputc('}', f);
+    }
+    fputs("\n  },\n", f);
+}

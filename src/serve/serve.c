@@ -188,7 +188,7 @@ int serve_main(int argc, char **argv)
         w->st = &sh->st;
         w->listen_h.cb = worker_on_listen;
         loop_timer_init(&w->accept_timer, worker_on_accept_timer);
-        w->need_due = cfg->delay_ns || cfg->stall_ns;
+        w->need_due = cfg->delay_ns || cfg->stall_ns || cfg->capacity.rps > 0;
         w->need_clock = w->need_due || cfg->trickle_ns;
         atomic_init(&w->stop, 0);
         w->loop = loop_create(256);

@@ -51,6 +51,12 @@ static const char serve_usage[] =
     "                       lines with RFC 9112 extensions)\n"
     "  --fault-window FROM:TO  faults only for requests that arrive between FROM\n"
     "                       and TO after the server's first request (e.g. 1s:2s)\n"
+    "  --capacity RPS:SERVICE[:QUEUE[:RECOVER]]\n"
+    "                       a server of known capacity (server-wide): each request\n"
+    "                       takes at least SERVICE and at most RPS leave per second;\n"
+    "                       a wait over QUEUE is a 503 (after SERVICE + QUEUE); for\n"
+    "                       RECOVER after the last 503 responses are 4 x SERVICE\n"
+    "                       slower\n"
     "Durations: 250us, 50ms, 2s, 1m, 1h; a bare number means seconds.\n"
     "Prints \"listening on ADDR:PORT\" when ready. SIGTERM or SIGINT stops it and\n"
     "prints \"serve: connections=C requests=R responses=S faults=F\" to stderr.\n";
@@ -178,7 +184,7 @@ static int serve_parse_durations(const char *val, uint64_t *a, uint64_t *b)
 }
 
 enum { OPT_LISTEN, OPT_THREADS, OPT_BODY_SIZE, OPT_CHUNKED, OPT_STATUS, OPT_DELAY,
-       OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT, OPT_FAULT_WINDOW };
+       OPT_STALL, OPT_CLOSE_AFTER, OPT_TRICKLE, OPT_FAULT, OPT_FAULT_WINDOW, OPT_CAPACITY };
 
 static const struct { const char *name; int id; int has_value; } serve_options[] = {
     { "--listen", OPT_LISTEN, 1 },       { "--threads", OPT_THREADS, 1 },
@@ -187,6 +193,7 @@ static const struct { const char *name; int id; int has_value; } serve_options[]
     { "--stall", OPT_STALL, 1 },         { "--close-after", OPT_CLOSE_AFTER, 1 },
     { "--trickle", OPT_TRICKLE, 1 },     { "--fault", OPT_FAULT, 1 },
     { "--fault-window", OPT_FAULT_WINDOW, 1 },
+    { "--capacity", OPT_CAPACITY, 1 },
 };
 
 #define SERVE_DURATION_FIX "(use e.g. 50ms, 2s)"
@@ -298,6 +305,12 @@ int serve_args_parse(int argc, char **argv, serve_config_t *cfg)
                 return serve_usage_error("--fault-window: '%s' ends before it starts "
                                          "(use e.g. 1s:2s)", val);
             cfg->fault_window = 1;
+            break;
+        }
+        case OPT_CAPACITY: {
+            char err[256];
+            if (serve_capacity_parse(val, &cfg->capacity, err, sizeof err) < 0)
+                return serve_usage_error("%s", err);
             break;
         }
         }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "serve_capacity.h"
+
 typedef enum serve_fault {
     SERVE_FAULT_NONE = 0,
     SERVE_FAULT_RESET,
@@ -44,6 +46,7 @@ typedef struct serve_config {
     int fault_window;                 /* --fault-window given: faults only inside it */
     uint64_t fault_from_ns, fault_to_ns; /* ... [from, to) after the first request */
     uint64_t start_ns;                /* server start: origin of --stall periods */
+    serve_capacity_cfg_t capacity;    /* --capacity (rps == 0: none) */
 } serve_config_t;
 
 /* Fill cfg from argv (argv[0] is "serve"). 0 to run, -1 when --help was

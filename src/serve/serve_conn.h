@@ -36,6 +36,7 @@ typedef struct serve_shared {
     serve_static_t st;
     atomic_uint_fast64_t fault_seq;   /* requests seen, server-wide (only with --fault) */
     atomic_uint_fast64_t fault_t0;    /* --fault-window: when the first request came (0: none yet) */
+    serve_capacity_t capacity;        /* --capacity: the shared timeline */
 } serve_shared_t;
 
 typedef struct serve_conn serve_conn_t;

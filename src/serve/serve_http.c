@@ -370,8 +370,16 @@ static int on_message_complete(llhttp_t *p)
     /* chunked only to HTTP/1.1 clients; HTTP/1.0 gets Content-Length */
     int te = st->cbody && p->http_major == 1 && p->http_minor >= 1;
     uint64_t due = serve_conn_due(c);
-    serve_fault_t fault = cfg->fault ? serve_fault_pick(w) : SERVE_FAULT_NONE;
-    if (fault == SERVE_FAULT_NONE) {
+    int refused = 0;
+    if (cfg->capacity.rps > 0) {
+        uint64_t at;
+        refused = serve_capacity_admit(&w->sh->capacity, &cfg->capacity, c->arrival, &at);
+        if (at > due) due = at;
+    }
+    serve_fault_t fault = cfg->fault && !refused ? serve_fault_pick(w) : SERVE_FAULT_NONE;
+    if (refused) {
+        serve_http_push_dynamic(c, 503, "text/plain", NULL, "Service Unavailable", 19, head, ch, due);
+    } else if (fault == SERVE_FAULT_NONE) {
         serve_http_answer(c, p, head, te, ch, due);
     } else {
         int rc = serve_fault_inject(c, p, fault, head, te, ch, due);

@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # accuracy and timing measurements: never next to other tests
-SERIAL = {"test_rate.py", "test_progress.py", "test_fleet.py", "test_tls.py", "test_reliability.py"}
+SERIAL = {"test_analysis.py", "test_rate.py", "test_progress.py", "test_fleet.py", "test_tls.py", "test_reliability.py"}
 
 
 def run_file(fname, filters):
