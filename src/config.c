@@ -29,6 +29,7 @@ void config_defaults(config_t *c)
     c->tls_resume = 1;
     c->keepalive = 1;
     c->shard_count = 1;
+    c->max_exceptions = UINT64_MAX;
     stats_expect_default(&c->expect);
 }
 
@@ -114,6 +115,8 @@ const char *config_usage(void)
 "                        200-399,429; any other status counts as a failed request\n"
 "      --exit-on-failures  exit with code 1 when any request failed (off by default)\n"
 "      --exit-code-on-error N  the same with exit code N (Locust's option; 0 = off)\n"
+"      --max-exceptions N  end the run (exit 2) after more than N exceptions in virtual\n"
+"                        users' code (default: none ends it; 0 = the first does)\n"
 "  -q, --quiet           no live progress line on stderr\n"
 "      --shard I/N       run shard I (0-based) of N: its share of connections, rate, -n\n"
 "      --shards N        N shards, this one's index from $JOB_COMPLETION_INDEX (Kubernetes)\n"
@@ -317,7 +320,7 @@ enum opt_id {
     OPT_CERT, OPT_KEY, OPT_NO_TLS_RESUME, OPT_NO_KEEPALIVE, OPT_RATE, OPT_STAGES,
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
-    OPT_CONNECT_TIMEOUT,
+    OPT_CONNECT_TIMEOUT, OPT_MAX_EXCEPTIONS,
 };
 
 static const struct opt {
@@ -361,6 +364,7 @@ static const struct opt {
     { "exit-on-failures", 0, 0, OPT_EXIT_ON_FAILURES },
     { "exit-code-on-error", 0, 1, OPT_EXIT_CODE_ON_ERROR },
     { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
+    { "max-exceptions", 0, 1, OPT_MAX_EXCEPTIONS },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -475,6 +479,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
             return fail(err, errlen, "%s: '%s' is not an exit code (use 0 to 255; 0 turns it off)", name, v);
         c->failure_exit = (int)n;
         break;
+    case OPT_MAX_EXCEPTIONS:
+        if (units_parse_count(v, &n) || n == UINT64_MAX)
+            return fail(err, errlen, "%s: '%s' is not a count of exceptions (e.g. --max-exceptions 0 or 100)", name, v);
+        c->max_exceptions = n;
+        break;
     case OPT_QUIET: c->quiet = 1; break;
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
@@ -560,6 +569,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
     if (!url) return fail(err, errlen, "no URL given (usage: barrage [options] http://host:port/path)");
     c->url_text = url;
     if (config_parse_url(url, &c->url, err, errlen)) return -1;
+    c->users_total = c->connections;
     if (c->shard_count > 1) { /* this shard's share; remainders go to the first shards */
         uint64_t i = c->shard_index, n = c->shard_count;
         if (c->requests) {
@@ -587,6 +597,7 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
             double m = rate_stages_max(&c->stages);
             if (m < 1) return fail(err, errlen, "--stages: every target is 0 connections");
             uint64_t total = (uint64_t)(m + 0.5), n = c->shard_count;
+            c->users_total = total;
             c->connections = units_share(total, n, c->shard_index);
             if (!c->connections)
                 return fail(err, errlen, "--stages: a peak of %llu connections leaves shard %u without any",
@@ -594,6 +605,9 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
             if (c->connections < c->threads) c->threads = c->connections;
         }
     }
+    if (c->users_total < c->connections) c->users_total = c->connections; /* -R stages: not split */
+    for (uint32_t j = 0; j < c->shard_index && c->shard_count > 1; j++)
+        c->users_offset += units_share(c->users_total, c->shard_count, j);
     if (c->connections < c->threads)
         return fail(err, errlen, "%llu connections cannot be spread over %llu threads: use at least as many connections as threads (-c >= -t)",
                     (unsigned long long)c->connections, (unsigned long long)c->threads);

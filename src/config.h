@@ -65,6 +65,10 @@ typedef struct config {
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
     const char *html_path;/* --html FILE, or NULL */
+    uint64_t max_exceptions; /* --max-exceptions: end the run (exit 2) past this many exceptions in
+                             virtual users' code; UINT64_MAX (the default) = never */
+    uint64_t users_total; /* virtual users of the whole run (all shards): -c, or the --stages peak */
+    uint64_t users_offset;/* this shard's first user: the users of the shards before it */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

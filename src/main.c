@@ -90,7 +90,8 @@ static int write_outputs(const config_t *cfg, const report_run_t *rr)
     }
     if (cfg->csv_prefix) {
         char err[512];
-        if (report_csv(cfg->csv_prefix, rr, err, sizeof err)) {
+        if (report_csv(cfg->csv_prefix, rr, err, sizeof err) ||
+            report_csv_exceptions(cfg->csv_prefix, rr->total, err, sizeof err)) {
             fprintf(stderr, "barrage: --csv: %s\n", err);
             bad = -1;
         }

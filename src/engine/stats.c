@@ -229,6 +229,7 @@ void stats_free(stats_t *s)
     s->named = NULL; s->checks = NULL;
     s->named_slots = NULL;
     s->nnamed = s->nchecks = s->named_cap = s->named_nslots = 0;
+    stats_users_free(s);
 }
 
 /* FNV-1a: names are short, and this is one pass with no table. */
@@ -367,6 +368,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
         dst->checks[k].pass += src->checks[i].pass;
         dst->checks[k].fail += src->checks[i].fail;
     }
+    stats_users_merge(dst, src);
 }
 
 uint64_t stats_error_total(const stats_errors_t *e)

@@ -483,6 +483,7 @@ void script_api_open(lua_State *L, const config_t *cfg)
 
     lua_newtable(L);
     lua_pushcfunction(L, l_check); lua_setfield(L, -2, "_check");
+    script_user_open(L); /* barrage._duration_ms, barrage._mono */
     lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
     lua_createtable(L, 0, 2); /* barrage.shard: partition test data by it */
     lua_pushinteger(L, cfg->shard_index); lua_setfield(L, -2, "index");

@@ -31,6 +31,7 @@ typedef struct sconn {
     uint8_t pending;      /* a request string is ready to send */
     uint8_t delayed;      /* delay() already waited for this request */
     uint8_t waiting;      /* the timer is armed: nothing to send until it fires */
+    uint8_t stop_state;   /* virtual users: 0 running, 1 on_stop running, 2 ended (retire) */
 } sconn_t;
 
 struct script {
@@ -52,6 +53,11 @@ struct script {
     int why;                  /* the reason given to script_interrupt() (enum stop_why) */
     const config_t *cfg_init; /* only while init_state runs */
     char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
+    int user_stop_ref;        /* barrage._user_stop (user mode) */
+    uint64_t gid_base;        /* virtual users: run-wide id of this thread's first user, minus 1 */
+    uint64_t users_total;     /* virtual users of the whole run (class spread) */
+    uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */
+    uint64_t exceptions_seen; /* main state: exceptions of every thread so far (atomic) */
 };
 
 struct script_thread {
@@ -123,6 +129,11 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook);
 /* Resume sc's virtual user with the nargs values on the stack and act on
  * what it yields (a request taken, or a wait). */
 int script_user_step(sconn_t *sc, int nargs);
+/* Put barrage._duration_ms (units.c's grammar) and barrage._mono in the
+ * table at the top of the stack. */
+void script_user_open(lua_State *L);
+/* Forget sc's virtual user (its next request starts a new one). */
+void script_user_drop(sconn_t *sc);
 /* Push a virtual user's response headers (lower-case names, repeats
  * joined) and its Set-Cookie list, or nil. Lower-cases cap->hbuf. */
 void script_push_user_headers(lua_State *L, const http_capture_t *cap);
