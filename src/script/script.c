@@ -158,6 +158,10 @@ static int prelude_refs(script_t *s, void *arg)
     s->user_new_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_getfield(L, -1, "_user_stop");
     s->user_stop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_users_mode");
+    s->users_mode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_class_counts");
+    s->class_counts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
     return 0;
 }
@@ -167,7 +171,7 @@ static script_t *new_state(const config_t *cfg, char *err, size_t errlen)
     script_t *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->request_ref = s->response_ref = s->delay_ref = s->user_new_ref = s->resume_ref = LUA_NOREF;
-    s->user_stop_ref = LUA_NOREF;
+    s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = LUA_NOREF;
     s->timed = cfg->duration_set || !cfg->requests;
     s->max_exceptions = cfg->max_exceptions;
     lua_State *L = s->L = luaL_newstate();
@@ -464,8 +468,7 @@ static int thread_glue(script_t *s, void *arg)
     lua_pop(L, 1);
     if (rc) return rc;
 
-    lua_getglobal(L, "barrage");
-    lua_getfield(L, -1, "_users_mode");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->users_mode_ref);
     if (script_pcall(s, 0, 1, "barrage.user{}")) return SCRIPT_EFAIL;
     const char *users = lua_tostring(L, -1);
     int has_user = users != NULL, classes = users && strcmp(users, "user");
@@ -474,7 +477,7 @@ static int thread_glue(script_t *s, void *arg)
                  "(a class per kind of user, or one user(u) function)");
         return SCRIPT_EFAIL;
     }
-    lua_pop(L, 2);
+    lua_pop(L, 1);
     if (has_user && script_is_function(L, "request")) {
         snprintf(t->error, sizeof t->error, "the script defines both %s and request(): keep one",
                  classes ? "barrage.user{} classes" : "user()");

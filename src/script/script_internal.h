@@ -54,6 +54,7 @@ struct script {
     const config_t *cfg_init; /* only while init_state runs */
     char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
     int user_stop_ref;        /* barrage._user_stop (user mode) */
+    int users_mode_ref, class_counts_ref; /* barrage._users_mode, barrage._class_counts */
     uint64_t gid_base;        /* virtual users: run-wide id of this thread's first user, minus 1 */
     uint64_t users_total;     /* virtual users of the whole run (class spread) */
     uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */

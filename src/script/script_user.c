@@ -158,8 +158,7 @@ static int users_glue(script_t *s, void *arg)
 {
     users_args_t *a = arg;
     lua_State *L = s->L;
-    lua_getglobal(L, "barrage");
-    lua_getfield(L, -1, "_class_counts");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->class_counts_ref);
     lua_pushnumber(L, (lua_Number)a->first + 1);
     lua_pushnumber(L, (lua_Number)s->nsconns);
     lua_pushnumber(L, (lua_Number)a->total);
