@@ -125,6 +125,7 @@ const char *config_usage(void)
 "      --json FILE       write the full result as JSON (- for stdout; the text report\n"
 "                        then goes to stderr)\n"
 "      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
+"                        and PREFIX_exceptions.csv\n"
 "      --html FILE       write a self-contained HTML report with charts\n"
 "      --no-keepalive    one request per connection (sends Connection: close)\n"
 "  -k, --insecure        do not verify the server's TLS certificate\n"
