@@ -144,30 +144,84 @@ local U = barrage.user{ tasks = { function(u) u:get("/a", {name = "a"}) end, fun
     binomial_ok(names(r).get("a", 0), 2000, 0.5, "plain list: equal weights")
 
 
-def test_wait_helpers_are_seconds():
-    # (wait, task, duration, users, lowest, highest iterations in all): each user's first task runs at once
-    cases = [
-        ("constant(0.25)", "", "1s", 2, 6, 10),
-        ("between(0.2, 0.4)", "", "1s", 2, 6, 12),
-        # the task sleeps 100 ms: constant_pacing counts from task start to task start, constant adds to it
-        ("constant_pacing(0.25)", 'u:sleep("100ms")', "1s", 2, 6, 10),
-        ("constant(0.25)", 'u:sleep("100ms")', "1s", 2, 4, 6),
-        ("constant_throughput(8)", "", "1s", 1, 6, 9),
-        ("function(u) return 0.25 end", "", "1s", 2, 6, 10),  # a function(u) giving seconds
-    ]
-    for wait, extra, d, users, lo, hi in cases:
-        script = f'local U = barrage.user{{ wait = {wait}, tasks = {{ function(u) u:get("/", {{name = "t"}}) {extra} end }} }}\n'
-        r = run(script, "-t", "1", "-c", str(users), "-d", d)
-        eq(r.rc, 0, f"{wait}: {r}")
-        n = names(r)["t"]
-        check(lo <= n <= hi, f"wait = {wait} {extra}: {n} task runs in {d} by {users} users, expected {lo}..{hi}")
+class GapServer:
+    """A keep-alive HTTP/1.1 server on 127.0.0.1 that records when each request arrived, by path."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        import time
+        times = self.times = {}
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                times.setdefault(self.path, []).append(time.monotonic())
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"OK")
+
+            def log_message(self, *a):
+                pass
+
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 128  # socketserver's 5 would drop the SYNs of a burst of connections
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def gaps(self, path):
+        t = self.times.get(path, [])
+        return [b - a for a, b in zip(t, t[1:])]
 
 
-def test_sleep_takes_milliseconds_and_duration_strings():
-    for sleep, lo, hi in (("200", 4, 6), ('"200ms"', 4, 6), ('".5s"', 2, 3)):
-        r = run(f'function user(u) u:get("/", {{name = "t"}}) u:sleep({sleep}) end\n', "-t", "1", "-c", "1", "-d", "1s")
-        n = names(r)["t"]
-        check(lo <= n <= hi, f"u:sleep({sleep}): {n} requests in 1 s, expected {lo}..{hi}")
+# one user per case (fixed_count = 1), told apart by its path: (wait, task's extra, expected gap in s)
+WAITS = [
+    ("constant(0.25)", "", 0.25),
+    ("constant_pacing(0.25)", 'u:sleep("100ms")', 0.25),  # task start to task start: the sleep is inside
+    ("constant(0.25)", 'u:sleep("100ms")', 0.35),         # constant adds to the task's own time
+    ("constant_throughput(8)", "", 0.125),
+    ("0.2", "", 0.2),                                    # a number: seconds
+    ("function(u) return 0.2 end", "", 0.2),             # a function(u) giving seconds
+    ("nil", "u:sleep(200)", 0.2),                         # u:sleep: a number is ms
+    ("nil", 'u:sleep("200ms")', 0.2),                     # a duration string
+    ("nil", 'u:sleep(".3s")', 0.3),
+    ("between(0.2, 0.4)", "", None),
+]
+
+
+def test_wait_helpers_are_seconds_and_sleep_takes_ms_or_durations():
+    lines = [f'local C{i} = barrage.user{{ fixed_count = 1, wait = {w}, tasks = {{ function(u) u:get("/c{i}") {x} end }} }}'
+             for i, (w, x, _) in enumerate(WAITS)]
+    with tempfile.TemporaryDirectory() as tmp, GapServer() as srv:
+        path = os.path.join(tmp, "users.lua")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = barrage("-t", "1", "-c", str(len(WAITS)), "-d", "1.6s", "-s", path, srv.url)
+        eq(r.rc, 0, f"{r}")
+        for i, (w, x, want) in enumerate(WAITS):
+            g = sorted(srv.gaps(f"/c{i}"))
+            check(len(g) >= 3, f"wait = {w} {x}: gaps {g}")
+            med = g[len(g) // 2]
+            if want is None:  # between(0.2, 0.4): uniform; none shorter than 0.2 s
+                check(g[0] >= 0.19 and 0.2 <= med <= 0.45, f"wait = {w}: gaps {g}")
+            else:  # timers may be late under load, never early
+                check(want - 0.01 <= med <= want + 0.06 and g[0] >= want - 0.02, f"wait = {w} {x}: gaps {g}, expected {want}")
+
+
+def test_a_bad_sleep_duration_is_an_exception_at_its_line():
     r = run('function user(u) u:get("/") u:sleep("1.5x") end\n', "-t", "1", "-c", "1", "-d", "0.5s")
     eq(r.rc, 0, f"{r}")
     e = list(exceptions(r))
