@@ -181,6 +181,11 @@ static int run(const config_t *cfg)
         fprintf(stderr, "barrage: %" PRIu64 " of %" PRIu64 " requests failed (%.2f%%): exit code %d\n", nf, na,
                 na ? 100.0 * (double)nf / (double)na : 0.0, exit_code);
     }
+    if (cfg->failure_exit && stats_exceptions_total(&r.total) && exit_code == EXIT_OK) { /* Locust's rule too */
+        exit_code = cfg->failure_exit;
+        fprintf(stderr, "barrage: %" PRIu64 " exceptions in virtual users' code: exit code %d\n",
+                stats_exceptions_total(&r.total), exit_code);
+    }
     if (out_flush(out, &werr) && out == stdout) { /* a report nobody can read is a failed run */
         fprintf(stderr, "barrage: cannot write the report to stdout: %s\n", strerror(werr));
         if (exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;

@@ -312,6 +312,10 @@ def test_max_exceptions_ends_the_run_with_exit_2():
     check(r.elapsed < 2.5, f"at the 4th exception (after 0.1 + 0.2 + 0.4 s of back-off): {r.elapsed:.2f}s")
     r = run(script, "-t", "1", "-c", "1", "-d", "1s", "--max-exceptions", "100")
     eq(r.rc, 0, f"below the limit the run goes on: {r}")
+    # Locust's exit code: with --exit-on-failures (or --exit-code-on-error N), exceptions count as errors
+    r = run(script, "-t", "1", "-c", "1", "-d", "0.5s", "--exit-code-on-error", "3")
+    eq(r.rc, 3, f"{r}")
+    check(re.search(r"barrage: \d+ exceptions in virtual users' code: exit code 3", r.err), r.err)
     r = barrage("--max-exceptions", "x", "http://127.0.0.1:1/")
     eq(r.rc, 2, f"{r}")
     check("--max-exceptions: 'x' is not a count" in r.err and len(r.err.strip().splitlines()) == 1, r.err)
