@@ -53,9 +53,18 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook)
  * thread's stats and run-wide against --max-exceptions (past it the run
  * ends with the error); then the user waits backoff ms and starts a new
  * iteration, or (backoff < 0: in on_stop) ends. */
+#define EXCEPTIONS_DISTINCT_MAX 200 /* per thread; more are counted under one entry */
+
 static int user_exception(sconn_t *sc, const char *msg, const char *where, double backoff)
 {
     script_t *s = sc->s;
+    const stats_t *st = s->stats;
+    if (st->nexceptions >= EXCEPTIONS_DISTINCT_MAX) { /* a message with an id in it: do not grow without end */
+        size_t i = 0;
+        while (i < st->nexceptions && (strcmp(st->exceptions[i].message, msg) || strcmp(st->exceptions[i].location, where)))
+            i++;
+        if (i == st->nexceptions) msg = "(other messages: more than 200 distinct exceptions in this thread)", where = "?";
+    }
     if (stats_exception_add(s->stats, msg, where, 1)) return -ENOMEM;
     uint64_t seen = __atomic_add_fetch(s->thread ? &s->thread->main->exceptions_seen : &s->exceptions_seen, 1,
                                        __ATOMIC_SEQ_CST);

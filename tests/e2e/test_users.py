@@ -445,3 +445,14 @@ def test_the_real_locust_runs_the_locustfile_the_same_way():
         eq(r.rc, 0, f"{r}")
         eq(open(os.path.join(tmp, "b_exceptions.csv"), "rb").read(), head, "the same exceptions CSV header, no rows")
         check(set(names(r)) <= set(lnames) | {"me"}, f"the same names: {names(r)} / {lnames}")
+
+
+def test_distinct_exceptions_are_bounded_and_all_counted():
+    # a message with an id in it: at most 200 entries per thread, the rest under one entry, none lost
+    script = 'local U = barrage.user{ tasks = { function(u) u:get("/", {name = "t"}) error("item " .. u.gid .. "." .. u.iteration) end } }\n'
+    r = run(script, "-t", "1", "-c", "100", "-d", "0.8s")
+    eq(r.rc, 0, f"{r}")
+    e = r.json["exceptions"]
+    check(len(e) == 201, f"200 distinct entries and one for the rest: {len(e)}")
+    eq(e[-1]["message"], "(other messages: more than 200 distinct exceptions in this thread)", "the rest")
+    eq(sum(x["count"] for x in e), names(r)["t"], "every failing task run counted once")
