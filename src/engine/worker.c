@@ -347,7 +347,7 @@ static void *run(void *arg)
     }
     if (w->stages && !w->stages_rate) w->active_limit = 0; /* ramps up from 0 */
     w->holding = w->hold_until != 0;
-    w->users = w->script && script_user_mode(w->script);
+    w->users = w->script ? script_user_mode(w->script) : 0;
     if (x->paced || w->stages || w->holding || w->users) x->admit = admit;
     if (w->hold_until) {
         loop_timer_init(&w->start_timer, on_start);
@@ -381,7 +381,7 @@ static void *run(void *arg)
         next_deadline = conn_expire(x, rc > 0 ? loop_time(w->loop) : loop_now());
     }
     if (!err) err = x->fatal;
-    if (!err && w->users && !(w->quota && w->stats.requests >= w->quota)) stop_users(w);
+    if (!err && w->users == 2 && !(w->quota && w->stats.requests >= w->quota)) stop_users(w);
     if (!err) err = x->fatal;
     conn_ctx_stop(x);
     push_second(w); /* the last, partial second */

@@ -396,12 +396,14 @@ function barrage.user(spec)
    return cls
 end
 
--- "user", "classes", "both" or nil: which model the script uses.
+-- "user", "classes", "both" or nil: which model the script uses; and
+-- whether a class has an on_stop (the end of the run then waits for it).
 function barrage._users_mode()
    local f = rawget(_G, "user")
-   local has_fn = type(f) == "function"
-   if has_fn and #classes > 0 then return "both" end
-   return has_fn and "user" or (#classes > 0 and "classes" or nil)
+   local has_fn, stops = type(f) == "function", false
+   for i = 1, #classes do stops = stops or classes[i].on_stop ~= nil end
+   if has_fn and #classes > 0 then return "both", stops end
+   return has_fn and "user" or (#classes > 0 and "classes" or nil), stops
 end
 
 -- The class of every run-wide user id 1..total, a pure function of total

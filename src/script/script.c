@@ -469,7 +469,9 @@ static int thread_glue(script_t *s, void *arg)
     if (rc) return rc;
 
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->users_mode_ref);
-    if (script_pcall(s, 0, 1, "barrage.user{}")) return SCRIPT_EFAIL;
+    if (script_pcall(s, 0, 2, "barrage.user{}")) return SCRIPT_EFAIL;
+    s->has_on_stop = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     const char *users = lua_tostring(L, -1);
     int has_user = users != NULL, classes = users && strcmp(users, "user");
     if (users && !strcmp(users, "both")) {

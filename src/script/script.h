@@ -85,7 +85,8 @@ int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeli
  * script the thread's loop and statistics. 0 or -ENOMEM. */
 int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *stats);
 
-/* Virtual users (user(u) or barrage.user{} classes): whether s runs them. */
+/* Virtual users (user(u) or barrage.user{} classes): 0 if s runs none, 2
+ * if a class has an on_stop (the end of the run waits for it), else 1. */
 int script_user_mode(const script_t *s);
 /* After script_attach: this thread's users are run-wide users first+1 ..
  * first+n (u.gid, 1-based) of total, which fixes each one's class; the

@@ -55,6 +55,7 @@ struct script {
     char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
     int user_stop_ref;        /* barrage._user_stop (user mode) */
     int users_mode_ref, class_counts_ref; /* barrage._users_mode, barrage._class_counts */
+    int has_on_stop;          /* a barrage.user{} class has an on_stop */
     uint64_t gid_base;        /* virtual users: run-wide id of this thread's first user, minus 1 */
     uint64_t users_total;     /* virtual users of the whole run (class spread) */
     uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */

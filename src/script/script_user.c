@@ -159,7 +159,7 @@ int script_user_stop(conn_t *c)
     return CONN_RETIRE;
 }
 
-int script_user_mode(const script_t *s) { return s && s->mode == MODE_USER; }
+int script_user_mode(const script_t *s) { return s && s->mode == MODE_USER ? 1 + s->has_on_stop : 0; }
 
 typedef struct users_args { uint64_t first, total; } users_args_t;
 
