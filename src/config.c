@@ -31,6 +31,7 @@ void config_defaults(config_t *c)
     c->tls_resume = 1;
     c->keepalive = 1;
     c->shard_count = 1;
+    c->max_exceptions = UINT64_MAX;
     stats_expect_default(&c->expect);
 }
 
@@ -120,6 +121,8 @@ const char *config_usage(void)
 "                        200-399,429; any other status counts as a failed request\n"
 "      --exit-on-failures  exit with code 1 when any request failed (off by default)\n"
 "      --exit-code-on-error N  the same with exit code N (Locust's option; 0 = off)\n"
+"      --max-exceptions N  end the run (exit 2) after more than N exceptions in virtual\n"
+"                        users' code (default: none ends it; 0 = the first does)\n"
 "  -q, --quiet           no live progress line on stderr\n"
 "      --monitor-pid PID\n"
 "                        watch the target process: CPU, RSS, open fds, threads each\n"
@@ -136,7 +139,7 @@ const char *config_usage(void)
 "      --json FILE       write the full result as JSON (- for stdout; the text report\n"
 "                        then goes to stderr)\n"
 "      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
-"                        (and PREFIX_stages.csv with --stages)\n"
+"                        (and PREFIX_stages.csv with --stages) and PREFIX_exceptions.csv\n"
 "      --csv-history per-second  history percentiles of each second (default: since start)\n"
 "      --html FILE       write a self-contained HTML report with charts\n"
 "      --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics while\n"
@@ -353,6 +356,7 @@ enum opt_id {
     OPT_METRICS, OPT_METRICS_PUSH, OPT_STREAM, OPT_STREAM_FORMAT,
     OPT_MONITOR_PID,
     OPT_MONITOR_CMD,
+    OPT_MAX_EXCEPTIONS,
 };
 #define BIT(id) (UINT64_C(1) << (id))
 
@@ -410,6 +414,7 @@ static const struct opt {
     { "stream-format", 0, 1, OPT_STREAM_FORMAT },
     { "monitor-pid", 0,   1, OPT_MONITOR_PID },
     { "monitor-cmd", 0,   1, OPT_MONITOR_CMD },
+    { "max-exceptions", 0, 1, OPT_MAX_EXCEPTIONS },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -558,6 +563,11 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         c->seed_given = 1;
         break;
     }
+    case OPT_MAX_EXCEPTIONS:
+        if (units_parse_count(v, &n) || n == UINT64_MAX)
+            return fail(err, errlen, "%s: '%s' is not a count of exceptions (e.g. --max-exceptions 0 or 100)", name, v);
+        c->max_exceptions = n;
+        break;
     case OPT_QUIET: c->quiet = 1; break;
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
@@ -743,6 +753,7 @@ int config_finish(config_t *c, char *err, size_t errlen)
     if (!c->seed_given) c->seed = seed_random(); /* recorded in --json, so a run can be repeated */
     if (!c->connect_timeout_ns) c->connect_timeout_ns = c->timeout_ns;
     if (locust_schedule(c, err, errlen)) return -1;
+    c->users_total = c->connections; /* before a shard takes its share */
     if (c->shard_count > 1) { /* this shard's share; remainders go to the first shards */
         uint64_t i = c->shard_index, n = c->shard_count;
         if (c->requests) {
@@ -772,6 +783,7 @@ int config_finish(config_t *c, char *err, size_t errlen)
             double m = rate_stages_max(&c->stages);
             if (m < 1) return fail(err, errlen, "--stages: every target is 0 connections");
             uint64_t total = (uint64_t)(m + 0.5), n = c->shard_count;
+            c->users_total = total;
             c->connections = units_share(total, n, c->shard_index);
             if (!c->connections)
                 return fail(err, errlen, "--stages: a peak of %llu connections leaves shard %u without any",
@@ -781,6 +793,9 @@ int config_finish(config_t *c, char *err, size_t errlen)
     }
     if (c->stream_path && !strcmp(c->stream_path, "-") && c->json_path && !strcmp(c->json_path, "-"))
         return fail(err, errlen, "--stream - and --json - both want stdout: write one of them to a file");
+    if (c->users_total < c->connections) c->users_total = c->connections; /* -R stages: not split */
+    for (uint32_t j = 0; j < c->shard_index && c->shard_count > 1; j++)
+        c->users_offset += units_share(c->users_total, c->shard_count, j);
     if (c->connections < c->threads)
         return fail(err, errlen, "%llu connections cannot be spread over %llu threads: use at least as many connections as threads (-c >= -t)",
                     (unsigned long long)c->connections, (unsigned long long)c->threads);

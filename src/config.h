@@ -88,6 +88,10 @@ typedef struct config {
     const char *metrics_push;   /* --metrics-push URL (http://), or NULL */
     const char *stream_path;    /* --stream FILE ("-" = stdout), or NULL */
     int stream_influx;          /* --stream-format influx (else NDJSON) */
+    uint64_t max_exceptions; /* --max-exceptions: end the run (exit 2) past this many exceptions in
+                             virtual users' code; UINT64_MAX (the default) = never */
+    uint64_t users_total; /* virtual users of the whole run (all shards): -c, or the --stages peak */
+    uint64_t users_offset;/* this shard's first user: the users of the shards before it */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

@@ -91,7 +91,8 @@ static int write_outputs(const config_t *cfg, const report_run_t *rr)
     }
     if (cfg->csv_prefix) {
         char err[512];
-        if (report_csv(cfg->csv_prefix, rr, err, sizeof err)) {
+        if (report_csv(cfg->csv_prefix, rr, err, sizeof err) ||
+            report_csv_exceptions(cfg->csv_prefix, rr->total, err, sizeof err)) {
             fprintf(stderr, "barrage: --csv: %s\n", err);
             bad = -1;
         }
@@ -194,6 +195,11 @@ static int run(const config_t *cfg)
         uint64_t nf = stats_failed(&r.total), na = stats_attempts(&r.total);
         fprintf(stderr, "barrage: %" PRIu64 " of %" PRIu64 " requests failed (%.2f%%): exit code %d\n", nf, na,
                 na ? 100.0 * (double)nf / (double)na : 0.0, exit_code);
+    }
+    if (cfg->failure_exit && stats_exceptions_total(&r.total) && exit_code == EXIT_OK) { /* Locust's rule too */
+        exit_code = cfg->failure_exit;
+        fprintf(stderr, "barrage: %" PRIu64 " exceptions in virtual users' code: exit code %d\n",
+                stats_exceptions_total(&r.total), exit_code);
     }
     if (out_flush(out, &werr) && out == stdout) { /* a report nobody can read is a failed run */
         fprintf(stderr, "barrage: cannot write the report to stdout: %s\n", strerror(werr));

@@ -283,6 +283,7 @@ static int send_next(conn_t *c)
             int rc = x->hooks->next(c, &q);
             if (rc < 0) { x->fatal = rc; return -1; }
             if (rc == CONN_NEXT_WAIT) return 0;
+            if (rc == CONN_NEXT_RETIRE) { conn_retire(c); return -1; }
             c->wbuf = q.buf;
             c->wlen = q.len;
             c->heads = q.heads;

@@ -39,6 +39,7 @@ enum conn_error {
 enum conn_next {
     CONN_NEXT_SEND = 0,  /* buf and len hold the next request string */
     CONN_NEXT_WAIT = 1,  /* nothing now: the hook will call conn_resume() */
+    CONN_NEXT_RETIRE = 2,/* the hook is done with this connection: conn_retire() it */
 };
 
 /* A request string from hooks->next: its bytes, how many requests it

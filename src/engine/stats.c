@@ -233,6 +233,7 @@ void stats_free(stats_t *s)
     s->named = NULL; s->checks = NULL;
     s->named_slots = NULL;
     s->nnamed = s->nchecks = s->named_cap = s->named_nslots = 0;
+    stats_users_free(s);
 }
 
 /* FNV-1a: names are short, and this is one pass with no table. */
@@ -389,6 +390,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
         dst->checks[k].pass += src->checks[i].pass;
         dst->checks[k].fail += src->checks[i].fail;
     }
+    stats_users_merge(dst, src);
 }
 
 static stats_reason_t *reason_find(stats_named_t *n, const char *reason, size_t len)

@@ -191,6 +191,20 @@ typedef struct stats_check {
     uint64_t pass, fail;
 } stats_check_t;
 
+/* An exception in a virtual user's code (Locust's Exceptions tab): the
+ * user went on; counted by (message, location). */
+typedef struct stats_exception {
+    char *message;       /* owned, without the location */
+    char *location;      /* owned: "file:line", or "?" */
+    uint64_t count;
+} stats_exception_t;
+
+/* Virtual users of one barrage.user{} class (stats_users.c). */
+typedef struct stats_class {
+    char *name;          /* owned */
+    uint64_t users;      /* user slots of the class (they add up over threads and shards) */
+} stats_class_t;
+
 /* Everything one worker thread measures; merged after join. */
 typedef struct stats {
     uint64_t requests;   /* complete responses (any status) */
@@ -229,6 +243,10 @@ typedef struct stats {
     stats_check_t *checks;/* checks, in order of first use (owned) */
     size_t nchecks;
     uint8_t keep_named;  /* on a worker's `prev` copy: each second carries per-name deltas (--csv history) */
+    stats_exception_t *exceptions; /* in order of first occurrence (owned; stats_users.c) */
+    size_t nexceptions;
+    stats_class_t *classes; /* user classes, in the script's order (owned; stats_users.c) */
+    size_t nclasses;
 } stats_t;
 
 /* One name's share of a thread's second (with keep_named): its deltas and the
@@ -353,6 +371,17 @@ const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_n
 int stats_check_index(stats_t *s, const char *name);
 /* Add every class of e into d. */
 void stats_errors_add(stats_errors_t *d, const stats_errors_t *e);
+/* stats_users.c: exceptions and user classes. */
+/* Add count exceptions of (message, location). 0 or -ENOMEM. */
+int stats_exception_add(stats_t *s, const char *message, const char *location, uint64_t count);
+/* All exceptions counted in s. */
+uint64_t stats_exceptions_total(const stats_t *s);
+/* Add users to the class `name` (created at the end on first use). 0 or -ENOMEM. */
+int stats_class_add(stats_t *s, const char *name, uint64_t users);
+/* Add src's exceptions and classes into dst (stats_merge). */
+void stats_users_merge(stats_t *dst, const stats_t *src);
+/* Free them (stats_free). */
+void stats_users_free(stats_t *s);
 /* Sum of the socket/protocol error classes (excludes status). */
 uint64_t stats_error_total(const stats_errors_t *e);
 /* The one definition of a failed request, used by every output: an attempt

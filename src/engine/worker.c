@@ -200,9 +200,16 @@ static void apply_stages(worker_t *w, uint64_t now)
     uint32_t limit = (uint32_t)units_share(total, (uint64_t)w->nthreads, (uint64_t)w->index);
     uint32_t old = w->active_limit;
     w->active_limit = limit;
-    if (limit > old) {
-        for (uint64_t i = old; i < limit && i < w->connections; i++)
+    if (limit > old || w->users) { /* users: one retired after its on_stop starts again (a new user) */
+        for (uint64_t i = w->users ? 0 : old; i < limit && i < w->connections; i++)
             if (w->conns[i].state == CONN_IDLE) conn_start(&w->conns[i]);
+    }
+    if (limit < old && w->users) { /* users stop: on_stop first (admit asks the script) */
+        for (uint64_t i = limit; i < old && i < w->connections; i++) {
+            conn_t *c = &w->conns[i];
+            if (c->state == CONN_OPEN) conn_resume(c); /* in flight: at its response */
+            else if (c->state != CONN_IDLE) { script_user_stop(c); conn_retire(c); }
+        }
     } else if (limit < old) {
         /* idle ones go now; busy ones after their response (admit) */
         for (uint64_t i = limit; i < old && i < w->connections; i++) {
@@ -220,7 +227,7 @@ static int admit(conn_t *c, enum conn_ask ask, uint64_t *intended)
 {
     worker_t *w = c->ctx->owner;
     if (ask == CONN_ASK_START) {
-        if (c->index >= w->active_limit) return CONN_RETIRE;
+        if (w->ending || c->index >= w->active_limit) return w->users ? script_user_stop(c) : CONN_RETIRE;
         return w->holding ? CONN_HOLD : CONN_GO;
     }
     if (c->ctx->paced) return gate(c, intended) ? CONN_GO : CONN_HOLD;
@@ -291,6 +298,32 @@ static int load_script(worker_t *w, conn_ctx_t *x)
     return 0;
 }
 
+/* The end of the run with virtual users: each one runs its on_stop (and
+ * its requests) and retires; after USER_STOP_GRACE_NS the rest are cut
+ * off. Below run.c's STOP_GRACE_MS, after which a script still running is
+ * interrupted as an error. */
+#define USER_STOP_GRACE_NS UINT64_C(500000000)
+
+static void stop_users(worker_t *w)
+{
+    conn_ctx_t *x = &w->ctx;
+    uint64_t until = loop_now() + USER_STOP_GRACE_NS;
+    w->ending = 1;
+    for (uint64_t i = 0; i < w->connections; i++) {
+        conn_t *c = &w->conns[i];
+        if (c->state == CONN_OPEN) conn_resume(c); /* in flight: at its response */
+        else if (c->state != CONN_IDLE) { script_user_stop(c); conn_retire(c); }
+    }
+    for (;;) {
+        uint64_t now = loop_now(), open = 0;
+        for (uint64_t i = 0; i < w->connections; i++) open += w->conns[i].state != CONN_IDLE;
+        if (!open || now >= until || x->fatal) break;
+        uint64_t next = conn_expire(x, now);
+        int rc = loop_run_once(w->loop, next < until ? next : until);
+        if (rc < 0) break;
+    }
+}
+
 static void *run(void *arg)
 {
     static const uint8_t head_bit = 1; /* -m HEAD: the one request is HEAD */
@@ -340,7 +373,8 @@ static void *run(void *arg)
     }
     if (w->stages && !w->stages_rate) w->active_limit = 0; /* ramps up from 0 */
     w->holding = w->hold_until != 0;
-    if (x->paced || w->stages || w->holding) x->admit = admit;
+    w->users = w->script ? script_user_mode(w->script) : 0;
+    if (x->paced || w->stages || w->holding || w->users) x->admit = admit;
     if (w->hold_until) {
         loop_timer_init(&w->start_timer, on_start);
         loop_timer_start(w->loop, &w->start_timer, w->hold_until);
@@ -365,6 +399,11 @@ static void *run(void *arg)
     }
     if (w->script && x->hooks && (err = script_attach(w->script, w->conns, w->connections, loop, &w->stats)))
         goto out;
+    if (w->users) { /* the run-wide ids of this thread's users: the shards', then the threads' before it */
+        uint64_t first = w->cfg->users_offset;
+        for (int i = 0; i < w->index; i++) first += units_share(w->cfg->connections, (uint64_t)w->nthreads, (uint64_t)i);
+        if ((err = script_users_init(w->script, first, w->cfg->users_total))) goto out;
+    }
     apply_stages(w, loop_now());
     for (uint64_t i = 0; i < w->connections; i++) conn_start(&w->conns[i]);
     uint64_t next_deadline = conn_expire(x, loop_now()); /* the connects just started */
@@ -373,6 +412,8 @@ static void *run(void *arg)
         if (rc < 0) { err = rc; break; }
         next_deadline = conn_expire(x, rc > 0 ? loop_time(w->loop) : loop_now());
     }
+    if (!err) err = x->fatal;
+    if (!err && w->users == 2 && !(w->quota && w->stats.requests >= w->quota)) stop_users(w);
     if (!err) err = x->fatal;
     conn_ctx_stop(x);
     push_second(w); /* the last, partial second */

@@ -64,6 +64,8 @@ typedef struct worker {
     int sched_waiting;         /* -R: the timeline waits for the connections to open */
     uint32_t active_limit;     /* stages: connections with index >= this retire */
     int holding;               /* --start-at: nothing is sent until the start timer fires */
+    int users;                 /* the script runs virtual users: script_user_mode() (2: with an on_stop) */
+    int ending;                /* the run is over: users run their on_stop, then retire */
     uint64_t sched_scan;       /* conns[] below this index are done connecting */
     conn_t **idle;             /* connections waiting at the rate gate (owned) */
     size_t nidle;

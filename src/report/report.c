@@ -100,6 +100,27 @@ void report_header(FILE *f, const config_t *c)
     fprintf(f, "  %" PRIu64 " threads and %" PRIu64 " connections\n", c->threads, c->connections);
 }
 
+/* Virtual users: users by class, and the exceptions in their code (the
+ * users went on; at most 10 rows here, all of them in --json and --csv). */
+static void print_users(FILE *f, const stats_t *s)
+{
+    if (s->nclasses) {
+        fprintf(f, "  Users by class:");
+        for (size_t i = 0; i < s->nclasses; i++)
+            fprintf(f, "%s %s %" PRIu64, i ? "," : "", s->classes[i].name, s->classes[i].users);
+        fputc('\n', f);
+    }
+    if (!s->nexceptions) return;
+    fprintf(f, "  Exceptions: %" PRIu64 " in virtual users' code (each ended its iteration; the users went on)\n",
+            stats_exceptions_total(s));
+    fprintf(f, "    %9s  %-28s %s\n", "Count", "Location", "Message");
+    for (size_t i = 0; i < s->nexceptions && i < 10; i++) {
+        const stats_exception_t *e = &s->exceptions[i];
+        fprintf(f, "    %9" PRIu64 "  %-28s %.200s\n", e->count, e->location, e->message);
+    }
+    if (s->nexceptions > 10) fprintf(f, "    ... %zu more (see --json or --csv)\n", s->nexceptions - 10);
+}
+
 void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed_ns)
 {
     char a[32], b[32], d[32];
@@ -221,6 +242,7 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
                     k->fail ? "FAIL" : "ok  ", k->name, k->pass, k->fail);
         }
     }
+    print_users(f, s);
     fprintf(f, "Requests/sec: %9.2f\n", secs > 0 ? (double)s->requests / secs : 0.0);
     fprintf(f, "Transfer/sec: %10sB\n",
             report_binary(a, sizeof a, secs > 0 ? (double)s->bytes / secs : 0.0));

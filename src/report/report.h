@@ -47,6 +47,9 @@ int report_json(FILE *f, const report_run_t *run);
 int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);
 /* PREFIX_stages.csv, one row per stage (nothing without stages). 0, or -1 with err naming the file. */
 int report_csv_stages(const char *prefix, const report_run_t *run, char *err, size_t errlen);
+/* PREFIX_exceptions.csv, Locust 2.12's columns (Count,Message,Traceback,
+ * Nodes; Traceback holds the file:line, Nodes "local"). 0, or -1 with err. */
+int report_csv_exceptions(const char *prefix, const stats_t *s, char *err, size_t errlen);
 /* One self-contained HTML page with inline SVG charts. 0 or -errno. */
 int report_html(FILE *f, const report_run_t *run);
 

@@ -482,3 +482,28 @@ int report_csv(const char *prefix, const report_run_t *run, char *err, size_t er
     free(rows);
     return rc;
 }
+
+/* Python's csv module (Locust's writer) quotes a field only when it holds a
+ * comma, a quote or a line break: the same here, so the files compare. */
+static void min_cell(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n")) cell(f, s);
+    else fputs(s, f);
+}
+
+int report_csv_exceptions(const char *prefix, const stats_t *s, char *err, size_t errlen)
+{
+    char path[1024];
+    FILE *f = open_csv(prefix, "exceptions", path, sizeof path, err, errlen);
+    if (!f) return -1;
+    fputs("Count,Message,Traceback,Nodes\r\n", f);
+    for (size_t i = 0; i < s->nexceptions; i++) {
+        fprintf(f, "%" PRIu64 ",", s->exceptions[i].count);
+        min_cell(f, s->exceptions[i].message);
+        fputc(',', f);
+        min_cell(f, s->exceptions[i].location);
+        fputs(",local\r\n", f);
+    }
+    if (fclose(f)) { snprintf(err, errlen, "cannot write '%s'", path); return -1; }
+    return 0;
+}

@@ -198,6 +198,36 @@ static void section_checks(FILE *f, const stats_t *s)
     fputs("</tbody></table></section>\n", f);
 }
 
+/* Virtual users: users by class, and the exceptions in their code
+ * (Locust's Exceptions tab: count, message, where). */
+static void section_users(FILE *f, const stats_t *s)
+{
+    if (s->nclasses) {
+        fputs("<section><h2>Users by class</h2><table id=\"user-classes\">\n<thead><tr><th class=\"l\">class</th>"
+              "<th>users</th></tr></thead><tbody>\n", f);
+        for (size_t i = 0; i < s->nclasses; i++) {
+            fputs("<tr><td class=\"l name\">", f);
+            svg_escape(f, s->classes[i].name);
+            fprintf(f, "</td><td data-metric=\"users\">%" PRIu64 "</td></tr>\n", s->classes[i].users);
+        }
+        fputs("</tbody></table></section>\n", f);
+    }
+    if (!s->nexceptions) return;
+    fprintf(f, "<section><h2>Exceptions</h2><p class=\"note\">%" PRIu64 " errors in virtual users' code; each "
+               "ended its iteration and the user went on.</p><table id=\"exceptions\">\n<thead><tr><th>count</th>"
+               "<th class=\"l\">location</th><th class=\"l\">message</th></tr></thead><tbody>\n",
+            stats_exceptions_total(s));
+    for (size_t i = 0; i < s->nexceptions; i++) {
+        fprintf(f, "<tr><td data-metric=\"count\" class=\"bad\">%" PRIu64 "</td><td class=\"l\">",
+                s->exceptions[i].count);
+        svg_escape(f, s->exceptions[i].location);
+        fputs("</td><td class=\"l name\">", f);
+        svg_escape(f, s->exceptions[i].message);
+        fputs("</td></tr>\n", f);
+    }
+    fputs("</tbody></table></section>\n", f);
+}
+
 static void section_thresholds(FILE *f, const report_run_t *run)
 {
     if (!run->nth) return;
@@ -416,6 +446,7 @@ int report_html(FILE *f, const report_run_t *run)
 
     report_html_stages(f, run);
     section_names(f, s, secs);
+    section_users(f, s);
     /* Verdicts beside the configuration they were measured under. */
     if (s->nchecks || run->nth) {
         fputs("<div class=\"grid\">\n<div class=\"col\">\n", f);

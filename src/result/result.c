@@ -226,6 +226,36 @@ static int load_reasons(const loader_t *L, const json_value_t *e, const char *wh
     return 0;
 }
 
+/* "exceptions" and "user_classes" (optional: older results have neither). */
+static int load_users(const loader_t *L, const json_value_t *root, stats_t *st)
+{
+    const json_value_t *a = json_get(root, "exceptions");
+    if (a && !json_is(a, JSON_ARRAY)) return bad(L, "exceptions", "expected an array, got %s", json_type_name(a));
+    for (size_t i = 0; a && i < a->len; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "exceptions[%zu]", i);
+        const json_value_t *e = a->items[i], *m, *loc;
+        uint64_t count;
+        if (!json_is(e, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(e));
+        if (!(m = need(L, e, w, "message", JSON_STRING)) || !(loc = need(L, e, w, "location", JSON_STRING)) ||
+            need_u64(L, e, w, "count", &count))
+            return -1;
+        if (stats_exception_add(st, m->str, loc->str, count)) return bad(L, w, "out of memory");
+    }
+    a = json_get(root, "user_classes");
+    if (a && !json_is(a, JSON_ARRAY)) return bad(L, "user_classes", "expected an array, got %s", json_type_name(a));
+    for (size_t i = 0; a && i < a->len; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "user_classes[%zu]", i);
+        const json_value_t *e = a->items[i], *n;
+        uint64_t users;
+        if (!json_is(e, JSON_OBJECT)) return bad(L, w, "expected an object, got %s", json_type_name(e));
+        if (!(n = need(L, e, w, "name", JSON_STRING)) || need_u64(L, e, w, "users", &users)) return -1;
+        if (stats_class_add(st, n->str, users)) return bad(L, w, "out of memory");
+    }
+    return 0;
+}
+
 static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, hist_t *tmp)
 {
     const json_value_t *a = need(L, root, "", "names", JSON_ARRAY);
@@ -264,7 +294,7 @@ static int load_names(const loader_t *L, const json_value_t *root, stats_t *st, 
         st->checks[k].pass += pass;
         st->checks[k].fail += fail;
     }
-    return 0;
+    return load_users(L, root, st);
 }
 
 /* The optional "stages" array (results of runs without --stages, older results: none). */

@@ -205,6 +205,20 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
         result_write_string(f, s->checks[i].name);
         fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
     }
+    fputs("],\n  \"exceptions\": [", f);
+    for (size_t i = 0; i < s->nexceptions; i++) {
+        fprintf(f, "%s{\"count\": %" PRIu64 ", \"message\": ", i ? ", " : "", s->exceptions[i].count);
+        result_write_string(f, s->exceptions[i].message);
+        fputs(", \"location\": ", f);
+        result_write_string(f, s->exceptions[i].location);
+        fputc('}', f);
+    }
+    fputs("],\n  \"user_classes\": [", f);
+    for (size_t i = 0; i < s->nclasses; i++) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+        result_write_string(f, s->classes[i].name);
+        fprintf(f, ", \"users\": %" PRIu64 "}", s->classes[i].users);
+    }
     fputs("],\n", f);
 }
 

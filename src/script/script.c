@@ -157,6 +157,12 @@ static int prelude_refs(script_t *s, void *arg)
     s->resume_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_getfield(L, -1, "_user_new");
     s->user_new_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_user_stop");
+    s->user_stop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_users_mode");
+    s->users_mode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_class_counts");
+    s->class_counts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
     return 0;
 }
@@ -166,7 +172,9 @@ static script_t *new_state(const config_t *cfg, uint32_t stream, char *err, size
     script_t *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->request_ref = s->response_ref = s->delay_ref = s->user_new_ref = s->resume_ref = LUA_NOREF;
+    s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = LUA_NOREF;
     s->timed = cfg->duration_set || !cfg->requests;
+    s->max_exceptions = cfg->max_exceptions;
     lua_State *L = s->L = luaL_newstate();
     if (!L) { free(s); snprintf(err, errlen, "cannot create a Lua state (out of memory)"); return NULL; }
     s->cfg_init = cfg;
@@ -472,9 +480,21 @@ static int thread_glue(script_t *s, void *arg)
     lua_pop(L, 1);
     if (rc) return rc;
 
-    int has_user = script_is_function(L, "user");
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->users_mode_ref);
+    if (script_pcall(s, 0, 2, "barrage.user{}")) return SCRIPT_EFAIL;
+    s->has_on_stop = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    const char *users = lua_tostring(L, -1);
+    int has_user = users != NULL, classes = users && strcmp(users, "user");
+    if (users && !strcmp(users, "both")) {
+        snprintf(t->error, sizeof t->error, "the script defines both user() and barrage.user{} classes: keep one "
+                 "(a class per kind of user, or one user(u) function)");
+        return SCRIPT_EFAIL;
+    }
+    lua_pop(L, 1);
     if (has_user && script_is_function(L, "request")) {
-        snprintf(t->error, sizeof t->error, "the script defines both user() and request(): keep one");
+        snprintf(t->error, sizeof t->error, "the script defines both %s and request(): keep one",
+                 classes ? "barrage.user{} classes" : "user()");
         return SCRIPT_EFAIL;
     }
     s->mode = has_user ? MODE_USER : MODE_STATIC;

@@ -91,6 +91,18 @@ int script_static_request(script_t *s, char **buf, size_t *len, uint32_t *pipeli
  * script the thread's loop and statistics. 0 or -ENOMEM. */
 int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *stats);
 
+/* Virtual users (user(u) or barrage.user{} classes): 0 if s runs none, 2
+ * if a class has an on_stop (the end of the run waits for it), else 1. */
+int script_user_mode(const script_t *s);
+/* After script_attach: this thread's users are run-wide users first+1 ..
+ * first+n (u.gid, 1-based) of total, which fixes each one's class; the
+ * per-class counts go to the thread's stats. 0, SCRIPT_EFAIL or -ENOMEM. */
+int script_users_init(script_t *s, uint64_t first, uint64_t total);
+/* c's user must stop (stages ramping down, the end of the run): CONN_GO
+ * while its on_stop still runs (its requests go out), CONN_RETIRE once the
+ * user is gone (a new one starts if c starts again). */
+int script_user_stop(conn_t *c);
+
 /* done(summary, latency, requests) in the main state, if defined. 0 or
  * SCRIPT_EFAIL. */
 int script_done(script_t *main, const stats_t *total, uint64_t duration_us);

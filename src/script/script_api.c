@@ -505,6 +505,7 @@ void script_api_open(lua_State *L, const config_t *cfg)
     lua_pushcfunction(L, script_l_expect); lua_setfield(L, -2, "_expect");
     lua_pushcfunction(L, script_l_mark); lua_setfield(L, -2, "_mark");
     lua_pushcfunction(L, l_iteration); lua_setfield(L, -2, "_iteration");
+    script_user_open(L); /* barrage._duration_ms, barrage._mono */
     lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
     lua_createtable(L, 0, 2); /* barrage.shard: partition test data by it */
     lua_pushinteger(L, cfg->shard_index); lua_setfield(L, -2, "index");

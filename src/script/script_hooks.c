@@ -60,14 +60,19 @@ static int hook_next(conn_t *c, conn_req_t *req)
     if (sc->waiting) return CONN_NEXT_WAIT;
     if (!sc->pending) {
         if (s->mode == MODE_USER) {
+            if (sc->stop_state == 2) { script_user_drop(sc); return CONN_NEXT_RETIRE; }
             if (sc->user_ref == LUA_NOREF) {
                 lua_rawgeti(L, LUA_REGISTRYINDEX, s->user_new_ref);
                 lua_pushinteger(L, (lua_Integer)c->index + 1);
-                if (script_pcall(s, 1, 1, "user()")) return SCRIPT_EFAIL;
+                lua_pushnumber(L, (lua_Number)(s->gid_base + c->index + 1));
+                lua_pushnumber(L, (lua_Number)(s->users_total ? s->users_total : s->nsconns));
+                if (script_pcall(s, 3, 1, "user()")) return SCRIPT_EFAIL;
                 sc->user_ref = luaL_ref(L, LUA_REGISTRYINDEX);
             }
             int rc = script_user_step(sc, 0);
             if (rc) return rc;
+            if (sc->stop_state == 2) { script_user_drop(sc); return CONN_NEXT_RETIRE; }
+            if (!sc->pending) return CONN_NEXT_WAIT;
         } else {
             if (s->delay_ref != LUA_NOREF && !sc->delayed) {
                 lua_rawgeti(L, LUA_REGISTRYINDEX, s->delay_ref);

@@ -42,6 +42,7 @@ typedef struct sconn {
     uint8_t mark_error;   /* a failed attempt (status 0): marks change nothing */
     uint8_t mark_has_reason; /* mark_reason is counted in its name's reasons */
     char mark_reason[STATS_REASON_LEN + 1];
+    uint8_t stop_state;   /* virtual users: 0 running, 1 on_stop running, 2 ended (retire) */
 } sconn_t;
 
 struct script {
@@ -65,6 +66,13 @@ struct script {
     char stop_msg[512];       /* the error on_interrupt raises, once it has fired */
     sconn_t *cur;             /* the connection whose user() is running (script_user_step), NULL */
     double tokens;            /* the last response token handed out (r:failure()/r:success()) */
+    int user_stop_ref;        /* barrage._user_stop (user mode) */
+    int users_mode_ref, class_counts_ref; /* barrage._users_mode, barrage._class_counts */
+    int has_on_stop;          /* a barrage.user{} class has an on_stop */
+    uint64_t gid_base;        /* virtual users: run-wide id of this thread's first user, minus 1 */
+    uint64_t users_total;     /* virtual users of the whole run (class spread) */
+    uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */
+    uint64_t exceptions_seen; /* main state: exceptions of every thread so far (atomic) */
 };
 
 struct script_thread {
@@ -143,6 +151,11 @@ void script_mark_open(sconn_t *sc, int failed, const char *reason);
 /* barrage._expect and barrage._mark (registered in every state). */
 int script_l_expect(lua_State *L);
 int script_l_mark(lua_State *L);
+/* Put barrage._duration_ms (units.c's grammar) and barrage._mono in the
+ * table at the top of the stack. */
+void script_user_open(lua_State *L);
+/* Forget sc's virtual user (its next request starts a new one). */
+void script_user_drop(sconn_t *sc);
 /* Push a virtual user's response headers (lower-case names, repeats
  * joined) and its Set-Cookie list, or nil. Lower-cases cap->hbuf. */
 void script_push_user_headers(lua_State *L, const http_capture_t *cap);

@@ -1,16 +1,22 @@
-/* script_user.c - user() workflows: each connection's virtual user is a
- * coroutine (barrage.lua's _user_resume), stepped with each response and
- * failure, that yields its next request or a wait; waits and delay() are
- * the connection's timer. */
+/* script_user.c - virtual users (user(u) or barrage.user{} classes): each
+ * connection's user is a coroutine (barrage.lua's _user_resume), stepped
+ * with each response and failure, that yields its next request, a wait, an
+ * exception (counted; the user goes on after a back-off) or its end after
+ * on_stop; waits and delay() are the connection's timer. Also the user's
+ * life around it: its run-wide id and class, stopping (stages ramping down,
+ * the end of the run). */
 #include "script_internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lua.h>
+
+#include "units.h"
 
 void script_on_timer(loop_timer_t *tm)
 {
@@ -44,6 +50,35 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook)
     return CONN_NEXT_WAIT;
 }
 
+/* An exception in the user's code: counted by (message, location) in the
+ * thread's stats and run-wide against --max-exceptions (past it the run
+ * ends with the error); then the user waits backoff ms and starts a new
+ * iteration, or (backoff < 0: in on_stop) ends. */
+#define EXCEPTIONS_DISTINCT_MAX 200 /* per thread; more are counted under one entry */
+
+static int user_exception(sconn_t *sc, const char *msg, const char *where, double backoff)
+{
+    script_t *s = sc->s;
+    const stats_t *st = s->stats;
+    if (st->nexceptions >= EXCEPTIONS_DISTINCT_MAX) { /* a message with an id in it: do not grow without end */
+        size_t i = 0;
+        while (i < st->nexceptions && (strcmp(st->exceptions[i].message, msg) || strcmp(st->exceptions[i].location, where)))
+            i++;
+        if (i == st->nexceptions) msg = "(other messages: more than 200 distinct exceptions in this thread)", where = "?";
+    }
+    if (stats_exception_add(s->stats, msg, where, 1)) return -ENOMEM;
+    uint64_t seen = __atomic_add_fetch(s->thread ? &s->thread->main->exceptions_seen : &s->exceptions_seen, 1,
+                                       __ATOMIC_SEQ_CST);
+    if (seen > s->max_exceptions)
+        return script_errorf(s, "%s: %s (in user()); more than --max-exceptions %" PRIu64 " exceptions: the run stops",
+                             where, msg, s->max_exceptions);
+    if (backoff < 0) {
+        sc->stop_state = 2;
+        return 0;
+    }
+    return script_wait_ms(sc, backoff, "user()");
+}
+
 /* Resume the virtual user with what is on the stack (nargs values) and act
  * on what it yields. */
 int script_user_step(sconn_t *sc, int nargs)
@@ -57,16 +92,16 @@ int script_user_step(sconn_t *sc, int nargs)
     lua_insert(L, base + 1);
     sconn_t *outer = s->cur;
     s->cur = sc;
-    int failed = script_pcall(s, nargs + 1, 3, "user()");
+    int failed = script_pcall(s, nargs + 1, 4, "user()");
     s->cur = outer;
     sc->mark_token = 0; /* the user yielded: its last response's accounting is final */
     if (failed) return SCRIPT_EFAIL;
-    const char *kind = lua_tostring(L, -3);
+    const char *kind = lua_tostring(L, -4);
     if (kind && !strcmp(kind, "request")) {
-        const char *name = lua_tostring(L, -1);
+        const char *name = lua_tostring(L, -2);
         /* the method is the request's first word: rows are keyed by (method, name) as Locust's */
         size_t rl = 0;
-        const char *req = lua_tolstring(L, -2, &rl), *sp = req ? memchr(req, ' ', rl) : NULL;
+        const char *req = lua_tolstring(L, -3, &rl), *sp = req ? memchr(req, ' ', rl) : NULL;
         char method[STATS_METHOD_MAX] = "";
         if (sp) {
             size_t ml = (size_t)(sp - req) < sizeof method - 1 ? (size_t)(sp - req) : sizeof method - 1;
@@ -74,16 +109,27 @@ int script_user_step(sconn_t *sc, int nargs)
             method[ml] = 0;
         }
         sc->name = stats_named_key(s->stats, method, name ? name : "?");
-        lua_pop(L, 1);
+        lua_pop(L, 2);
         lua_remove(L, -2);
         return script_take_request(sc, "u:request()");
     }
     if (kind && !strcmp(kind, "sleep")) {
-        double ms = lua_tonumber(L, -2);
-        lua_pop(L, 3);
+        double ms = lua_tonumber(L, -3);
+        lua_pop(L, 4);
         return script_wait_ms(sc, ms, "u:sleep()");
     }
-    lua_pop(L, 3);
+    if (kind && !strcmp(kind, "exception")) {
+        const char *msg = lua_tostring(L, -3), *where = lua_tostring(L, -2);
+        int rc = user_exception(sc, msg ? msg : "?", where ? where : "?", lua_tonumber(L, -1));
+        lua_pop(L, 4);
+        return rc;
+    }
+    if (kind && !strcmp(kind, "stopped")) {
+        lua_pop(L, 4);
+        sc->stop_state = 2;
+        return 0;
+    }
+    lua_pop(L, 4);
     return script_errorf(s, "user(u) yielded something unexpected (do not call coroutine.yield in user()) (in user())");
 }
 
@@ -188,6 +234,105 @@ int script_l_mark(lua_State *L)
     }
     lua_pushboolean(L, 1);
     return 1;
+}
+
+void script_user_drop(sconn_t *sc)
+{
+    script_t *s = sc->s;
+    if (sc->waiting) loop_timer_stop(s->loop, &sc->timer);
+    sc->waiting = 0;
+    sc->pending = 0;
+    sc->stop_state = 0;
+    if (sc->user_ref != LUA_NOREF) luaL_unref(s->L, LUA_REGISTRYINDEX, sc->user_ref);
+    sc->user_ref = LUA_NOREF;
+}
+
+static int stop_glue(script_t *s, void *arg)
+{
+    sconn_t *sc = arg;
+    lua_State *L = s->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->user_stop_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sc->user_ref);
+    if (script_pcall(s, 1, 1, "on_stop")) return SCRIPT_EFAIL;
+    int has = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return has;
+}
+
+int script_user_stop(conn_t *c)
+{
+    sconn_t *sc = c->user;
+    if (!sc || sc->s->mode != MODE_USER || sc->user_ref == LUA_NOREF) return CONN_RETIRE;
+    if (sc->stop_state == 1 && c->state == CONN_OPEN) return CONN_GO;
+    if (sc->stop_state == 0 && c->state == CONN_OPEN && script_guard(sc->s, stop_glue, sc, "on_stop") == 1) {
+        /* on_stop runs from the next request on: the wait and the request
+         * the user was at are abandoned */
+        if (sc->waiting) loop_timer_stop(sc->s->loop, &sc->timer);
+        sc->waiting = 0;
+        sc->pending = 0;
+        sc->stop_state = 1;
+        return CONN_GO;
+    }
+    script_user_drop(sc);
+    return CONN_RETIRE;
+}
+
+int script_user_mode(const script_t *s) { return s && s->mode == MODE_USER ? 1 + s->has_on_stop : 0; }
+
+typedef struct users_args { uint64_t first, total; } users_args_t;
+
+static int users_glue(script_t *s, void *arg)
+{
+    users_args_t *a = arg;
+    lua_State *L = s->L;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->class_counts_ref);
+    lua_pushnumber(L, (lua_Number)a->first + 1);
+    lua_pushnumber(L, (lua_Number)s->nsconns);
+    lua_pushnumber(L, (lua_Number)a->total);
+    if (script_pcall(s, 3, 1, "barrage.user{}")) return SCRIPT_EFAIL;
+    if (!lua_istable(L, -1)) return 0;
+    int n = (int)lua_objlen(L, -1);
+    for (int i = 1; i + 1 <= n; i += 2) {
+        lua_rawgeti(L, -1, i);
+        lua_rawgeti(L, -2, i + 1);
+        const char *name = lua_tostring(L, -2);
+        if (stats_class_add(s->stats, name ? name : "?", (uint64_t)lua_tonumber(L, -1))) return -ENOMEM;
+        lua_pop(L, 2);
+    }
+    return 0;
+}
+
+int script_users_init(script_t *s, uint64_t first, uint64_t total)
+{
+    if (s->mode != MODE_USER) return 0;
+    s->gid_base = first;
+    s->users_total = total ? total : s->nsconns;
+    users_args_t a = { first, s->users_total };
+    return script_guard(s, users_glue, &a, "barrage.user{}");
+}
+
+/* barrage._duration_ms(text): the duration in ms, or nil. */
+static int l_duration_ms(lua_State *L)
+{
+    uint64_t ns;
+    if (units_parse_duration(luaL_checkstring(L, 1), &ns)) return 0;
+    lua_pushnumber(L, (lua_Number)ns / 1e6);
+    return 1;
+}
+
+/* barrage._mono(): the monotonic clock in seconds (constant_pacing). */
+static int l_mono(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)loop_now() / 1e9);
+    return 1;
+}
+
+void script_user_open(lua_State *L)
+{
+    lua_pushcfunction(L, l_duration_ms);
+    lua_setfield(L, -2, "_duration_ms");
+    lua_pushcfunction(L, l_mono);
+    lua_setfield(L, -2, "_mono");
 }
 
 /* Push what a virtual user's response needs: the headers keyed by

@@ -123,7 +123,9 @@ end
     eq(names(r.out)["get"], (10, 2), "failed attempts count as failures of the step")
 
 
-def test_user_errors_stop_the_run_with_file_and_line():
+def test_user_errors_are_counted_and_the_run_goes_on():
+    # Locust's rule: an exception in user code ends that iteration, not the test; it is counted by message
+    # and file:line, and the user starts again after a back-off
     flow = """
 function user(u)
    local r = u:get("/", {name = "x"})
@@ -131,9 +133,27 @@ function user(u)
    return t.field
 end
 """
-    r, _ = run_script(flow, "-t", "1", "-c", "2", "-d", "5s")
+    r, _ = run_script(flow, "-t", "1", "-c", "2", "-d", "1s")
+    eq(r.rc, 0, f"{r}")
+    exc = r.json["exceptions"]
+    eq(len(exc), 1, f"one (message, location): {exc}")
+    check(exc[0]["location"].endswith("flow.lua:5") and "attempt to index" in exc[0]["message"], f"{exc}")
+    # back-off 100, 200, 400, 800 ms: at most 4 or 5 iterations per user in 1 s, at least 2
+    check(4 <= exc[0]["count"] <= 10, f"two users, backed off: {exc}")
+    eq(r.requests, exc[0]["count"], "one request per failing iteration")
+
+
+def test_user_errors_stop_the_run_with_max_exceptions_0():
+    flow = """
+function user(u)
+   local r = u:get("/", {name = "x"})
+   local t = nil
+   return t.field
+end
+"""
+    r, _ = run_script(flow, "-t", "1", "-c", "2", "-d", "5s", "--max-exceptions", "0")
     eq(r.rc, 2, f"{r}")
-    check(re.search(r"flow\.lua:5: .*attempt to index.*\(in user\(\)\)", r.err), r.err)
+    check(re.search(r"flow\.lua:5: .*attempt to index.*\(in user\(\)\); more than --max-exceptions 0", r.err), r.err)
     check(r.elapsed < 3, "stops at once")
 
 
@@ -143,13 +163,23 @@ function user(u)
    u:get(42)
 end
 """
-    r, _ = run_script(flow, "-t", "1", "-c", "1", "-d", "5s")
+    r, _ = run_script(flow, "-t", "1", "-c", "1", "-d", "5s", "--max-exceptions", "0")
     eq(r.rc, 2, f"{r}")
     check(re.search(r"flow\.lua:3: u:request: path must be a string", r.err), r.err)
+    r, _ = run_script(flow, "-t", "1", "-c", "1", "-d", "1s")
+    eq(r.rc, 0, f"{r}")
+    exc = r.json["exceptions"]
+    check(len(exc) == 1 and exc[0]["location"].endswith("flow.lua:3") and
+          exc[0]["message"].startswith("u:request: path must be a string"), f"{exc}")
 
 
-def test_spinning_user_is_an_error_not_a_hang():
-    r, _ = run_script("function user(u) end\n", "-t", "1", "-c", "1", "-d", "5s")
+def test_spinning_user_is_an_exception_with_back_off_not_a_hang():
+    r, _ = run_script("function user(u) end\n", "-t", "1", "-c", "1", "-d", "1s")
+    eq(r.rc, 0, f"{r}")
+    exc = r.json["exceptions"]
+    check(len(exc) == 1 and "would spin" in exc[0]["message"] and exc[0]["location"].endswith("flow.lua:1"), f"{exc}")
+    check(2 <= exc[0]["count"] <= 5, f"backed off, not spinning: {exc}")
+    r, _ = run_script("function user(u) end\n", "-t", "1", "-c", "1", "-d", "5s", "--max-exceptions", "0")
     eq(r.rc, 2, f"{r}")
     check("would spin" in r.err, r.err)
 
