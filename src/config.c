@@ -122,7 +122,8 @@ const char *config_usage(void)
 "      --exit-on-failures  exit with code 1 when any request failed (off by default)\n"
 "      --exit-code-on-error N  the same with exit code N (Locust's option; 0 = off)\n"
 "      --max-exceptions N  end the run (exit 2) after more than N exceptions in virtual\n"
-"                        users' code (default: none ends it; 0 = the first does)\n"
+"                        users' code (default: none ends it, but a run that only -n N\n"
+"                        ends stops after N; 0 = the first does)\n"
 "  -q, --quiet           no live progress line on stderr\n"
 "      --monitor-pid PID\n"
 "                        watch the target process: CPU, RSS, open fds, threads each\n"
@@ -793,6 +794,11 @@ int config_finish(config_t *c, char *err, size_t errlen)
     }
     if (c->stream_path && !strcmp(c->stream_path, "-") && c->json_path && !strcmp(c->json_path, "-"))
         return fail(err, errlen, "--stream - and --json - both want stdout: write one of them to a file");
+    if (c->requests && !c->duration_set && !(c->given & BIT(OPT_MAX_EXCEPTIONS)) &&
+        !(c->from_script & BIT(OPT_MAX_EXCEPTIONS))) { /* only -n ends it: users that only fail must not hang it */
+        c->max_exceptions = c->requests;
+        c->max_exceptions_untimed = 1;
+    }
     if (c->users_total < c->connections) c->users_total = c->connections; /* -R stages: not split */
     for (uint32_t j = 0; j < c->shard_index && c->shard_count > 1; j++)
         c->users_offset += units_share(c->users_total, c->shard_count, j);

@@ -89,7 +89,9 @@ typedef struct config {
     const char *stream_path;    /* --stream FILE ("-" = stdout), or NULL */
     int stream_influx;          /* --stream-format influx (else NDJSON) */
     uint64_t max_exceptions; /* --max-exceptions: end the run (exit 2) past this many exceptions in
-                             virtual users' code; UINT64_MAX (the default) = never */
+                             virtual users' code; UINT64_MAX (the default) = never; a run bounded by
+                             -n alone (no duration) gets -n, so users that only fail cannot hang it */
+    int max_exceptions_untimed; /* max_exceptions is that implicit -n bound */
     uint64_t users_total; /* virtual users of the whole run (all shards): -c, or the --stages peak */
     uint64_t users_offset;/* this shard's first user: the users of the shards before it */
     int show_help;        /* -h given */

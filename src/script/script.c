@@ -175,6 +175,7 @@ static script_t *new_state(const config_t *cfg, uint32_t stream, char *err, size
     s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = LUA_NOREF;
     s->timed = cfg->duration_set || !cfg->requests;
     s->max_exceptions = cfg->max_exceptions;
+    s->max_exceptions_untimed = cfg->max_exceptions_untimed;
     lua_State *L = s->L = luaL_newstate();
     if (!L) { free(s); snprintf(err, errlen, "cannot create a Lua state (out of memory)"); return NULL; }
     s->cfg_init = cfg;

@@ -72,6 +72,7 @@ struct script {
     uint64_t gid_base;        /* virtual users: run-wide id of this thread's first user, minus 1 */
     uint64_t users_total;     /* virtual users of the whole run (class spread) */
     uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */
+    int max_exceptions_untimed; /* ... the implicit bound of a run that only -n ends */
     uint64_t exceptions_seen; /* main state: exceptions of every thread so far (atomic) */
 };
 

@@ -69,6 +69,10 @@ static int user_exception(sconn_t *sc, const char *msg, const char *where, doubl
     if (stats_exception_add(s->stats, msg, where, 1)) return -ENOMEM;
     uint64_t seen = __atomic_add_fetch(s->thread ? &s->thread->main->exceptions_seen : &s->exceptions_seen, 1,
                                        __ATOMIC_SEQ_CST);
+    if (seen > s->max_exceptions && s->max_exceptions_untimed)
+        return script_errorf(s, "%s: %s (in user()); more exceptions than the -n %" PRIu64 " requests of a run "
+                             "without a duration: the run stops (bound it with -d, or set --max-exceptions)",
+                             where, msg, s->max_exceptions);
     if (seen > s->max_exceptions)
         return script_errorf(s, "%s: %s (in user()); more than --max-exceptions %" PRIu64 " exceptions: the run stops",
                              where, msg, s->max_exceptions);

@@ -316,6 +316,12 @@ def test_max_exceptions_ends_the_run_with_exit_2():
     r = run(script, "-t", "1", "-c", "1", "-d", "0.5s", "--exit-code-on-error", "3")
     eq(r.rc, 3, f"{r}")
     check(re.search(r"barrage: \d+ exceptions in virtual users' code: exit code 3", r.err), r.err)
+    # a run that only -n ends: users that never get a request out cannot hang it (at most -n exceptions)
+    never = 'function user(u) error("before any request") end\n'
+    r = run(never, "-t", "1", "-c", "1", "-n", "3", timeout=20)
+    eq(r.rc, 2, f"{r}")
+    check("more exceptions than the -n 3 requests of a run without a duration" in r.err, r.err)
+    eq(r.json["summary"]["requests"] if r.json else 0, 0, "nothing was sent")
     r = barrage("--max-exceptions", "x", "http://127.0.0.1:1/")
     eq(r.rc, 2, f"{r}")
     check("--max-exceptions: 'x' is not a count" in r.err and len(r.err.strip().splitlines()) == 1, r.err)
