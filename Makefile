@@ -41,7 +41,7 @@ endif
 
 # One folder per layer (src/README.md): each is on the include path, so a
 # header is included by its name alone.
-SRC_DIRS := src src/core src/engine src/script src/report src/result src/serve
+SRC_DIRS := src src/core src/engine src/script src/report src/live src/result src/serve
 ALL_SRC  := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
 # Everything but main.c goes into a library the unit tests link against too.
 LIB_SRC := $(LOOP_SRC) $(filter-out src/main.c src/engine/loop_epoll.c src/engine/loop_kqueue.c,$(ALL_SRC))
