@@ -73,6 +73,16 @@ $(BUILD)/barrage_lua.h: src/script/barrage.lua | $(BUILD)/.dir
 
 $(BUILD)/script/script.o: $(BUILD)/barrage_lua.h
 
+# The --web dashboard's page, likewise.
+$(BUILD)/web_page.h: src/live/web_page.html | $(BUILD)/.dir
+	@echo "  GEN     $@"
+	$(Q){ echo '/* generated from src/live/web_page.html: do not edit */'; \
+	  echo 'static const char web_page[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; } > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/live/web.o: $(BUILD)/web_page.h
+
 # Objects that print the version are rebuilt when `git describe` changes.
 $(BUILD)/version.stamp: FORCE | $(BUILD)/.dir
 	@echo '$(VERSION)' > $@.tmp; cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp

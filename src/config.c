@@ -123,6 +123,9 @@ const char *config_usage(void)
 "                        then goes to stderr)\n"
 "      --csv PREFIX      write PREFIX_stats.csv, PREFIX_stats_history.csv, PREFIX_failures.csv\n"
 "      --html FILE       write a self-contained HTML report with charts\n"
+"      --web [ADDR:]PORT live dashboard in a browser while it runs (127.0.0.1 unless\n"
+"                        ADDR; port 0 picks one): charts, Stop, users and rate changes\n"
+"      --web-linger T    after the run, keep serving the final report for T (default 0)\n"
 "      --no-keepalive    one request per connection (sends Connection: close)\n"
 "  -k, --insecure        do not verify the server's TLS certificate\n"
 "      --cacert FILE     trust this CA (PEM) in addition to the system store\n"
@@ -318,6 +321,8 @@ enum opt_id {
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
     OPT_CONNECT_TIMEOUT,
+    OPT_WEB,
+    OPT_WEB_LINGER,
 };
 
 static const struct opt {
@@ -361,6 +366,8 @@ static const struct opt {
     { "exit-on-failures", 0, 0, OPT_EXIT_ON_FAILURES },
     { "exit-code-on-error", 0, 1, OPT_EXIT_CODE_ON_ERROR },
     { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
+    { "web",         0,   1, OPT_WEB },
+    { "web-linger",  0,   1, OPT_WEB_LINGER },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -479,6 +486,12 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
     case OPT_JSON: c->json_path = v; break;
     case OPT_CSV: c->csv_prefix = v; break;
     case OPT_HTML: c->html_path = v; break;
+    case OPT_WEB: c->web = v; break; /* httpd_new reads the address (one error line) */
+    case OPT_WEB_LINGER:
+        if (units_parse_duration(v, &n) || n > UINT64_C(86400) * 1000000000)
+            return fail(err, errlen, "%s: cannot parse '%s' as a duration of at most 24h (use e.g. 30s, 5m)", name, v);
+        c->web_linger_ns = n;
+        break;
     case OPT_SHARD: {
         unsigned si, sn;
         int used = 0;
@@ -578,6 +591,8 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
             if (c->connections < c->threads) c->threads = c->connections;
         }
     }
+    if (c->web_linger_ns && !c->web)
+        return fail(err, errlen, "--web-linger keeps the --web dashboard up after the run: add --web PORT (or drop --web-linger)");
     if (c->stages.n) {
         if (c->duration_set)
             return fail(err, errlen, "--stages sets the duration: drop -d (or drop --stages)");

@@ -65,6 +65,8 @@ typedef struct config {
     const char *json_path;/* --json FILE ("-" = stdout), or NULL */
     const char *csv_prefix;/* --csv PREFIX, or NULL */
     const char *html_path;/* --html FILE, or NULL */
+    const char *web;      /* --web [ADDR:]PORT: the live dashboard's address, or NULL */
+    uint64_t web_linger_ns; /* --web-linger T: serve the final report this long after the run */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

@@ -45,6 +45,13 @@ static void on_signal(int sig)
     (void)r;
 }
 
+/* --web's Stop button (on the web server's thread): the run ends as at
+ * SIGINT, report and exit code included; a Ctrl-C already pressed wins. */
+static void web_stop(void)
+{
+    if (!got_signal) on_signal(SIGINT);
+}
+
 /* A closed stdin, stdout or stderr gets /dev/null opened read-only in its
  * place before anything else opens a descriptor: no socket, pipe, eventfd or
  * file can become fd 0-2 (a report printed into a socket, a JSON file fed to
@@ -132,6 +139,8 @@ static int run(const config_t *cfg)
         exit_code = usage_error(err);
         goto done;
     }
+    if (r.web) fprintf(stderr, "barrage: dashboard on %s\n", web_url(r.web));
+    r.stop = web_stop;
     started = 1;
     /* with --json -, stdout is the JSON's: the text report goes to stderr */
     FILE *out = cfg->json_path && !strcmp(cfg->json_path, "-") ? stderr : stdout;
@@ -187,6 +196,7 @@ static int run(const config_t *cfg)
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
+    run_web_done(&r, &rr);
 done:
     run_free(&r);
     return exit_code;

@@ -110,6 +110,7 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
     for (size_t i = 0; i < cfg->nthresholds; i++)
         if (threshold_parse(cfg->thresholds[i], &r->th[i], err, errlen)) return -1;
 
+    if (cfg->web && web_new(&r->web, cfg, err, errlen)) return -1;
     if (cfg->script && !(r->script = script_load(cfg->script, cfg, err, errlen))) return -1;
     if (resolve_target(r, err, errlen)) return -1;
     uint64_t need = cfg->connections + 64 + 8 * cfg->threads;
@@ -180,6 +181,12 @@ int run_start(run_t *r)
         r->started++;
     }
     r->mon = monitor_new(cfg, r->workers, r->started, start, progress_stream(cfg));
+    if (r->web && !r->error) {
+        r->ctl = control_new(cfg, r->workers, r->started);
+        r->events = calloc(CONTROL_MAX_EVENTS, sizeof *r->events);
+        if (!r->ctl || !r->events || !r->mon) r->error = -ENOMEM;
+        else r->error = web_start(r->web, r->ctl, r->stop);
+    }
     return r->error;
 }
 
@@ -211,6 +218,18 @@ static int timelines_started(run_t *r, uint64_t *end)
     return 1;
 }
 
+/* --web: a snapshot of the run so far, once a second. */
+static void web_second(run_t *r, uint64_t now)
+{
+    if (!r->web || !r->ctl || !r->mon || now < r->web_last + 1000000000u) return;
+    r->web_last = now;
+    report_run_t rr;
+    run_report(r, 0, 0, &rr);
+    rr.total = monitor_totals(r->mon);
+    rr.elapsed_ns = now > r->start_ns ? now - r->start_ns : 0;
+    web_tick(r->web, &rr, monitor_seconds(r->mon));
+}
+
 /* The monitor collects the per-second series every 100 ms meanwhile. */
 int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
 {
@@ -227,6 +246,7 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         uint64_t now = loop_now();
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
+        web_second(r, now);
         if (cfg->abort_on_fail && broken(r)) return 1;
         uint64_t timeout = timelines ? 2000000 : 100000000; /* ns */
         if (limited) {
@@ -381,15 +401,41 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
         .th = r->th, .verdicts = r->verdicts, .nth = r->cfg->nthresholds,
         .interrupted = interrupted, .exit_code = exit_code,
     };
+    if (r->ctl && r->events) {
+        rr->events = r->events;
+        rr->nevents = control_events(r->ctl, r->events, CONTROL_MAX_EVENTS);
+        if (rr->nevents > CONTROL_MAX_EVENTS) rr->nevents = CONTROL_MAX_EVENTS;
+        rr->events_t0_ns = r->start_ns;
+    }
     for (size_t i = 0; i < r->started; i++) {
         int64_t us = r->workers[i].released_unix_us;
         if (us && (!rr->start_actual_unix_us || us < rr->start_actual_unix_us)) rr->start_actual_unix_us = us;
     }
 }
 
+void run_web_done(run_t *r, const report_run_t *rr)
+{
+    if (!r->web) return;
+    web_done(r->web, rr);
+    web_flush(r->web, 2000);
+    uint64_t until = loop_now() + r->cfg->web_linger_ns;
+    struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
+    while (poll(&p, 1, 0) > 0) { /* old news: the workers' ends, the signal that stopped the run */
+        char buf[64];
+        if (read(r->notify_rd, buf, sizeof buf) <= 0) break;
+    }
+    for (uint64_t now = loop_now(); now < until; now = loop_now()) {
+        uint64_t left = (until - now + 999999) / 1000000;
+        if (poll(&p, 1, left < 1000 ? (int)left : 1000) > 0) break; /* a signal */
+    }
+}
+
 void run_free(run_t *r)
 {
     stats_free(&r->total);
+    web_free(r->web); /* first: its handlers use the control */
+    control_free(r->ctl);
+    free(r->events);
     monitor_free(r->mon);
     for (size_t i = 0; i < r->started; i++) {
         script_free(r->workers[i].script);

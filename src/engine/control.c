@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_EVENTS 1024
+#define MAX_EVENTS CONTROL_MAX_EVENTS
 
 struct control {
     const config_t *cfg;

@@ -28,6 +28,9 @@ typedef struct control_event {
 /* How far ahead of the request a rate change takes effect: every thread
  * sees it first (they look every 100 ms), so all switch at the same
  * instant, the one the event records. */
+/* The most events a run records (later actions are refused). */
+#define CONTROL_MAX_EVENTS 1024
+
 #define CONTROL_RATE_LEAD_NS UINT64_C(200000000)
 
 typedef struct control control_t;

@@ -110,6 +110,7 @@ void monitor_finish(monitor_t *m)
 
 const stats_series_t *monitor_series(const monitor_t *m) { return &m->series; }
 const stats_t *monitor_totals(const monitor_t *m) { return &m->totals; }
+uint32_t monitor_seconds(const monitor_t *m) { return m->finished; }
 
 void monitor_free(monitor_t *m)
 {

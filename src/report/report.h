@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "control.h"
 #include "stats.h"
 #include "threshold.h"
 
@@ -23,16 +24,28 @@ typedef struct report_run {
     size_t nth;
     int interrupted;                /* SIGINT/SIGTERM ended it */
     int exit_code;                  /* what barrage exits with */
+    const control_event_t *events;  /* --web's control actions (NULL: none; "events" only with --web) */
+    size_t nevents;
+    uint64_t events_t0_ns;          /* the measurement's monotonic start, for the events' times */
 } report_run_t;
 
 /* The JSON result (schema in src/result/result.schema.json, written through
  * result.h). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
+/* The result's "events" array (--web's control actions), alone. */
+void report_json_events(FILE *f, const report_run_t *run);
 /* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
  * PREFIX_failures.csv. 0, or -1 with err naming the file. */
 int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);
 /* One self-contained HTML page with inline SVG charts. 0 or -errno. */
 int report_html(FILE *f, const report_run_t *run);
+
+/* One chart of the HTML report alone, as an <svg> element (the --web page
+ * draws these same charts while the run goes on). 0 or -ENOMEM. */
+typedef enum report_chart_kind {
+    REPORT_CHART_RPS = 0, REPORT_CHART_LATENCY, REPORT_CHART_ERRORS, REPORT_CHART_DISTRIBUTION,
+} report_chart_kind_t;
+int report_chart(FILE *f, const report_run_t *run, report_chart_kind_t which);
 
 /* "Running 10s test @ URL" and the threads/connections line. */
 void report_header(FILE *f, const config_t *c);

@@ -361,3 +361,18 @@ void report_chart_distribution(FILE *f, const report_run_t *run)
     svg_chart_legend(&c, leg, nc);
     fputs("</svg>\n", f);
 }
+
+int report_chart(FILE *f, const report_run_t *run, report_chart_kind_t which)
+{
+    if (which == REPORT_CHART_DISTRIBUTION) {
+        report_chart_distribution(f, run);
+        return 0;
+    }
+    report_plot_t p;
+    if (report_plot_init(&p, run)) return -ENOMEM;
+    if (which == REPORT_CHART_RPS) report_chart_rps(f, &p);
+    else if (which == REPORT_CHART_LATENCY) report_chart_latency(f, &p);
+    else report_chart_errors(f, &p);
+    free(p.xs);
+    return 0;
+}
