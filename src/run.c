@@ -174,6 +174,7 @@ int run_start(run_t *r)
         w->shard_index = cfg->shard_index;
         w->shard_count = cfg->shard_count;
         w->hold_until = hold;
+        w->live_names = cfg->web != NULL;
         if (r->threads[i]) script_thread_bind(r->threads[i], &w->stop);
         if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
         int rc = worker_start(w);
@@ -184,7 +185,8 @@ int run_start(run_t *r)
     if (r->web && !r->error) {
         r->ctl = control_new(cfg, r->workers, r->started);
         r->events = calloc(CONTROL_MAX_EVENTS, sizeof *r->events);
-        if (!r->ctl || !r->events || !r->mon) r->error = -ENOMEM;
+        r->live = calloc(r->nworkers, sizeof *r->live);
+        if (!r->ctl || !r->events || !r->live || !r->mon || stats_init(&r->live_names)) r->error = -ENOMEM;
         else r->error = web_start(r->web, r->ctl, r->stop);
     }
     return r->error;
@@ -223,9 +225,24 @@ static void web_second(run_t *r, uint64_t now)
 {
     if (!r->web || !r->ctl || !r->mon || now < r->web_last + 1000000000u) return;
     r->web_last = now;
+    /* the names and checks so far: the sum of each worker's latest copy */
+    int fresh = 0;
+    for (size_t i = 0; i < r->started; i++) {
+        stats_live_t *snap = __atomic_exchange_n(&r->workers[i].live_snap, NULL, __ATOMIC_ACQ_REL);
+        if (!snap) continue;
+        stats_live_free(r->live[i]);
+        r->live[i] = snap;
+        fresh = 1;
+    }
+    if (fresh) stats_live_sum(&r->live_names, r->live, r->started);
+    stats_t view = *monitor_totals(r->mon);
+    view.named = r->live_names.named;
+    view.nnamed = r->live_names.nnamed;
+    view.checks = r->live_names.checks;
+    view.nchecks = r->live_names.nchecks;
     report_run_t rr;
     run_report(r, 0, 0, &rr);
-    rr.total = monitor_totals(r->mon);
+    rr.total = &view;
     rr.elapsed_ns = now > r->start_ns ? now - r->start_ns : 0;
     web_tick(r->web, &rr, monitor_seconds(r->mon));
 }
@@ -436,6 +453,9 @@ void run_free(run_t *r)
     web_free(r->web); /* first: its handlers use the control */
     control_free(r->ctl);
     free(r->events);
+    for (size_t i = 0; r->live && i < r->nworkers; i++) stats_live_free(r->live[i]);
+    free(r->live);
+    stats_free(&r->live_names);
     monitor_free(r->mon);
     for (size_t i = 0; i < r->started; i++) {
         script_free(r->workers[i].script);

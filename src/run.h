@@ -55,6 +55,8 @@ typedef struct run {
     control_t *ctl;               /* --web: live controls of the workers, else NULL */
     control_event_t *events;      /* --web: CONTROL_MAX_EVENTS, filled by run_report */
     uint64_t web_last;            /* --web: when the last snapshot was sent */
+    stats_live_t **live;          /* --web: each worker's latest names/checks snapshot */
+    stats_t live_names;           /* --web: their sum (only names and checks used) */
 
     /* Set by run_merge (and run_done_hook): */
     stats_t total;                /* every worker's statistics merged */

@@ -155,6 +155,10 @@ static void push_second(worker_t *w)
     if (head - tail >= WORKER_RING) { free(sec); return; } /* main thread stalled: drop */
     w->ring[head % WORKER_RING] = sec;
     __atomic_store_n(&w->ring_head, head + 1, __ATOMIC_RELEASE);
+    if (w->live_names) { /* --web: names and checks so far, replacing the last unread one */
+        stats_live_t *snap = stats_live_take(&w->stats);
+        stats_live_free(__atomic_exchange_n(&w->live_snap, snap, __ATOMIC_ACQ_REL));
+    }
 }
 
 stats_second_t *worker_pop_second(worker_t *w)
@@ -444,6 +448,8 @@ void worker_free(worker_t *w)
 {
     stats_second_t *sec;
     while ((sec = worker_pop_second(w))) free(sec);
+    stats_live_free(w->live_snap);
+    w->live_snap = NULL;
     free(w->own_req);
     w->own_req = NULL;
     free(w->conns);

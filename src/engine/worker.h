@@ -15,6 +15,7 @@
 #include "rate.h"
 #include "script.h"
 #include "stats.h"
+#include "stats_live.h"
 
 #define WORKER_RING 256 /* seconds the main thread may lag behind */
 
@@ -51,6 +52,9 @@ typedef struct worker {
     double ctl_rate;           /* this thread's requests/s from ctl_at on (0: unchanged) */
     uint64_t ctl_at;           /* monotonic ns the rate change takes effect (not before it is seen) */
     unsigned ctl_seq;          /* bumped (release) after each change */
+    int live_names;            /* --web: publish live_snap once a second */
+    stats_live_t *live_snap;   /* the latest names/checks snapshot (atomic exchange; the
+                                  main thread takes it, worker_free frees what is left) */
 
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */

@@ -286,3 +286,47 @@ def test_bad_web_options():
         lines = r.err.strip().splitlines()
         eq(len(lines), 1, f"{args}: one line: {r.err}")
         check(want in lines[0], f"{args}: names the option: {lines[0]}")
+
+
+def test_names_checks_and_thresholds_so_far_are_exact():
+    # each user makes 3 named requests and 3 checks, then sleeps: by the
+    # second second the live sums are complete and must equal the result
+    script = """
+function user(u)
+   for i = 1, 3 do
+      local r = u:get("/", { name = "front" })
+      check(r.status == 200, "front ok")
+   end
+   u:sleep(60000)
+end
+"""
+    with tempfile.TemporaryDirectory() as tmp:
+        lua = os.path.join(tmp, "three.lua")
+        with open(lua, "w") as f:
+            f.write(script)
+        with Serve() as s:
+            live = Live("-t", "2", "-c", "4", "-d", "4s", "-s", lua, "--threshold", "front:p(99)<10s",
+                        "--threshold", "front:requests>100", s.url)
+            try:
+                end = time.time() + 3.5
+                snap = {}
+                while time.time() < end:
+                    snap = json.loads(live.get("/snapshot.json"))
+                    if snap.get("last") and snap["last"]["second"] >= 1:
+                        break
+                    time.sleep(0.1)
+                check(snap.get("last") and snap["last"]["second"] >= 1, f"no second second: {snap}")
+                rc, out, err, doc = live.finish()
+            finally:
+                live.kill()
+    eq(rc, 99, f"one threshold fails ({err})")
+    eq([(n["name"], n["requests"], n["failures"]) for n in snap["names"]],
+       [(n["name"], n["requests"], n["failures"]) for n in doc["names"]], "live names vs the result")
+    eq(doc["names"][0]["requests"], 12, "3 requests per user")
+    for k in ("50", "95", "99"):
+        eq(snap["names"][0]["latency"]["p" + k], doc["names"][0]["latency"]["percentiles"][k], f"live p{k}")
+    eq(snap["names"][0]["latency"]["max"], doc["names"][0]["latency"]["max"], "live max")
+    eq([(c["name"], c["pass"], c["fail"]) for c in snap["checks"]],
+       [(c["name"], c["pass"], c["fail"]) for c in doc["checks"]], "live checks vs the result")
+    eq([(t["expr"], t["pass"]) for t in snap["thresholds"]], [(t["expr"], t["pass"]) for t in doc["thresholds"]],
+       "thresholds so far vs the final verdicts")
