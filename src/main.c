@@ -151,6 +151,11 @@ static int run(const config_t *cfg)
     run_stop(&r);
     if (run_merge(&r)) { exit_code = usage_error("out of memory"); goto done; }
     report_print(out, cfg, &r.total, r.elapsed_ns);
+    if (r.ctl) { /* --web: what was changed while it ran */
+        report_run_t live;
+        run_report(&r, 0, 0, &live);
+        report_events(out, &live);
+    }
     out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {

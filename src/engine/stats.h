@@ -208,6 +208,7 @@ typedef struct stats_point {
     uint32_t active;       /* connections open */
     uint32_t stage;        /* 0-based stage (with --stages) */
     uint64_t p50, p90, p99, max; /* latency of that second, us */
+    uint64_t p95;          /* (not in the JSON series: the report's and --web's charts) */
 } stats_point_t;
 
 typedef struct stats_series {

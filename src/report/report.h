@@ -57,6 +57,9 @@ void report_print(FILE *f, const config_t *c, const stats_t *s, uint64_t elapsed
  * 2s: raise --timeout, ..."), returning buf; else NULL. */
 char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t size);
 
+/* --web's control actions, one line each (after report_print). */
+void report_events(FILE *f, const report_run_t *run);
+
 /* The thresholds' verdicts: expression, measured value, pass or fail. */
 void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *r, size_t n);
 

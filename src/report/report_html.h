@@ -26,7 +26,7 @@ int report_plot_init(report_plot_t *p, const report_run_t *run);
 void report_chart_rps(FILE *f, const report_plot_t *p);
 /* Errors per second over time, one line per class that occurred (<svg id="errors-chart">). */
 void report_chart_errors(FILE *f, const report_plot_t *p);
-/* Each second's p50/p90/p99/max over time (<svg id="latency-chart">). */
+/* Each second's p50/p90/p95/p99/max over time (<svg id="latency-chart">). */
 void report_chart_latency(FILE *f, const report_plot_t *p);
 /* The latency distribution by percentile, HdrHistogram's plot (<svg id="dist-chart">). */
 void report_chart_distribution(FILE *f, const report_run_t *run);

@@ -231,7 +231,7 @@ void report_chart_errors(FILE *f, const report_plot_t *p)
     fputs("</svg>\n", f);
 }
 
-/* Each second's p50/p90/p99/max over time. */
+/* Each second's p50/p90/p95/p99/max over time. */
 void report_chart_latency(FILE *f, const report_plot_t *p)
 {
     double lo = 0, hi = 0;
@@ -252,19 +252,21 @@ void report_chart_latency(FILE *f, const report_plot_t *p)
     svg_chart_yaxis(&c, &c.y, svg_tick_us, 0, "latency", NULL);
     plot_chart_frame(&c, p);
     static const svg_legend_item_t leg[] = {
-        { "p50", "#0ea5e9", NULL }, { "p90", "#6366f1", NULL }, { "p99", "#a21caf", NULL }, { "max", "#ef4444", "2 3" },
+        { "p50", "#0ea5e9", NULL }, { "p90", "#6366f1", NULL }, { "p95", "#c026d3", NULL }, { "p99", "#a21caf", NULL },
+        { "max", "#ef4444", "2 3" },
     };
-    for (int k = 3; k >= 0; k--) {
+    for (int k = 4; k >= 0; k--) {
         for (size_t i = 0; i < p->n; i++) {
             const stats_point_t *pt = &p->pts[i];
-            uint64_t v = k == 0 ? pt->p50 : k == 1 ? pt->p90 : k == 2 ? pt->p99 : pt->max;
-            p->ys[i] = pt->requests ? (double)v : NAN;
+            uint64_t v = k == 0 ? pt->p50 : k == 1 ? pt->p90 : k == 2 ? pt->p95 : k == 3 ? pt->p99 : pt->max;
+            /* a loaded result has no p95 per second: no line rather than zeros */
+            p->ys[i] = pt->requests && (k != 2 || pt->p95) ? (double)v : NAN;
         }
-        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, k == 3 ? 1.5 : 2, leg[k].dash, leg[k].label);
+        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, k == 4 ? 1.5 : 2, leg[k].dash, leg[k].label);
         svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, leg[k].label, fmt_us, "");
     }
     if (!hi) svg_chart_empty(&c, "no responses");
-    svg_chart_legend(&c, leg, 4);
+    svg_chart_legend(&c, leg, 5);
     fputs("</svg>\n", f);
 }
 

@@ -174,7 +174,8 @@ def test_dashboard_in_chromium_users_stop_and_final_report():
                      "requests counted on the page")
             # the report's charts, drawn by the same code, arrive as SVG
             cdp.wait("document.querySelector('#chart-rps svg#rps-chart polyline.rps') !== null", "the rps chart")
-            check(cdp.eval("document.querySelector('#chart-latency svg#latency-chart') !== null"), "latency chart")
+            check(cdp.eval("document.querySelector('#chart-latency svg#latency-chart polyline.p95') !== null"),
+                  "the latency chart with p95")
             check(cdp.eval("document.querySelector('#chart-errors svg#errors-chart') !== null"), "errors chart")
             check(cdp.eval("[].slice.call(document.scripts).every(function (s) { return !s.src; })"),
                   "no external scripts")
@@ -197,6 +198,7 @@ def test_dashboard_in_chromium_users_stop_and_final_report():
             rc, out, err, doc = live.finish()
             eq(rc, 130, f"exit code after Stop ({err})")
             check(re.search(r"^\s*\d+ requests in ", out, re.M), f"the report printed: {out}")
+            check(re.search(r"^  Control   at [\d.]+s: 2 users \(from the dashboard\)$", out, re.M), f"users line: {out}")
             eq(doc["interrupted"], True, "JSON interrupted")
             eq([e["action"] for e in doc["events"]], ["users", "stop"], f"events {doc['events']}")
             eq(doc["events"][0]["value"], 2, "the users event's value")
