@@ -100,6 +100,10 @@ static int on_stop(void *ctx, const httpd_request_t *rq, httpd_response_t *res)
 {
     web_t *w = ctx;
     if (post_only(rq, res)) return 0;
+    pthread_mutex_lock(&w->mu);
+    int over = w->done;
+    pthread_mutex_unlock(&w->mu);
+    if (over) { answer(res, 409, "the run is over"); return 0; }
     if (control_stop(w->ctl)) { answer(res, 409, "the run is already stopping"); return 0; }
     w->stop();
     answer(res, 200, "stopping: the report follows");

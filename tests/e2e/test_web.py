@@ -270,6 +270,8 @@ def test_unpaced_rate_refused_linger_serves_the_report():
             page = live.get("/")
             check(page.startswith("<!doctype html>") and "benchmark report" in page, f"the report at /: {page[:200]}")
             m = re.search(r'data-metric="requests">(\d+)<', page)
+            code, ans = live.post("/stop")
+            eq(code, 409, f"Stop after the run: {ans}")
             t0 = time.time()
             rc, out, err, doc = live.finish()
         finally:
