@@ -253,13 +253,9 @@ static void write_snapshot(FILE *f, web_t *w, const report_run_t *run, uint32_t 
         write_hist(f, &n->latency);
         fputc('}', f);
     }
-    fputs("], \"checks\": [", f);
-    for (size_t i = 0; i < s->nchecks; i++) {
-        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
-        result_write_string(f, s->checks[i].name);
-        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
-    }
-    fputs("], \"thresholds\": [", f);
+    fputs("], \"checks\": ", f);
+    result_write_checks(f, s);
+    fputs(", \"thresholds\": [", f);
     for (size_t i = 0; i < run->nth; i++) {
         threshold_result_t v;
         threshold_eval(&run->th[i], s, secs, &v);

@@ -95,6 +95,8 @@ void result_write_times(FILE *f, int64_t start_ms, int64_t actual_us, double sec
  * statistics over secs seconds; which optional distributions to write. */
 void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, int service, int schedule,
                         int tls);
+/* A "checks" array: [{"name": ..., "pass": N, "fail": N}, ...]. */
+void result_write_checks(FILE *f, const stats_t *s);
 /* One member of "series" on a line of its own (a comma before it unless
  * first): second t of the run, and p's counts and latencies. */
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p);

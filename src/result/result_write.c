@@ -187,13 +187,20 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
         dist(f, &n->latency, "us");
         fputc('}', f);
     }
-    fputs("],\n  \"checks\": [", f);
+    fputs("],\n  \"checks\": ", f);
+    result_write_checks(f, s);
+    fputs(",\n", f);
+}
+
+void result_write_checks(FILE *f, const stats_t *s)
+{
+    fputc('[', f);
     for (size_t i = 0; i < s->nchecks; i++) {
         fputs(i ? ", {\"name\": " : "{\"name\": ", f);
         result_write_string(f, s->checks[i].name);
         fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
     }
-    fputs("],\n", f);
+    fputc(']', f);
 }
 
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p)

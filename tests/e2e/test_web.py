@@ -221,6 +221,7 @@ def test_rate_change_keeps_the_schedule():
         live = Live("-t", "2", "-c", "4", "-R", "100", "-d", "4s", s.url)
         try:
             time.sleep(1.2)
+            before = json.loads(live.get("/snapshot.json"))["t"]  # elapsed at the last tick
             code, ans = live.post("/rate", "r=400")
             eq((code, ans["ok"]), (200, True), f"rate change answer {ans}")
             code, ans = live.post("/rate", "r=abc")
@@ -240,7 +241,8 @@ def test_rate_change_keeps_the_schedule():
     ev = doc["events"]
     eq([(e["action"], e["value"]) for e in ev], [("rate", 400)], "events")
     t = ev[0]["t"]
-    check(1.2 < t < 2.5, f"the change took effect at {t}s")
+    # 0.2 s after it was asked, which was after the tick that said `before`
+    check(before + 0.19 < t < before + 2.5, f"the change took effect at {t}s, the last tick before it said {before}s")
     # The target count is 100/s until t, 400/s after. A response completes
     # after its slot's intended instant and at most the run's slowest latency
     # after it, so the responses completed by each second's end lie between
