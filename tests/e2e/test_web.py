@@ -23,7 +23,11 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import BARRAGE, SANITIZED, Fail, Serve, barrage, check, eq, no_sanitizer_report
+import schema
+from harness import BARRAGE, ROOT, Fail, Serve, barrage, check, eq, no_sanitizer_report
+
+with open(os.path.join(ROOT, "src", "result", "result.schema.json")) as _f:
+    SCHEMA = json.load(_f)
 
 
 def chromium():
@@ -144,6 +148,7 @@ class Live:
         with open(self.json_path) as f:
             doc = json.load(f)
         os.unlink(self.json_path)
+        eq(schema.errors(doc, SCHEMA), [], "the result follows the schema (events included)")
         return self.proc.returncode, out, err, doc
 
     def kill(self):
