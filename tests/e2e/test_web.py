@@ -222,8 +222,9 @@ def test_dashboard_in_chromium_users_stop_and_final_report():
 
 
 def test_rate_change_keeps_the_schedule():
+    html = tempfile.NamedTemporaryFile(prefix="barrage-web-", suffix=".html", delete=False).name
     with Serve() as s:
-        live = Live("-t", "2", "-c", "4", "-R", "100", "-d", "4s", s.url)
+        live = Live("-t", "2", "-c", "4", "-R", "100", "-d", "4s", "--html", html, s.url)
         try:
             time.sleep(1.2)
             before = json.loads(live.get("/snapshot.json"))["t"]  # elapsed at the last tick
@@ -264,6 +265,19 @@ def test_rate_change_keeps_the_schedule():
         check(lo <= done <= hi, f"by {end:.2f}s: {done} responses, the schedule allows {lo:.0f} to {hi:.0f} "
               f"(slowest {slowest * 1e3:.1f} ms): {doc['series']}")
     check(done > target(doc["duration_s"]) * 0.5, f"{done} responses: the rate went up")
+    # the report's target line steps from 100/s to 400/s at the change
+    with open(html, encoding="utf-8") as f:
+        page = f.read()
+    os.unlink(html)
+    m = re.search(r'<polyline class="target"[^>]* points="([^"]+)"', page)
+    check(m, "a target line in the report's rps chart")
+    pts = [tuple(map(float, p.split(","))) for p in m.group(1).split()]
+    eq(len(pts), 4, f"target line points {pts}")
+    check(pts[0][1] == pts[1][1] and pts[2][1] == pts[3][1] and pts[2][1] < pts[1][1] and pts[1][0] == pts[2][0],
+          f"a step up at the change: {pts}")
+    rps = page[page.index('<svg id="rps-chart"'):]
+    base = float(re.search(r'<line class="axis" x1="[^"]+" x2="[^"]+" y1="([^"]+)"', rps).group(1))  # y of 0/s
+    check(abs((base - pts[2][1]) - 4 * (base - pts[0][1])) < 2, f"400/s is 4 times 100/s: {pts}, 0 at {base}")
 
 
 def test_unpaced_rate_refused_linger_serves_the_report():
