@@ -126,6 +126,13 @@ const char *config_usage(void)
 "      --web [ADDR:]PORT live dashboard in a browser while it runs (127.0.0.1 unless\n"
 "                        ADDR; port 0 picks one): charts, Stop, users and rate changes\n"
 "      --web-linger T    after the run, keep serving the final report for T (default 0)\n"
+"      --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics while\n"
+"                        it runs (ADDR defaults to 127.0.0.1; PORT 0 picks a free one)\n"
+"      --metrics-push URL  push the final metrics to a Prometheus Pushgateway at the end\n"
+"                        (PUT URL/metrics/job/barrage)\n"
+"      --stream FILE     write each second as it ends, one JSON object a line (- for\n"
+"                        stdout; the text report then goes to stderr)\n"
+"      --stream-format F ndjson (default) or influx (InfluxDB line protocol)\n"
 "      --no-keepalive    one request per connection (sends Connection: close)\n"
 "  -k, --insecure        do not verify the server's TLS certificate\n"
 "      --cacert FILE     trust this CA (PEM) in addition to the system store\n"
@@ -323,6 +330,7 @@ enum opt_id {
     OPT_CONNECT_TIMEOUT,
     OPT_WEB,
     OPT_WEB_LINGER,
+    OPT_METRICS, OPT_METRICS_PUSH, OPT_STREAM, OPT_STREAM_FORMAT,
 };
 
 static const struct opt {
@@ -368,6 +376,10 @@ static const struct opt {
     { "connect-timeout", 0, 1, OPT_CONNECT_TIMEOUT },
     { "web",         0,   1, OPT_WEB },
     { "web-linger",  0,   1, OPT_WEB_LINGER },
+    { "metrics",     0,   1, OPT_METRICS },
+    { "metrics-push", 0,  1, OPT_METRICS_PUSH },
+    { "stream",      0,   1, OPT_STREAM },
+    { "stream-format", 0, 1, OPT_STREAM_FORMAT },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -514,6 +526,27 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         c->shard_count = (uint32_t)n;
         break;
     }
+    case OPT_METRICS: c->metrics_listen = v; break;
+    case OPT_METRICS_PUSH: {
+        config_url_t u;
+        char why[400];
+        if (config_parse_url(v, &u, why, sizeof why)) return fail(err, errlen, "%s: %s", name, why);
+        int https = !strcmp(u.scheme, "https");
+        config_url_free(&u);
+        if (https)
+            return fail(err, errlen, "%s: '%s': only plain http:// is supported (e.g. http://127.0.0.1:9091)", name, v);
+        c->metrics_push = v;
+        break;
+    }
+    case OPT_STREAM:
+        if (!*v) return fail(err, errlen, "%s: empty file name (give a FILE, or - for stdout)", name);
+        c->stream_path = v;
+        break;
+    case OPT_STREAM_FORMAT:
+        if (strcmp(v, "ndjson") && strcmp(v, "influx"))
+            return fail(err, errlen, "%s: '%s' is not a format (use ndjson or influx)", name, v);
+        c->stream_influx = !strcmp(v, "influx");
+        break;
     case OPT_START_AT:
         if (config_parse_time(v, &c->start_at))
             return fail(err, errlen, "%s: cannot read '%s' as a time (use RFC 3339, e.g. 2026-11-23T15:30:00Z, or Unix seconds)", name, v);
@@ -609,6 +642,8 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
             if (c->connections < c->threads) c->threads = c->connections;
         }
     }
+    if (c->stream_path && !strcmp(c->stream_path, "-") && c->json_path && !strcmp(c->json_path, "-"))
+        return fail(err, errlen, "--stream - and --json - both want stdout: write one of them to a file");
     if (c->connections < c->threads)
         return fail(err, errlen, "%llu connections cannot be spread over %llu threads: use at least as many connections as threads (-c >= -t)",
                     (unsigned long long)c->connections, (unsigned long long)c->threads);

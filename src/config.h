@@ -67,6 +67,10 @@ typedef struct config {
     const char *html_path;/* --html FILE, or NULL */
     const char *web;      /* --web [ADDR:]PORT: the live dashboard's address, or NULL */
     uint64_t web_linger_ns; /* --web-linger T: serve the final report this long after the run */
+    const char *metrics_listen; /* --metrics [ADDR:]PORT, or NULL */
+    const char *metrics_push;   /* --metrics-push URL (http://), or NULL */
+    const char *stream_path;    /* --stream FILE ("-" = stdout), or NULL */
+    int stream_influx;          /* --stream-format influx (else NDJSON) */
     int show_help;        /* -h given */
     int show_version;     /* -v given */
 } config_t;

@@ -139,11 +139,22 @@ static int run(const config_t *cfg)
         exit_code = usage_error(err);
         goto done;
     }
-    if (r.web) fprintf(stderr, "barrage: dashboard on %s\n", web_url(r.web));
+    if (r.web) {
+        fprintf(stderr, "barrage: dashboard on %s\n", web_url(r.web));
+        if (!web_loopback(r.web))
+            fprintf(stderr, "barrage: warning: --web listens beyond loopback: anyone who reaches it can stop or "
+                            "steer the run\n");
+    }
     r.stop = web_stop;
     started = 1;
-    /* with --json -, stdout is the JSON's: the text report goes to stderr */
-    FILE *out = cfg->json_path && !strcmp(cfg->json_path, "-") ? stderr : stdout;
+    if (live_metrics_url(r.live)) {
+        fprintf(stderr, "barrage: metrics on %s\n", live_metrics_url(r.live));
+        if (live_metrics_exposed(r.live))
+            fprintf(stderr, "barrage: warning: --metrics listens beyond this machine: anyone who reaches the port sees the run\n");
+    }
+    /* with --json - (or --stream -), stdout is the JSON's: the text report goes to stderr */
+    FILE *out = (cfg->json_path && !strcmp(cfg->json_path, "-")) || (cfg->stream_path && !strcmp(cfg->stream_path, "-"))
+                ? stderr : stdout;
     int werr = 0;
     report_header(out, cfg);
     out_flush(out, &werr);
@@ -198,6 +209,12 @@ static int run(const config_t *cfg)
         fprintf(stderr, "barrage: cannot write the report to stdout: %s\n", strerror(werr));
         if (exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
     }
+    char warn[1024];
+    if (run_live_final(&r, err, sizeof err, warn, sizeof warn)) {
+        fprintf(stderr, "barrage: %s\n", err);
+        if (exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
+    }
+    if (warn[0]) fprintf(stderr, "barrage: warning: %s\n", warn);
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;

@@ -131,7 +131,7 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    return 0;
+    return live_new(&r->live, cfg, err, errlen);
 }
 
 int run_start(run_t *r)
@@ -185,10 +185,12 @@ int run_start(run_t *r)
     if (r->web && !r->error) {
         r->ctl = control_new(cfg, r->workers, r->started);
         r->events = calloc(CONTROL_MAX_EVENTS, sizeof *r->events);
-        r->live = calloc(r->nworkers, sizeof *r->live);
-        if (!r->ctl || !r->events || !r->live || !r->mon || stats_init(&r->live_names)) r->error = -ENOMEM;
+        r->live_snaps = calloc(r->nworkers, sizeof *r->live_snaps);
+        if (!r->ctl || !r->events || !r->live_snaps || !r->mon || stats_init(&r->live_names)) r->error = -ENOMEM;
         else r->error = web_start(r->web, r->ctl, r->stop);
     }
+    int rc = live_start(r->live);
+    if (rc && !r->error) r->error = rc;
     return r->error;
 }
 
@@ -230,11 +232,11 @@ static void web_second(run_t *r, uint64_t now)
     for (size_t i = 0; i < r->started; i++) {
         stats_live_t *snap = __atomic_exchange_n(&r->workers[i].live_snap, NULL, __ATOMIC_ACQ_REL);
         if (!snap) continue;
-        stats_live_free(r->live[i]);
-        r->live[i] = snap;
+        stats_live_free(r->live_snaps[i]);
+        r->live_snaps[i] = snap;
         fresh = 1;
     }
-    if (fresh) stats_live_sum(&r->live_names, r->live, r->started);
+    if (fresh) stats_live_sum(&r->live_names, r->live_snaps, r->started);
     stats_t view = *monitor_totals(r->mon);
     view.named = r->live_names.named;
     view.nnamed = r->live_names.nnamed;
@@ -244,7 +246,17 @@ static void web_second(run_t *r, uint64_t now)
     run_report(r, 0, 0, &rr);
     rr.total = &view;
     rr.elapsed_ns = now > r->start_ns ? now - r->start_ns : 0;
-    web_tick(r->web, &rr, monitor_seconds(r->mon));
+    web_tick(r->web, &rr, monitor_finished(r->mon));
+}
+
+/* What the live outputs see now. */
+static live_state_t live_state(const run_t *r, uint64_t now, int final)
+{
+    return (live_state_t){
+        .cfg = r->cfg, .totals = final ? &r->total : monitor_totals(r->mon), .series = monitor_series(r->mon),
+        .finished = monitor_finished(r->mon), .start_unix_ms = (int64_t)r->wall.tv_sec * 1000 + r->wall.tv_nsec / 1000000,
+        .elapsed_ns = final ? r->elapsed_ns : now > r->start_ns ? now - r->start_ns : 0, .final = final,
+    };
 }
 
 /* The monitor collects the per-second series every 100 ms meanwhile. */
@@ -264,6 +276,10 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
         web_second(r, now);
+        if (r->mon && r->live) {
+            live_state_t st = live_state(r, now, 0);
+            live_tick(r->live, &st);
+        }
         if (cfg->abort_on_fail && broken(r)) return 1;
         uint64_t timeout = timelines ? 2000000 : 100000000; /* ns */
         if (limited) {
@@ -399,6 +415,14 @@ int run_done_hook(run_t *r)
     return SCRIPT_EFAIL;
 }
 
+int run_live_final(run_t *r, char *err, size_t errlen, char *warn, size_t warnlen)
+{
+    warn[0] = 0;
+    if (!r->live || !r->mon) return 0;
+    live_state_t st = live_state(r, r->stop_ns, 1);
+    return live_final(r->live, &st, err, errlen, warn, warnlen);
+}
+
 size_t run_thresholds(run_t *r)
 {
     size_t failed = 0;
@@ -449,12 +473,13 @@ void run_web_done(run_t *r, const report_run_t *rr)
 
 void run_free(run_t *r)
 {
+    live_free(r->live);
     stats_free(&r->total);
     web_free(r->web); /* first: its handlers use the control */
     control_free(r->ctl);
     free(r->events);
-    for (size_t i = 0; r->live && i < r->nworkers; i++) stats_live_free(r->live[i]);
-    free(r->live);
+    for (size_t i = 0; r->live_snaps && i < r->nworkers; i++) stats_live_free(r->live_snaps[i]);
+    free(r->live_snaps);
     stats_free(&r->live_names);
     monitor_free(r->mon);
     for (size_t i = 0; i < r->started; i++) {

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "live.h"
 #include "monitor.h"
 #include "net.h"
 #include "report.h"
@@ -43,6 +44,7 @@ typedef struct run {
     threshold_result_t *verdicts; /* their verdicts, filled by run_thresholds */
     web_t *web;                   /* --web: the dashboard (bound here, served from run_start) */
     void (*stop)(void);           /* --web's Stop: set by the caller before run_start (main: as SIGINT) */
+    live_t *live;                 /* --metrics, --stream, --metrics-push, else NULL */
 
     /* Set by run_start and run_stop: */
     size_t started;               /* workers that were started (and are joined by run_stop) */
@@ -55,7 +57,7 @@ typedef struct run {
     control_t *ctl;               /* --web: live controls of the workers, else NULL */
     control_event_t *events;      /* --web: CONTROL_MAX_EVENTS, filled by run_report */
     uint64_t web_last;            /* --web: when the last snapshot was sent */
-    stats_live_t **live;          /* --web: each worker's latest names/checks snapshot */
+    stats_live_t **live_snaps;    /* --web: each worker's latest names/checks snapshot */
     stats_t live_names;           /* --web: their sum (only names and checks used) */
 
     /* Set by run_merge (and run_done_hook): */
@@ -87,6 +89,10 @@ int run_merge(run_t *r);
 /* The script's done() hook, interrupted after 5 s or at a signal (a byte on
  * the notify pipe). 0, or SCRIPT_EFAIL with r->script_err set. */
 int run_done_hook(run_t *r);
+/* After run_merge: the live outputs' final state (metrics from the exact
+ * totals, the stream's last seconds, the push). 0, or -1 with err when the
+ * stream could not be written; warn: a failed push's line, else "". */
+int run_live_final(run_t *r, char *err, size_t errlen, char *warn, size_t warnlen);
 /* Evaluate the thresholds into r->verdicts; returns how many failed. */
 size_t run_thresholds(run_t *r);
 /* Fill rr for the file outputs; exit_code and interrupted are main's. */

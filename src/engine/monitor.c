@@ -78,6 +78,12 @@ static void take(monitor_t *m, stats_second_t *sec)
         if (sec->codes[i].code < STATS_STATUS_MAX) m->totals.status[sec->codes[i].code] += sec->codes[i].count;
     for (uint32_t i = 0; i < sec->nbuckets; i++)
         hist_record_n(&m->totals.latency, hist_highest(sec->bucket[i].index), sec->bucket[i].count);
+    for (uint32_t i = 0; i < sec->nnamed; i++) { /* counters only: per-name latency is the merge's */
+        int k = stats_named_index(&m->totals, sec->named[i].name);
+        if (k < 0) continue;
+        m->totals.named[k].requests += sec->named[i].requests;
+        m->totals.named[k].failures += sec->named[i].failures;
+    }
     if (++m->open[slot].reports >= m->n) finish_second(m, slot);
 }
 
@@ -110,7 +116,7 @@ void monitor_finish(monitor_t *m)
 
 const stats_series_t *monitor_series(const monitor_t *m) { return &m->series; }
 const stats_t *monitor_totals(const monitor_t *m) { return &m->totals; }
-uint32_t monitor_seconds(const monitor_t *m) { return m->finished; }
+uint32_t monitor_finished(const monitor_t *m) { return m->finished; }
 
 void monitor_free(monitor_t *m)
 {

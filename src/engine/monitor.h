@@ -22,11 +22,12 @@ void monitor_poll(monitor_t *m, uint64_t now);
 /* After the workers are joined: take everything left and clear the
  * progress line so the report starts on a clean line. */
 void monitor_finish(monitor_t *m);
+/* Seconds 0..n-1 of the series are complete (every thread reported them). */
+uint32_t monitor_finished(const monitor_t *m);
 /* The merged per-second series. */
 const stats_series_t *monitor_series(const monitor_t *m);
-/* Seconds 0..n-1 of the series are complete (every thread reported). */
-uint32_t monitor_seconds(const monitor_t *m);
-/* Totals so far (requests, errors, latency): what --abort-on-fail checks. */
+/* Totals so far (requests, errors, latency; per name requests and failures,
+ * not their latency): what --abort-on-fail checks and --metrics shows. */
 const stats_t *monitor_totals(const monitor_t *m);
 void monitor_free(monitor_t *m);
 

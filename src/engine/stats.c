@@ -471,10 +471,27 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     uint32_t n = 0, nc = 0;
     for (size_t i = lo; i <= hi; i++) n += h->counts[i] != 0;
     for (size_t i = 0; i < STATS_STATUS_MAX; i++) nc += s->status[i] != prev->status[i];
+    /* per name: prev->named[i] follows s->named[i] (appended here in the same order) */
+    uint32_t nn = 0;
+    for (size_t i = 0; i < s->nnamed; i++) {
+        if (i >= prev->nnamed && stats_named_index(prev, s->named[i].name) != (int)i) return NULL;
+        nn += s->named[i].requests != prev->named[i].requests;
+    }
     size_t head = sizeof(stats_second_t) + n * sizeof ((stats_second_t *)0)->bucket[0];
     head = (head + _Alignof(stats_code_t) - 1) / _Alignof(stats_code_t) * _Alignof(stats_code_t);
-    stats_second_t *sec = malloc(head + nc * sizeof(stats_code_t));
+    size_t named_at = head + nc * sizeof(stats_code_t); /* stats_code_t's alignment suits named[] too */
+    stats_second_t *sec = malloc(named_at + nn * sizeof *sec->named);
     if (!sec) return NULL;
+    sec->named = (struct stats_second_named *)(void *)((char *)sec + named_at);
+    sec->nnamed = 0;
+    for (size_t i = 0; nn && i < s->nnamed; i++) {
+        stats_named_t *a = &s->named[i], *b = &prev->named[i];
+        if (a->requests == b->requests) continue;
+        sec->named[sec->nnamed++] = (struct stats_second_named){ a->name, a->requests - b->requests,
+                                                                 a->failures - b->failures };
+        b->requests = a->requests;
+        b->failures = a->failures;
+    }
     sec->codes = (stats_code_t *)(void *)((char *)sec + head);
     sec->ncodes = 0;
     for (uint32_t i = 0; nc && i < STATS_STATUS_MAX; i++) {

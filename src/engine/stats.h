@@ -194,6 +194,11 @@ typedef struct stats_second {
     uint64_t failed_status;/* responses with an unexpected status during it */
     stats_code_t *codes;   /* responses by status during it (inside this allocation) */
     uint32_t ncodes;
+    uint32_t nnamed;       /* entries in named[] */
+    struct stats_second_named {
+        const char *name;  /* the thread's own copy: valid until its stats are freed */
+        uint64_t requests, failures;
+    } *named;              /* per-name counts during it, names with any (inside this allocation) */
     uint32_t nbuckets;     /* entries in bucket[] */
     struct { uint32_t index; uint32_t count; } bucket[]; /* latency hist */
 } stats_second_t;

@@ -167,6 +167,7 @@ int web_new(web_t **out, const config_t *cfg, char *err, size_t errlen)
 }
 
 const char *web_url(const web_t *w) { return w->url; }
+int web_loopback(const web_t *w) { return httpd_loopback(w->h); }
 
 int web_start(web_t *w, control_t *ctl, void (*stop)(void))
 {

@@ -24,6 +24,8 @@ typedef struct web web_t;
 int web_new(web_t **out, const config_t *cfg, char *err, size_t errlen);
 /* The dashboard's URL, "http://127.0.0.1:PORT/". */
 const char *web_url(const web_t *w);
+/* 1 if it listens on a loopback address only. */
+int web_loopback(const web_t *w);
 /* Serve: controls go to ctl, Stop calls stop() once (on httpd's thread;
  * it must be safe there). 0 or a negative errno. */
 int web_start(web_t *w, control_t *ctl, void (*stop)(void));

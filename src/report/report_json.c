@@ -129,11 +129,7 @@ int report_json(FILE *f, const report_run_t *run)
     fputs("],\n  \"series\": [", f);
     const stats_series_t *ser = run->series;
     for (uint32_t i = 0; ser && i < ser->n; i++) {
-        const stats_point_t *p = &ser->pts[i];
-        result_point_t pt = { .unix_ms = run->start_unix_ms + (int64_t)i * 1000, .requests = p->requests,
-                              .errors = p->errors, .failed = p->failed, .codes = p->codes, .ncodes = p->ncodes,
-                              .active = p->active, .stage = p->stage, .p50 = p->p50, .p90 = p->p90, .p99 = p->p99,
-                              .max = p->max };
+        result_point_t pt = result_point_of(&ser->pts[i], run->start_unix_ms + (int64_t)i * 1000);
         result_write_point(f, i == 0, i, &pt);
     }
     fputs("]", f);

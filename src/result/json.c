@@ -192,6 +192,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+size_t json_utf8_seq(const unsigned char *s, size_t n) { return utf8_seq(s, n); }
+
 /* The string at pos (on its opening quote), decoded in place into a new value. */
 static int parse_string(parser_t *p, size_t *index)
 {

@@ -94,5 +94,8 @@ const char *json_type_name(const json_value_t *v);
  * output is always valid UTF-8 JSON, whatever bytes a name, header, URL or
  * message held. */
 void json_write_string(FILE *f, const char *s, size_t n);
+/* Length of the well-formed UTF-8 sequence of a byte >= 0x80 at s (at most
+ * n bytes), or 0 when it is not one (json_write_string's rule). */
+size_t json_utf8_seq(const unsigned char *s, size_t n);
 
 #endif

@@ -100,5 +100,9 @@ void result_write_checks(FILE *f, const stats_t *s);
 /* One member of "series" on a line of its own (a comma before it unless
  * first): second t of the run, and p's counts and latencies. */
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p);
+/* A run's per-second point p, starting at unix_ms, as a result point (p's codes borrowed). */
+result_point_t result_point_of(const stats_point_t *p, int64_t unix_ms);
+/* The same point's object alone, {"t": ...} (no comma, no newline): --stream's lines. */
+void result_write_point_object(FILE *f, int64_t t, const result_point_t *p);
 
 #endif

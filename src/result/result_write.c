@@ -203,10 +203,23 @@ void result_write_checks(FILE *f, const stats_t *s)
     fputc(']', f);
 }
 
+result_point_t result_point_of(const stats_point_t *p, int64_t unix_ms)
+{
+    return (result_point_t){ .unix_ms = unix_ms, .requests = p->requests, .errors = p->errors, .failed = p->failed,
+                             .codes = p->codes, .ncodes = p->ncodes, .active = p->active, .stage = p->stage,
+                             .p50 = p->p50, .p90 = p->p90, .p99 = p->p99, .max = p->max };
+}
+
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p)
 {
-    fprintf(f, "%s\n    {\"t\": %" PRId64 ", \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
-            first ? "" : ",", t, p->unix_ms, p->requests);
+    fputs(first ? "\n    " : ",\n    ", f);
+    result_write_point_object(f, t, p);
+}
+
+void result_write_point_object(FILE *f, int64_t t, const result_point_t *p)
+{
+    fprintf(f, "{\"t\": %" PRId64 ", \"unix_ms\": %" PRId64 ", \"requests\": %" PRIu64 ", \"errors\": ",
+            t, p->unix_ms, p->requests);
     result_write_errors(f, &p->errors);
     fprintf(f, ", \"failed\": %" PRIu64 ", \"status\": ", p->failed);
     result_write_codes(f, p->codes, p->ncodes);

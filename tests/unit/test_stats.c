@@ -588,3 +588,42 @@ TEST(stats_second_take_folds_into_the_run)
     stats_free(&s);
     stats_free(&prev);
 }
+
+TEST(stats_second_take_counts_per_name)
+{
+    /* Each second carries the per-name requests and failures it added, only
+     * for the names that had any; the names point at the thread's copies. */
+    stats_t s, prev;
+    ASSERT_EQ_INT(stats_init(&s), 0);
+    ASSERT_EQ_INT(stats_init(&prev), 0);
+    int a = stats_named_index(&s, "login"), b = stats_named_index(&s, "items");
+    s.named[a].requests = 3;
+    s.named[a].failures = 1;
+    s.named[b].requests = 2;
+    stats_second_t *x = stats_second_take(&s, &prev, 0, 1);
+    ASSERT(x);
+    ASSERT_EQ_INT(x->nnamed, 2);
+    ASSERT(x->named[0].name == s.named[a].name);
+    ASSERT_EQ_U64(x->named[0].requests, 3);
+    ASSERT_EQ_U64(x->named[0].failures, 1);
+    ASSERT_EQ_U64(x->named[1].requests, 2);
+    ASSERT_EQ_U64(x->named[1].failures, 0);
+    s.named[b].requests = 7;
+    s.named[b].failures = 4;
+    int c = stats_named_index(&s, "logout");
+    s.named[c].requests = 1;
+    stats_second_t *y = stats_second_take(&s, &prev, 1, 1);
+    ASSERT(y);
+    ASSERT_EQ_INT(y->nnamed, 2);                /* login had none */
+    ASSERT_EQ_STR(y->named[0].name, "items");
+    ASSERT_EQ_U64(y->named[0].requests, 5);
+    ASSERT_EQ_U64(y->named[0].failures, 4);
+    ASSERT_EQ_STR(y->named[1].name, "logout");
+    ASSERT_EQ_U64(y->named[1].requests, 1);
+    stats_second_t *z = stats_second_take(&s, &prev, 2, 1);
+    ASSERT(z);
+    ASSERT_EQ_INT(z->nnamed, 0);
+    free(x); free(y); free(z);
+    stats_free(&s);
+    stats_free(&prev);
+}
