@@ -63,15 +63,26 @@ $(BUILD)/barrage: $(BUILD)/main.o $(LIB_OBJ) $(LLHTTP_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-# The Lua half of the scripting API is embedded as a byte array.
-$(BUILD)/barrage_lua.h: src/script/barrage.lua | $(BUILD)/.dir
+# A file embedded as a byte array named $(1) (the Lua half of the API, the --web page).
+define embed
 	@echo "  GEN     $@"
-	$(Q){ echo '/* generated from src/script/barrage.lua: do not edit */'; \
-	  echo 'static const char barrage_lua[] = {'; \
+	$(Q){ echo '/* generated from $<: do not edit */'; \
+	  echo 'static const char $(1)[] = {'; \
 	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
 	  echo '};'; } > $@.tmp && mv $@.tmp $@
+endef
+
+# The Lua half of the scripting API is embedded as a byte array.
+$(BUILD)/barrage_lua.h: src/script/barrage.lua | $(BUILD)/.dir
+	$(call embed,barrage_lua)
 
 $(BUILD)/script/script.o: $(BUILD)/barrage_lua.h
+
+# The --web dashboard's page, likewise.
+$(BUILD)/web_page.h: src/live/web_page.html | $(BUILD)/.dir
+	$(call embed,web_page)
+
+$(BUILD)/live/web.o: $(BUILD)/web_page.h
 
 # Objects that print the version are rebuilt when `git describe` changes.
 $(BUILD)/version.stamp: FORCE | $(BUILD)/.dir

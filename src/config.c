@@ -143,6 +143,9 @@ const char *config_usage(void)
 "                        (and PREFIX_stages.csv with --stages) and PREFIX_exceptions.csv\n"
 "      --csv-history per-second  history percentiles of each second (default: since start)\n"
 "      --html FILE       write a self-contained HTML report with charts\n"
+"      --web [ADDR:]PORT live dashboard in a browser while it runs (127.0.0.1 unless\n"
+"                        ADDR; port 0 picks one): charts, Stop, users and rate changes\n"
+"      --web-linger T    after the run, keep serving the final report for T (default 0)\n"
 "      --metrics [ADDR:]PORT  serve Prometheus metrics at http://ADDR:PORT/metrics while\n"
 "                        it runs (ADDR defaults to 127.0.0.1; PORT 0 picks a free one)\n"
 "      --metrics-push URL  push the final metrics to a Prometheus Pushgateway at the end\n"
@@ -354,6 +357,8 @@ enum opt_id {
     OPT_THRESHOLD, OPT_ABORT_ON_FAIL, OPT_QUIET, OPT_JSON, OPT_CSV, OPT_CSV_HISTORY, OPT_HTML, OPT_SHARD,
     OPT_SHARDS, OPT_START_AT, OPT_EXPECT_STATUS, OPT_EXIT_ON_FAILURES, OPT_EXIT_CODE_ON_ERROR,
     OPT_CONNECT_TIMEOUT, OPT_SEED, OPT_USERS, OPT_SPAWN_RATE, OPT_RUN_TIME, OPT_HEADLESS,
+    OPT_WEB,
+    OPT_WEB_LINGER,
     OPT_METRICS, OPT_METRICS_PUSH, OPT_STREAM, OPT_STREAM_FORMAT,
     OPT_MONITOR_PID,
     OPT_MONITOR_CMD,
@@ -409,6 +414,8 @@ static const struct opt {
     { "spawn-rate",  'r', 1, OPT_SPAWN_RATE },
     { "run-time",    0,   1, OPT_RUN_TIME },
     { "headless",    0,   0, OPT_HEADLESS },
+    { "web",         0,   1, OPT_WEB },
+    { "web-linger",  0,   1, OPT_WEB_LINGER },
     { "metrics",     0,   1, OPT_METRICS },
     { "metrics-push", 0,  1, OPT_METRICS_PUSH },
     { "stream",      0,   1, OPT_STREAM },
@@ -578,6 +585,12 @@ static int apply(config_t *c, const struct opt *o, const char *name, const char 
         c->csv_per_second = !strcmp(v, "per-second");
         break;
     case OPT_HTML: c->html_path = v; break;
+    case OPT_WEB: c->web = v; break; /* httpd_new reads the address (one error line) */
+    case OPT_WEB_LINGER:
+        if (units_parse_duration(v, &n) || n > UINT64_C(86400) * 1000000000)
+            return fail(err, errlen, "%s: cannot parse '%s' as a duration of at most 24h (use e.g. 30s, 5m)", name, v);
+        c->web_linger_ns = n;
+        break;
     case OPT_SHARD: {
         unsigned si, sn;
         int used = 0;
@@ -773,6 +786,8 @@ int config_finish(config_t *c, char *err, size_t errlen)
             if (c->connections < c->threads) c->threads = c->connections;
         }
     }
+    if (c->web_linger_ns && !c->web)
+        return fail(err, errlen, "--web-linger keeps the --web dashboard up after the run: add --web PORT (or drop --web-linger)");
     if (c->stages.n) {
         if ((c->from_script & BIT(OPT_STAGES)) && (c->from_script & (BIT(OPT_DURATION) | BIT(OPT_RUN_TIME))))
             return fail(err, errlen, "options: stages set the duration: drop duration (or stages)");

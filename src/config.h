@@ -84,6 +84,8 @@ typedef struct config {
     uint64_t from_script; /* bit per option taken from the script's `options` table */
     char **owned;         /* strings copied from a script's options (owned) */
     size_t nowned;
+    const char *web;      /* --web [ADDR:]PORT: the live dashboard's address, or NULL */
+    uint64_t web_linger_ns; /* --web-linger T: serve the final report this long after the run */
     const char *metrics_listen; /* --metrics [ADDR:]PORT, or NULL */
     const char *metrics_push;   /* --metrics-push URL (http://), or NULL */
     const char *stream_path;    /* --stream FILE ("-" = stdout), or NULL */

@@ -46,6 +46,13 @@ static void on_signal(int sig)
     (void)r;
 }
 
+/* --web's Stop button (on the web server's thread): the run ends as at
+ * SIGINT, report and exit code included; a Ctrl-C already pressed wins. */
+static void web_stop(void)
+{
+    if (!got_signal) on_signal(SIGINT);
+}
+
 /* A closed stdin, stdout or stderr gets /dev/null opened read-only in its
  * place before anything else opens a descriptor: no socket, pipe, eventfd or
  * file can become fd 0-2 (a report printed into a socket, a JSON file fed to
@@ -134,6 +141,13 @@ static int run(const config_t *cfg)
         exit_code = usage_error(err);
         goto done;
     }
+    if (r.web) {
+        fprintf(stderr, "barrage: dashboard on %s\n", web_url(r.web));
+        if (!web_loopback(r.web))
+            fprintf(stderr, "barrage: warning: --web listens beyond loopback: anyone who reaches it can stop or "
+                            "steer the run\n");
+    }
+    r.stop = web_stop;
     started = 1;
     if (live_metrics_url(r.live)) {
         fprintf(stderr, "barrage: metrics on %s\n", live_metrics_url(r.live));
@@ -153,6 +167,11 @@ static int run(const config_t *cfg)
     report_stages(out, r.mon ? monitor_stages(r.mon, r.elapsed_ns) : NULL);
     report_watch(out, cfg, &r.total, r.elapsed_ns, r.targets, r.ntargets, r.mon ? monitor_client(r.mon) : NULL);
     report_analysis(out, &r.analysis);
+    if (r.ctl) { /* --web: what was changed while it ran */
+        report_run_t live;
+        run_report(&r, 0, 0, &live);
+        report_events(out, &live);
+    }
     out_flush(out, &werr);
 
     if (r.error == SCRIPT_EFAIL) {
@@ -214,6 +233,7 @@ static int run(const config_t *cfg)
     report_run_t rr;
     run_report(&r, exit_code, got_signal != 0, &rr);
     if (write_outputs(cfg, &rr) && exit_code == EXIT_OK) exit_code = EXIT_RUN_FAILED;
+    run_web_done(&r, &rr);
 done:
     run_free(&r);
     return exit_code;

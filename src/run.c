@@ -119,6 +119,7 @@ int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, cha
     for (size_t i = 0; i < cfg->nmonitors; i++, r->ntargets++)
         if (procmon_open(&r->targets[i], cfg->monitors[i].pid, cfg->monitors[i].cmd, err, errlen)) return -1;
 
+    if (cfg->web && web_new(&r->web, cfg, err, errlen)) return -1;
     if (cfg->script && !(r->script = script_load(cfg->script, cfg, err, errlen))) return -1;
     if (resolve_target(r, err, errlen)) return -1;
     uint64_t need = cfg->connections + 64 + 8 * cfg->threads;
@@ -182,6 +183,7 @@ int run_start(run_t *r)
         w->shard_index = cfg->shard_index;
         w->shard_count = cfg->shard_count;
         w->hold_until = hold;
+        w->live_names = cfg->web != NULL;
         if (r->threads[i]) script_thread_bind(r->threads[i], &w->stop);
         if (w->quota == 0 && cfg->requests) w->stop = 1; /* more threads than requests */
         int rc = worker_start(w);
@@ -189,6 +191,13 @@ int run_start(run_t *r)
         r->started++;
     }
     r->mon = monitor_new(cfg, r->workers, r->started, start, progress_stream(cfg));
+    if (r->web && !r->error) {
+        r->ctl = control_new(cfg, r->workers, r->started);
+        r->events = calloc(CONTROL_MAX_EVENTS, sizeof *r->events);
+        r->live_snaps = calloc(r->nworkers, sizeof *r->live_snaps);
+        if (!r->ctl || !r->events || !r->live_snaps || !r->mon || stats_init(&r->live_names)) r->error = -ENOMEM;
+        else r->error = web_start(r->web, r->ctl, r->stop);
+    }
     int rc = live_start(r->live);
     if (rc && !r->error) r->error = rc;
     if (r->mon) monitor_set_targets(r->mon, r->targets, r->ntargets);
@@ -223,6 +232,33 @@ static int timelines_started(run_t *r, uint64_t *end)
     return 1;
 }
 
+/* --web: a snapshot of the run so far, once a second. */
+static void web_second(run_t *r, uint64_t now)
+{
+    if (!r->web || !r->ctl || !r->mon || now < r->web_last + 1000000000u) return;
+    r->web_last = now;
+    /* the names and checks so far: the sum of each worker's latest copy */
+    int fresh = 0;
+    for (size_t i = 0; i < r->started; i++) {
+        stats_live_t *snap = __atomic_exchange_n(&r->workers[i].live_snap, NULL, __ATOMIC_ACQ_REL);
+        if (!snap) continue;
+        stats_live_free(r->live_snaps[i]);
+        r->live_snaps[i] = snap;
+        fresh = 1;
+    }
+    if (fresh) stats_live_sum(&r->live_names, r->live_snaps, r->started);
+    stats_t view = *monitor_totals(r->mon);
+    view.named = r->live_names.named;
+    view.nnamed = r->live_names.nnamed;
+    view.checks = r->live_names.checks;
+    view.nchecks = r->live_names.nchecks;
+    report_run_t rr;
+    run_report(r, 0, 0, &rr);
+    rr.total = &view;
+    rr.elapsed_ns = now > r->start_ns ? now - r->start_ns : 0;
+    web_tick(r->web, &rr, monitor_finished(r->mon));
+}
+
 /* What the live outputs see now. */
 static live_state_t live_state(const run_t *r, uint64_t now, int final)
 {
@@ -249,6 +285,7 @@ int run_wait(run_t *r, const volatile sig_atomic_t *got_signal)
         uint64_t now = loop_now();
         if (timelines) timelines = !timelines_started(r, &end);
         if (r->mon) monitor_poll(r->mon, now);
+        web_second(r, now);
         if (r->mon && r->live) {
             live_state_t st = live_state(r, now, 0);
             live_tick(r->live, &st);
@@ -419,9 +456,32 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
         .targets = r->targets, .ntargets = r->ntargets, .client = r->mon ? monitor_client(r->mon) : NULL,
         .analysis = &r->analysis,
     };
+    if (r->ctl && r->events) {
+        rr->events = r->events;
+        rr->nevents = control_events(r->ctl, r->events, CONTROL_MAX_EVENTS);
+        if (rr->nevents > CONTROL_MAX_EVENTS) rr->nevents = CONTROL_MAX_EVENTS;
+        rr->events_t0_ns = r->start_ns;
+    }
     for (size_t i = 0; i < r->started; i++) {
         int64_t us = r->workers[i].released_unix_us;
         if (us && (!rr->start_actual_unix_us || us < rr->start_actual_unix_us)) rr->start_actual_unix_us = us;
+    }
+}
+
+void run_web_done(run_t *r, const report_run_t *rr)
+{
+    if (!r->web) return;
+    web_done(r->web, rr);
+    web_flush(r->web, 2000);
+    uint64_t until = loop_now() + r->cfg->web_linger_ns;
+    struct pollfd p = { .fd = r->notify_rd, .events = POLLIN };
+    while (poll(&p, 1, 0) > 0) { /* old news: the workers' ends, the signal that stopped the run */
+        char buf[64];
+        if (read(r->notify_rd, buf, sizeof buf) <= 0) break;
+    }
+    for (uint64_t now = loop_now(); now < until; now = loop_now()) {
+        uint64_t left = (until - now + 999999) / 1000000;
+        if (poll(&p, 1, left < 1000 ? (int)left : 1000) > 0) break; /* a signal */
     }
 }
 
@@ -429,6 +489,12 @@ void run_free(run_t *r)
 {
     live_free(r->live);
     stats_free(&r->total);
+    web_free(r->web); /* first: its handlers use the control */
+    control_free(r->ctl);
+    free(r->events);
+    for (size_t i = 0; r->live_snaps && i < r->nworkers; i++) stats_live_free(r->live_snaps[i]);
+    free(r->live_snaps);
+    stats_free(&r->live_names);
     monitor_free(r->mon);
     for (size_t i = 0; i < r->started; i++) {
         script_free(r->workers[i].script);

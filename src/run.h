@@ -23,6 +23,8 @@
 #include "threshold.h"
 #include "tls.h"
 #include "worker.h"
+#include "control.h"
+#include "web.h"
 
 /* The state of one run. Everything it points to is owned by the run and
  * freed by run_free, except cfg. The workers point into it: it must not
@@ -42,6 +44,8 @@ typedef struct run {
     threshold_t *th;              /* the parsed --threshold expressions (cfg->nthresholds) */
     threshold_result_t *verdicts; /* their verdicts, filled by run_thresholds */
     int abort_any;                /* some threshold stops the run when it can no longer pass */
+    web_t *web;                   /* --web: the dashboard (bound here, served from run_start) */
+    void (*stop)(void);           /* --web's Stop: set by the caller before run_start (main: as SIGINT) */
     live_t *live;                 /* --metrics, --stream, --metrics-push, else NULL */
     procmon_t *targets;           /* --monitor-pid/--monitor-cmd (cfg->nmonitors), sampled by the monitor */
     size_t ntargets;              /* targets opened */
@@ -54,6 +58,11 @@ typedef struct run {
                                      the mean start of the threads' timelines, run_wait) */
     uint64_t lead_ns;             /* constant -R: time spent opening connections before that */
     uint64_t stop_ns;             /* monotonic time when every worker had been joined */
+    control_t *ctl;               /* --web: live controls of the workers, else NULL */
+    control_event_t *events;      /* --web: CONTROL_MAX_EVENTS, filled by run_report */
+    uint64_t web_last;            /* --web: when the last snapshot was sent */
+    stats_live_t **live_snaps;    /* --web: each worker's latest names/checks snapshot */
+    stats_t live_names;           /* --web: their sum (only names and checks used) */
 
     /* Set by run_merge (and run_done_hook): */
     stats_t total;                /* every worker's statistics merged */
@@ -64,8 +73,8 @@ typedef struct run {
 } run_t;
 
 /* Everything before the workers start: --start-at check, TLS context,
- * thresholds, watched targets (--monitor-pid/--monitor-cmd), script (load, resolve, setup), target address, fd limit,
- * request bytes. notify_rd/notify_wr: a pipe's ends. 0, or -1 with err
+  * thresholds, watched targets (--monitor-pid/--monitor-cmd), script (load, resolve, setup), target address, fd limit,
+  * request bytes, --web's address bound. notify_rd/notify_wr: a pipe's ends. 0, or -1 with err
  * holding a usage error (r is then still to be freed with run_free). */
 int run_prepare(run_t *r, const config_t *cfg, int notify_rd, int notify_wr, char *err, size_t errlen);
 /* Take the start time and start every worker, then the monitor. 0, or the
@@ -93,6 +102,9 @@ int run_live_final(run_t *r, char *err, size_t errlen, char *warn, size_t warnle
 size_t run_thresholds(run_t *r);
 /* Fill rr for the file outputs; exit_code and interrupted are main's. */
 void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr);
+/* --web: the final report to the dashboard, then serve it for
+ * cfg->web_linger_ns or until a signal (a byte on the notify pipe). */
+void run_web_done(run_t *r, const report_run_t *rr);
 /* Free everything the run owns; safe after any step, even a failed run_prepare. */
 void run_free(run_t *r);
 

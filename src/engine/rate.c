@@ -1,6 +1,7 @@
 /* rate.c - schedules and stages (see rate.h). */
 #include "rate.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -85,7 +86,8 @@ double rate_stages_max(const rate_stages_t *st)
     return m;
 }
 
-double rate_sched_count(const rate_sched_t *r, uint64_t t)
+/* The count of the base function (the rate or stages before any change). */
+static double base_count(const rate_sched_t *r, uint64_t t)
 {
     if (!r->stages) return r->per_sec * (double)t / 1e9;
     /* integral of a piecewise-linear rate, in slots */
@@ -104,6 +106,21 @@ double rate_sched_count(const rate_sched_t *r, uint64_t t)
     return n + prev * r->share * (double)t / 1e9;
 }
 
+/* The change in force at t (ns since the start), or NULL before the first. */
+static const rate_seg_t *seg_at(const rate_sched_t *r, uint64_t t)
+{
+    const rate_seg_t *s = NULL;
+    for (size_t i = 0; i < r->nsegs && r->segs[i].at_ns <= t; i++) s = &r->segs[i];
+    return s;
+}
+
+double rate_sched_count(const rate_sched_t *r, uint64_t t)
+{
+    const rate_seg_t *s = seg_at(r, t);
+    if (!s) return base_count(r, t);
+    return s->k0 + s->per_sec * (double)(t - s->at_ns) / 1e9;
+}
+
 /* Seconds to ns, defined for every double: casting a double beyond
  * uint64_t's range is undefined (a tiny -R makes such times). */
 static uint64_t ns_of(double s)
@@ -113,8 +130,8 @@ static uint64_t ns_of(double s)
     return (uint64_t)(s * 1e9);
 }
 
-/* The time (ns since start) at which the count reaches k, or UINT64_MAX. */
-static uint64_t time_of(const rate_sched_t *r, double k)
+/* The time (ns since start) at which the base count reaches k, or UINT64_MAX. */
+static uint64_t base_time_of(const rate_sched_t *r, double k)
 {
     if (!r->stages) return r->per_sec > 0 ? ns_of(k / r->per_sec) : UINT64_MAX;
     const rate_stages_t *st = r->stages;
@@ -144,6 +161,19 @@ static uint64_t time_of(const rate_sched_t *r, double k)
     return ns_of(base + (k - n) / last);
 }
 
+/* The time (ns since start) at which the count reaches k, or UINT64_MAX:
+ * the base function's before the first change's count, else the last
+ * change whose count is at most k. */
+static uint64_t time_of(const rate_sched_t *r, double k)
+{
+    const rate_seg_t *s = NULL;
+    for (size_t i = 0; i < r->nsegs && r->segs[i].k0 <= k; i++) s = &r->segs[i];
+    if (!s) return base_time_of(r, k);
+    if (!(s->per_sec > 0)) return UINT64_MAX;
+    uint64_t dt = ns_of((k - s->k0) / s->per_sec);
+    return dt > UINT64_MAX - s->at_ns ? UINT64_MAX : s->at_ns + dt;
+}
+
 static void advance(rate_sched_t *r)
 {
     uint64_t t = time_of(r, (double)r->next);
@@ -166,6 +196,46 @@ void rate_sched_init_stages(rate_sched_t *r, const rate_stages_t *st, double sha
     r->share = share;
     r->start_ns = start_ns;
     advance(r);
+}
+
+int rate_sched_set_rate(rate_sched_t *r, double per_sec, uint64_t at)
+{
+    uint64_t t = at > r->start_ns ? at - r->start_ns : 0;
+    if (r->nsegs && t < r->segs[r->nsegs - 1].at_ns) t = r->segs[r->nsegs - 1].at_ns;
+    /* changes whose slots are all handed out are forgotten (the next one's
+     * count is at most `next`), so the list stays short */
+    size_t drop = 0;
+    while (drop + 1 < r->nsegs && r->segs[drop + 1].k0 <= (double)r->next) drop++;
+    if (drop) {
+        memmove(r->segs, r->segs + drop, (r->nsegs - drop) * sizeof *r->segs);
+        r->nsegs -= drop;
+    }
+    double k0 = rate_sched_count(r, t);
+    if (r->nsegs == r->segs_cap) {
+        size_t cap = r->segs_cap ? 2 * r->segs_cap : 4;
+        rate_seg_t *s = realloc(r->segs, cap * sizeof *s);
+        if (!s) return -ENOMEM;
+        r->segs = s;
+        r->segs_cap = cap;
+    }
+    r->segs[r->nsegs++] = (rate_seg_t){ .at_ns = t, .k0 = k0, .per_sec = per_sec };
+    advance(r);
+    return 0;
+}
+
+double rate_sched_rate(const rate_sched_t *r, uint64_t t)
+{
+    uint64_t rel = t > r->start_ns ? t - r->start_ns : 0;
+    const rate_seg_t *s = seg_at(r, rel);
+    if (s) return s->per_sec;
+    return r->stages ? rate_stages_value(r->stages, rel) * r->share : r->per_sec;
+}
+
+void rate_sched_free(rate_sched_t *r)
+{
+    free(r->segs);
+    r->segs = NULL;
+    r->nsegs = r->segs_cap = 0;
 }
 
 int rate_sched_take(rate_sched_t *r, uint64_t now, uint64_t *intended)

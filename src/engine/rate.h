@@ -9,7 +9,13 @@
  * Stages (`--stages 30s:50,1m:50,10s:0`) make a target that ramps linearly
  * from the previous stage's target (0 before the first) to each stage's
  * target over the stage's duration. The target is a number of connections
- * (virtual users), or a request rate with -R. Pure functions: no I/O. */
+ * (virtual users), or a request rate with -R. Pure functions: no I/O.
+ *
+ * A running schedule's rate can be changed (--web): from the instant T of
+ * the change the target count grows at the new rate, continuing from the
+ * count the old function had reached at T (it stays continuous), so slots
+ * intended before T keep their instants (a late sender still owes them,
+ * measured from then) and the ones after follow the new rate. */
 #ifndef BARRAGE_RATE_H
 #define BARRAGE_RATE_H
 
@@ -36,6 +42,13 @@ size_t rate_stages_index(const rate_stages_t *st, uint64_t t);
 /* The largest target of any stage. */
 double rate_stages_max(const rate_stages_t *st);
 
+/* A rate change: from at_ns (ns since the start) the count grows from k0 at per_sec. */
+typedef struct rate_seg {
+    uint64_t at_ns;
+    double k0;
+    double per_sec;
+} rate_seg_t;
+
 /* A schedule of send slots for one thread. */
 typedef struct rate_sched {
     uint64_t start_ns;         /* t = 0 of the timeline */
@@ -44,6 +57,8 @@ typedef struct rate_sched {
     double share;              /* this thread's fraction of a stage target */
     uint64_t next;             /* index of the next slot to hand out */
     uint64_t next_at;          /* intended time of slot `next` (cached) */
+    rate_seg_t *segs;          /* rate changes in time order (owned; rate_sched_free), */
+    size_t nsegs, segs_cap;    /* before the first: the rate or stages above */
 } rate_sched_t;
 
 /* A constant rate of per_sec slots per second from start_ns. */
@@ -55,6 +70,13 @@ void rate_sched_init_stages(rate_sched_t *r, const rate_stages_t *st, double sha
 static inline uint64_t rate_sched_next_at(const rate_sched_t *r) { return r->next_at; }
 /* Take the next slot if it is due at `now`: 1 and its intended time, or 0. */
 int rate_sched_take(rate_sched_t *r, uint64_t now, uint64_t *intended);
+/* From `at` (absolute ns, not before the start or an earlier change) on,
+ * per_sec slots per second (> 0). The count stays continuous. 0 or -ENOMEM. */
+int rate_sched_set_rate(rate_sched_t *r, double per_sec, uint64_t at);
+/* The rate at absolute time t (slots/s): the last change's, or the base's. */
+double rate_sched_rate(const rate_sched_t *r, uint64_t t);
+/* Free the changes (the schedule is then as after init; re-init to use it). */
+void rate_sched_free(rate_sched_t *r);
 /* Cumulative slots intended by time t (ns since start): the integral of the
  * rate (exposed for tests). */
 double rate_sched_count(const rate_sched_t *r, uint64_t t);

@@ -613,6 +613,7 @@ void stats_series_finish(stats_series_t *ser, uint32_t second, const hist_t *mer
     stats_point_t *pt = &ser->pts[second];
     pt->p50 = hist_percentile(merged, 50);
     pt->p90 = hist_percentile(merged, 90);
+    pt->p95 = hist_percentile(merged, 95);
     pt->p99 = hist_percentile(merged, 99);
     pt->max = merged->total ? merged->max : 0;
     if (!ser->keep_buckets || !merged->total || pt->buckets) return;

@@ -297,6 +297,7 @@ typedef struct stats_point {
     uint64_t content;      /* content bytes (stats_second_t's) */
     stats_bucket_t *buckets; /* that second's latency histogram, sparse (owned; only with keep_buckets) */
     uint32_t nbuckets;
+    uint64_t p95;          /* (not in the JSON series: the report's and --web's charts) */
 } stats_point_t;
 
 /* One name's second in the series (all threads): counts and its latency

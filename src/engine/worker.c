@@ -19,6 +19,7 @@
 #define SAMPLE_NS UINT64_C(100000000) /* Req/Sec sample: every 100 ms, like wrk */
 
 static void apply_stages(worker_t *w, uint64_t now);
+static void apply_controls(worker_t *w, uint64_t now);
 static int all_open(worker_t *w);
 static void start_timeline(worker_t *w, uint64_t now, int forced);
 
@@ -32,6 +33,7 @@ static void on_sample(loop_timer_t *t)
     w->sample_last_ns = now;
     w->sample_last_requests = w->stats.requests;
     if (w->sched_waiting && w->nidle && all_open(w)) start_timeline(w, now, 0);
+    apply_controls(w, now);
     apply_stages(w, now);
     loop_timer_start(w->loop, t, now + SAMPLE_NS);
 }
@@ -44,7 +46,8 @@ static void on_sample(loop_timer_t *t)
  * report includes those microseconds; below that rate every slot is exact. */
 static uint64_t coalesce_ns(const worker_t *w)
 {
-    double per_sec = w->stages_rate ? rate_stages_value(w->stages, loop_now() - w->t0) /
+    double per_sec = w->rate_live > 0 ? w->rate_live
+                   : w->stages_rate ? rate_stages_value(w->stages, loop_now() - w->t0) /
                                           w->nthreads / (w->shard_count ? w->shard_count : 1)
                                     : w->rate;
     return per_sec > 10000 ? 100000 : 0;
@@ -177,6 +180,10 @@ static void push_second(worker_t *w)
     if (head - tail >= WORKER_RING) { free(sec); return; } /* main thread stalled: drop */
     w->ring[head % WORKER_RING] = sec;
     __atomic_store_n(&w->ring_head, head + 1, __ATOMIC_RELEASE);
+    if (w->live_names) { /* --web: names and checks so far, replacing the last unread one */
+        stats_live_t *snap = stats_live_take(&w->stats);
+        stats_live_free(__atomic_exchange_n(&w->live_snap, snap, __ATOMIC_ACQ_REL));
+    }
 }
 
 stats_second_t *worker_pop_second(worker_t *w)
@@ -192,13 +199,19 @@ stats_second_t *worker_pop_second(worker_t *w)
 
 static void apply_stages(worker_t *w, uint64_t now)
 {
-    if (!w->stages || w->stages_rate) return;
-    uint64_t t = now > w->t0 ? now - w->t0 : 0;
-    uint64_t total = (uint64_t)(rate_stages_value(w->stages, t) + 0.5);
-    uint64_t shards = w->shard_count ? w->shard_count : 1;
-    total = units_share(total, shards, w->shard_index); /* this shard's share */
-    uint32_t limit = (uint32_t)units_share(total, (uint64_t)w->nthreads, (uint64_t)w->index);
+    uint32_t limit;
+    if (w->ctl_users_on) {
+        limit = w->ctl_limit; /* --web's target, already this thread's share */
+    } else {
+        if (!w->stages || w->stages_rate) return;
+        uint64_t t = now > w->t0 ? now - w->t0 : 0;
+        uint64_t total = (uint64_t)(rate_stages_value(w->stages, t) + 0.5);
+        uint64_t shards = w->shard_count ? w->shard_count : 1;
+        total = units_share(total, shards, w->shard_index); /* this shard's share */
+        limit = (uint32_t)units_share(total, (uint64_t)w->nthreads, (uint64_t)w->index);
+    }
     uint32_t old = w->active_limit;
+    if (old > w->connections) old = (uint32_t)w->connections;
     w->active_limit = limit;
     if (limit > old || w->users) { /* users: one retired after its on_stop starts again (a new user) */
         for (uint64_t i = w->users ? 0 : old; i < limit && i < w->connections; i++)
@@ -216,6 +229,53 @@ static void apply_stages(worker_t *w, uint64_t now)
             conn_t *c = &w->conns[i];
             if (!c->inflight && c->state != CONN_IDLE) conn_retire(c);
         }
+    }
+}
+
+static int admit(conn_t *c, enum conn_ask ask, uint64_t *intended);
+
+/* ---- live controls (--web): read once a sample, applied on this thread */
+
+void worker_control(worker_t *w, int users_set, uint32_t users, double rate, uint64_t at)
+{
+    if (users_set) {
+        __atomic_store_n(&w->ctl_users, users, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->ctl_users_set, 1, __ATOMIC_RELAXED);
+    }
+    if (rate > 0) {
+        __atomic_store(&w->ctl_rate, &rate, __ATOMIC_RELAXED);
+        __atomic_store_n(&w->ctl_at, at, __ATOMIC_RELAXED);
+    }
+    __atomic_add_fetch(&w->ctl_seq, 1, __ATOMIC_RELEASE);
+}
+
+static void apply_controls(worker_t *w, uint64_t now)
+{
+    unsigned seq = __atomic_load_n(&w->ctl_seq, __ATOMIC_ACQUIRE);
+    if (seq == w->ctl_seen) return;
+    w->ctl_seen = seq;
+    if (__atomic_load_n(&w->ctl_users_set, __ATOMIC_RELAXED)) {
+        w->ctl_limit = __atomic_load_n(&w->ctl_users, __ATOMIC_RELAXED);
+        /* the admit hook retires connections above the target after their
+         * response; installed only now, so a run nobody steers never calls it */
+        w->ctl_users_on = 1;
+        w->ctx.admit = admit;
+    }
+    double rate;
+    __atomic_load(&w->ctl_rate, &rate, __ATOMIC_RELAXED);
+    if (!(rate > 0) || !w->ctx.paced || rate == w->rate_live) return;
+    w->rate_live = rate;
+    if (w->sched_waiting) { /* the timeline has not started: it starts at this rate */
+        w->rate = rate;
+        return;
+    }
+    uint64_t at = __atomic_load_n(&w->ctl_at, __ATOMIC_RELAXED);
+    if (at < now) at = now; /* slots handed out until now keep their instants */
+    if (rate_sched_set_rate(&w->sched, rate, at)) return;
+    uint64_t next = rate_sched_next_at(&w->sched);
+    if (w->nidle && next != UINT64_MAX) { /* a faster rate's next slot may come sooner */
+        next += coalesce_ns(w);
+        loop_timer_start(w->loop, &w->rate_timer, next > now ? next : now);
     }
 }
 
@@ -427,6 +487,7 @@ out:
     w->ctx.pbuf = NULL;
     free(w->idle);
     w->idle = NULL;
+    rate_sched_free(&w->sched);
     stats_free(&w->prev);
     if (w->schedstat_fd >= 0) close(w->schedstat_fd);
     w->schedstat_fd = -1;
@@ -463,6 +524,8 @@ void worker_free(worker_t *w)
 {
     stats_second_t *sec;
     while ((sec = worker_pop_second(w))) free(sec);
+    stats_live_free(w->live_snap);
+    w->live_snap = NULL;
     free(w->own_req);
     w->own_req = NULL;
     free(w->conns);

@@ -15,6 +15,7 @@
 #include "rate.h"
 #include "script.h"
 #include "stats.h"
+#include "stats_live.h"
 
 #define WORKER_RING 256 /* seconds the main thread may lag behind */
 
@@ -44,6 +45,17 @@ typedef struct worker {
     int64_t released_unix_us;  /* wall clock when it started sending (read after join) */
     uint64_t timeline_ns;      /* constant -R: when its timeline started (atomic; 0 before) */
 
+    /* Live controls (--web), written by another thread through worker_control
+     * (control.c); the worker applies them at its next 100 ms sample. */
+    uint32_t ctl_users;        /* this thread's connection target, when ctl_users_set */
+    int ctl_users_set;
+    double ctl_rate;           /* this thread's requests/s from ctl_at on (0: unchanged) */
+    uint64_t ctl_at;           /* monotonic ns the rate change takes effect (not before it is seen) */
+    unsigned ctl_seq;          /* bumped (release) after each change */
+    int live_names;            /* --web: publish live_snap once a second */
+    stats_live_t *live_snap;   /* the latest names/checks snapshot (atomic exchange; the
+                                  main thread takes it, worker_free frees what is left) */
+
     /* Owned by the worker thread while it runs; read after worker_join: */
     stats_t stats;             /* its measurements */
     int error;                 /* negative errno that ended the run early, or 0 */
@@ -63,6 +75,10 @@ typedef struct worker {
     rate_sched_t sched;        /* -R schedule */
     int sched_waiting;         /* -R: the timeline waits for the connections to open */
     uint32_t active_limit;     /* stages: connections with index >= this retire */
+    unsigned ctl_seen;         /* the last ctl_seq applied */
+    int ctl_users_on;          /* a live connection target replaces the stages' ... */
+    uint32_t ctl_limit;        /* ... this one (the thread's share) */
+    double rate_live;          /* a live rate in force (this thread's, /s), else 0 */
     int holding;               /* --start-at: nothing is sent until the start timer fires */
     int users;                 /* the script runs virtual users: script_user_mode() (2: with an on_stop) */
     int ending;                /* the run is over: users run their on_stop, then retire */
@@ -83,6 +99,12 @@ typedef struct worker {
 /* Main thread: take the next finished second of w's series, or NULL. The
  * caller frees it. */
 stats_second_t *worker_pop_second(worker_t *w);
+
+/* Any thread: from the worker's next sample on, keep `users` connections
+ * (users_set) and/or send at `rate` requests/s (> 0) from monotonic `at`
+ * on (or when the worker sees it, if later). A rate only applies to a
+ * paced run (-R). */
+void worker_control(worker_t *w, int users_set, uint32_t users, double rate, uint64_t at);
 
 /* Create the thread (which allocates its own state). 0 or -errno. */
 int worker_start(worker_t *w);

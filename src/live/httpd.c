@@ -324,6 +324,16 @@ int httpd_streams(httpd_t *h)
     return n;
 }
 
+size_t httpd_unsent(httpd_t *h)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&h->mu);
+    for (int i = 0; i < HTTPD_MAX_CONNS; i++)
+        if (h->conns[i].fd >= 0 && h->conns[i].sse && !h->conns[i].dead) n += h->conns[i].out_len - h->conns[i].out_off;
+    pthread_mutex_unlock(&h->mu);
+    return n;
+}
+
 /* ---- requests (the thread) ---- */
 
 static const char *reason(int status)

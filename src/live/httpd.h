@@ -91,6 +91,8 @@ int httpd_start(httpd_t *h);
 int httpd_broadcast(httpd_t *h, const char *event, const char *data, size_t len);
 /* Open event streams now. */
 int httpd_streams(httpd_t *h);
+/* Bytes queued to open streams and not sent yet (0: every event is out). */
+size_t httpd_unsent(httpd_t *h);
 /* The bound port (the real one when 0 was asked for). */
 int httpd_port(const httpd_t *h);
 /* "http://127.0.0.1:PORT" or "http://[::1]:PORT" (the bound address; a

@@ -344,3 +344,19 @@ char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t s
     }
     return buf;
 }
+
+void report_events(FILE *f, const report_run_t *run)
+{
+    for (size_t i = 0; i < run->nevents; i++) {
+        const control_event_t *e = &run->events[i];
+        if (i == 10) {
+            fprintf(f, "  Control   ... and %zu more (the JSON result has them all)\n", run->nevents - i);
+            break;
+        }
+        double t = ((double)e->at_ns - (double)run->events_t0_ns) / 1e9;
+        if (e->kind == CONTROL_USERS) fprintf(f, "  Control   at %.2fs: %.0f users (from the dashboard)\n", t, e->value);
+        else if (e->kind == CONTROL_RATE)
+            fprintf(f, "  Control   at %.2fs: rate %g/s (from the dashboard; \"asked\" above is -R's)\n", t, e->value);
+        else fprintf(f, "  Control   at %.2fs: stopped from the dashboard\n", t);
+    }
+}

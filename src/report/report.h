@@ -10,6 +10,7 @@
 #include "stages.h"
 #include "cpuload.h"
 #include "procmon.h"
+#include "control.h"
 #include "stats.h"
 #include "threshold.h"
 #include "analysis.h"
@@ -32,6 +33,9 @@ typedef struct report_run {
     size_t ntargets;
     const cpuload_t *client;        /* the workers' busy % (NULL: not measured) */
     const analysis_t *analysis;     /* breaking point, spike, soak (NULL: none) */
+    const control_event_t *events;  /* --web's control actions (NULL: none; "events" only with --web) */
+    size_t nevents;
+    uint64_t events_t0_ns;          /* the measurement's monotonic start, for the events' times */
 } report_run_t;
 
 /* The "Analysis" lines (report_analysis.c): breaking point, spike recovery,
@@ -42,6 +46,8 @@ int report_has_analysis(const analysis_t *a);
 /* The JSON result (schema in src/result/result.schema.json, written through
  * result.h). 0 or -errno. */
 int report_json(FILE *f, const report_run_t *run);
+/* The result's "events" array (--web's control actions), alone. */
+void report_json_events(FILE *f, const report_run_t *run);
 /* Locust-style CSVs: PREFIX_stats.csv, PREFIX_stats_history.csv,
  * PREFIX_failures.csv (and PREFIX_stages.csv, report_csv_stages). 0, or -1 with err naming the file. */
 int report_csv(const char *prefix, const report_run_t *run, char *err, size_t errlen);
@@ -52,6 +58,13 @@ int report_csv_stages(const char *prefix, const report_run_t *run, char *err, si
 int report_csv_exceptions(const char *prefix, const stats_t *s, char *err, size_t errlen);
 /* One self-contained HTML page with inline SVG charts. 0 or -errno. */
 int report_html(FILE *f, const report_run_t *run);
+
+/* One chart of the HTML report alone, as an <svg> element (the --web page
+ * draws these same charts while the run goes on). 0 or -ENOMEM. */
+typedef enum report_chart_kind {
+    REPORT_CHART_RPS = 0, REPORT_CHART_LATENCY, REPORT_CHART_ERRORS, REPORT_CHART_DISTRIBUTION,
+} report_chart_kind_t;
+int report_chart(FILE *f, const report_run_t *run, report_chart_kind_t which);
 
 /* "Running 10s test @ URL" and the threads/connections line. */
 void report_header(FILE *f, const config_t *c);
@@ -67,6 +80,9 @@ void report_stages(FILE *f, const stages_t *g);
  * in buf naming the cause and the likely fix ("every request timed out after
  * 2s: raise --timeout, ..."), returning buf; else NULL. */
 char *report_all_failed(const config_t *c, const stats_t *s, char *buf, size_t size);
+
+/* --web's control actions, one line each (after report_print). */
+void report_events(FILE *f, const report_run_t *run);
 
 /* The thresholds' verdicts: expression, measured value, pass or fail. */
 void report_thresholds(FILE *f, const threshold_t *t, const threshold_result_t *r, size_t n);

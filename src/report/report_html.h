@@ -30,7 +30,7 @@ void report_chart_errors(FILE *f, const report_plot_t *p);
 /* Failed responses per second by status over time, a line per top unexpected
  * status, the rest as "other" (<svg id="status-chart">, data-codes, data-total). */
 void report_chart_status(FILE *f, const report_plot_t *p);
-/* Each second's p50/p90/p99/max over time (<svg id="latency-chart">). */
+/* Each second's p50/p90/p95/p99/max over time (<svg id="latency-chart">). */
 void report_chart_latency(FILE *f, const report_plot_t *p);
 /* The latency distribution by percentile, HdrHistogram's plot (<svg id="dist-chart">). */
 void report_chart_distribution(FILE *f, const report_run_t *run);

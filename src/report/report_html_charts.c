@@ -110,6 +110,66 @@ static uint64_t point_ok(const stats_point_t *pt)
     return pt->requests > bad ? pt->requests - bad : 0;
 }
 
+/* Points of the target line: stages' corners, --web's changes (3 each). */
+#define TARGET_POINTS (RATE_MAX_STAGES + 2 + 3 * CONTROL_MAX_EVENTS)
+
+/* The rps chart's target line into tx/ty (TARGET_POINTS): -R's rate or
+ * its stages, or the stages of connections, then --web's changes of that
+ * target (a rate with -R, else a user count), each cutting the line at its
+ * instant and going on flat at its value. Returns the points (0: no
+ * target); *maxt is the largest value. */
+static size_t plot_target(const report_plot_t *p, double *tx, double *ty, double *maxt)
+{
+    const report_run_t *run = p->run;
+    const config_t *cfg = run->cfg;
+    control_kind_t kind = cfg->rate > 0 ? CONTROL_RATE : CONTROL_USERS;
+    size_t k = 0, changes = 0;
+    for (size_t i = 0; i < run->nevents; i++) changes += run->events[i].kind == kind;
+    if (cfg->stages.n) { /* stages ramp linearly, so their corners are enough */
+        uint64_t at = 0;
+        tx[k] = 0;
+        ty[k++] = 0;
+        for (size_t i = 0; i < cfg->stages.n && (double)at / 1e9 < p->span; i++) {
+            at += cfg->stages.dur_ns[i];
+            double t = (double)at / 1e9;
+            if (t > p->span) t = p->span;
+            tx[k] = t;
+            ty[k++] = rate_stages_value(&cfg->stages, (uint64_t)(t * 1e9) - (t * 1e9 >= 1 ? 1 : 0));
+        }
+        *maxt = rate_stages_max(&cfg->stages);
+    } else if (cfg->rate > 0 || changes) {
+        double v = cfg->rate > 0 ? cfg->rate : (double)cfg->connections;
+        tx[k] = 0;
+        ty[k++] = v;
+        tx[k] = p->span;
+        ty[k++] = v;
+        *maxt = v;
+    }
+    /* the events' times count from the measurement's start, the chart's
+     * from the run's (earlier by the -R timeline's lead) */
+    double lead = run->total ? (double)run->total->rate_start_us / 1e6 : 0;
+    for (size_t i = 0; k && i < run->nevents && k + 3 <= TARGET_POINTS; i++) {
+        const control_event_t *e = &run->events[i];
+        if (e->kind != kind) continue;
+        double x = ((double)e->at_ns - (double)run->events_t0_ns) / 1e9 + lead;
+        if (x < 0) x = 0;
+        if (x > p->span) continue;
+        size_t j = 0;
+        while (j < k && tx[j] <= x) j++;
+        double y = j == 0 ? ty[0] : j == k || tx[j] == tx[j - 1] ? ty[j - 1]
+                 : ty[j - 1] + (ty[j] - ty[j - 1]) * (x - tx[j - 1]) / (tx[j] - tx[j - 1]);
+        k = j;
+        tx[k] = x;
+        ty[k++] = y;
+        tx[k] = x;
+        ty[k++] = e->value;
+        tx[k] = p->span;
+        ty[k++] = e->value;
+        if (e->value > *maxt) *maxt = e->value;
+    }
+    return k;
+}
+
 /* Requests/s over time, ok and failed apart, with the target and the open connections. */
 void report_chart_rps(FILE *f, const report_plot_t *p)
 {
@@ -129,10 +189,10 @@ void report_chart_rps(FILE *f, const report_plot_t *p)
         if (p->ys2[i] > maxc) maxc = p->ys2[i];
     }
     /* The target: -R's rate (or its stages) on the left axis; stages of
-     * connections on the right one. */
-    int target_rate = cfg->rate > 0, target_conns = !cfg->rate && cfg->stages.n;
-    if (target_rate) maxt = cfg->stages.n ? rate_stages_max(&cfg->stages) : cfg->rate;
-    if (target_conns) maxt = rate_stages_max(&cfg->stages);
+     * connections (or --web's user counts) on the right one. */
+    double tx[TARGET_POINTS], ty[TARGET_POINTS];
+    size_t k = plot_target(p, tx, ty, &maxt);
+    int target_rate = k && cfg->rate > 0, target_conns = k && !cfg->rate;
 
     svg_chart_open(f, "rps-chart", "requests per second over time");
     fprintf(f, " data-max=\"%.2f\" data-points=\"%zu\" data-max-active=\"%.0f\" data-total-ok=\"%" PRIu64
@@ -152,27 +212,7 @@ void report_chart_rps(FILE *f, const report_plot_t *p)
     svg_legend_item_t leg[5] = { { "responses/s", "#2563eb", NULL }, { "ok/s", "#16a34a", NULL },
                                  { "failed/s", "#dc2626", NULL }, { "open connections", "#0d9488", NULL } };
     size_t nleg = 4;
-    if (target_rate || target_conns) {
-        /* Stages ramp linearly, so their corners are enough. */
-        double tx[RATE_MAX_STAGES + 2], ty[RATE_MAX_STAGES + 2];
-        size_t k = 0;
-        if (cfg->stages.n) {
-            uint64_t at = 0;
-            tx[k] = 0;
-            ty[k++] = 0;
-            for (size_t i = 0; i < cfg->stages.n && (double)at / 1e9 < p->span; i++) {
-                at += cfg->stages.dur_ns[i];
-                double t = (double)at / 1e9;
-                if (t > p->span) t = p->span;
-                tx[k] = t;
-                ty[k++] = rate_stages_value(&cfg->stages, (uint64_t)(t * 1e9) - (t * 1e9 >= 1 ? 1 : 0));
-            }
-        } else {
-            tx[k] = 0;
-            ty[k++] = cfg->rate;
-            tx[k] = p->span;
-            ty[k++] = cfg->rate;
-        }
+    if (k) {
         svg_chart_line(&c, target_rate ? &c.y : &c.y2, tx, ty, k, "#64748b", 1.5, "6 4", "target");
         leg[nleg++] = (svg_legend_item_t){ target_rate ? "target rate" : "target connections", "#64748b", "6 4" };
     }
@@ -350,7 +390,7 @@ void report_chart_status(FILE *f, const report_plot_t *p)
     fputs("</svg>\n", f);
 }
 
-/* Each second's p50/p90/p99/max over time. */
+/* Each second's p50/p90/p95/p99/max over time. */
 void report_chart_latency(FILE *f, const report_plot_t *p)
 {
     double lo = 0, hi = 0;
@@ -371,19 +411,21 @@ void report_chart_latency(FILE *f, const report_plot_t *p)
     svg_chart_yaxis(&c, &c.y, svg_tick_us, 0, "latency", NULL);
     plot_chart_frame(&c, p);
     static const svg_legend_item_t leg[] = {
-        { "p50", "#0ea5e9", NULL }, { "p90", "#6366f1", NULL }, { "p99", "#a21caf", NULL }, { "max", "#ef4444", "2 3" },
+        { "p50", "#0ea5e9", NULL }, { "p90", "#6366f1", NULL }, { "p95", "#c026d3", NULL }, { "p99", "#a21caf", NULL },
+        { "max", "#ef4444", "2 3" },
     };
-    for (int k = 3; k >= 0; k--) {
+    for (int k = 4; k >= 0; k--) {
         for (size_t i = 0; i < p->n; i++) {
             const stats_point_t *pt = &p->pts[i];
-            uint64_t v = k == 0 ? pt->p50 : k == 1 ? pt->p90 : k == 2 ? pt->p99 : pt->max;
-            p->ys[i] = pt->requests ? (double)v : NAN;
+            uint64_t v = k == 0 ? pt->p50 : k == 1 ? pt->p90 : k == 2 ? pt->p95 : k == 3 ? pt->p99 : pt->max;
+            /* a loaded result has no p95 per second: no line rather than zeros */
+            p->ys[i] = pt->requests && (k != 2 || pt->p95) ? (double)v : NAN;
         }
-        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, k == 3 ? 1.5 : 2, leg[k].dash, leg[k].label);
+        svg_chart_line(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, k == 4 ? 1.5 : 2, leg[k].dash, leg[k].label);
         svg_chart_dots(&c, &c.y, p->xs, p->ys, p->n, leg[k].color, leg[k].label, fmt_us, "");
     }
     if (!hi) svg_chart_empty(&c, "no responses");
-    svg_chart_legend(&c, leg, 4);
+    svg_chart_legend(&c, leg, 5);
     fputs("</svg>\n", f);
 }
 
@@ -479,4 +521,19 @@ void report_chart_distribution(FILE *f, const report_run_t *run)
     }
     svg_chart_legend(&c, leg, nc);
     fputs("</svg>\n", f);
+}
+
+int report_chart(FILE *f, const report_run_t *run, report_chart_kind_t which)
+{
+    if (which == REPORT_CHART_DISTRIBUTION) {
+        report_chart_distribution(f, run);
+        return 0;
+    }
+    report_plot_t p;
+    if (report_plot_init(&p, run)) return -ENOMEM;
+    if (which == REPORT_CHART_RPS) report_chart_rps(f, &p);
+    else if (which == REPORT_CHART_LATENCY) report_chart_latency(f, &p);
+    else report_chart_errors(f, &p);
+    free(p.xs);
+    return 0;
 }

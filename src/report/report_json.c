@@ -102,6 +102,21 @@ static void config(FILE *f, const config_t *c)
             c->insecure ? "false" : "true", c->tls_resume ? "true" : "false");
 }
 
+void report_json_events(FILE *f, const report_run_t *run)
+{
+    static const char *const kinds[] = { "users", "rate", "stop" };
+    fputc('[', f);
+    for (size_t i = 0; i < run->nevents; i++) {
+        const control_event_t *e = &run->events[i];
+        fputs(i ? ", {\"t\": " : "{\"t\": ", f);
+        result_write_number(f, ((double)e->at_ns - (double)run->events_t0_ns) / 1e9);
+        fprintf(f, ", \"action\": \"%s\", \"value\": ", kinds[e->kind]);
+        result_write_number(f, e->value);
+        fputc('}', f);
+    }
+    fputc(']', f);
+}
+
 int report_json(FILE *f, const report_run_t *run)
 {
     const stats_t *s = run->total;
@@ -125,6 +140,10 @@ int report_json(FILE *f, const report_run_t *run)
         result_write_point(f, i == 0, i, &pt);
     }
     fputc(']', f);
+    if (c->web) { /* --web's control actions */
+        fputs(",\n  \"events\": ", f);
+        report_json_events(f, run);
+    }
     report_json_watch(f, run);
     fputs("\n}\n", f);
     return ferror(f) ? -EIO : 0;

@@ -111,6 +111,8 @@ void result_write_stages(FILE *f, const stages_t *g);
 /* The member "analysis" (its line ends ",\n"): breaking point, spike, soak;
  * null where the run had none (analysis.h). */
 void result_write_analysis(FILE *f, const analysis_t *a);
+/* A "checks" array: [{"name": ..., "pass": N, "fail": N}, ...]. */
+void result_write_checks(FILE *f, const stats_t *s);
 /* One member of "series" on a line of its own (a comma before it unless
  * first): second t of the run, and p's counts and latencies. */
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p);

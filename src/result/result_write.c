@@ -199,13 +199,9 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
         dist(f, &n->latency, "us");
         fputc('}', f);
     }
-    fputs("],\n  \"checks\": [", f);
-    for (size_t i = 0; i < s->nchecks; i++) {
-        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
-        result_write_string(f, s->checks[i].name);
-        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
-    }
-    fputs("],\n  \"exceptions\": [", f);
+    fputs("],\n  \"checks\": ", f);
+    result_write_checks(f, s);
+    fputs(",\n  \"exceptions\": [", f);
     for (size_t i = 0; i < s->nexceptions; i++) {
         fprintf(f, "%s{\"count\": %" PRIu64 ", \"message\": ", i ? ", " : "", s->exceptions[i].count);
         result_write_string(f, s->exceptions[i].message);
@@ -220,6 +216,17 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
         fprintf(f, ", \"users\": %" PRIu64 "}", s->classes[i].users);
     }
     fputs("],\n", f);
+}
+
+void result_write_checks(FILE *f, const stats_t *s)
+{
+    fputc('[', f);
+    for (size_t i = 0; i < s->nchecks; i++) {
+        fputs(i ? ", {\"name\": " : "{\"name\": ", f);
+        result_write_string(f, s->checks[i].name);
+        fprintf(f, ", \"pass\": %" PRIu64 ", \"fail\": %" PRIu64 "}", s->checks[i].pass, s->checks[i].fail);
+    }
+    fputc(']', f);
 }
 
 result_point_t result_point_of(const stats_point_t *p, int64_t unix_ms)

@@ -301,3 +301,60 @@ TEST(rate_sched_shares_sum_to_the_whole)
                        (unsigned long long)(whole + THREADS - 1));
     }
 }
+
+/* A rate changed at T (--web): the slots intended before T keep their
+ * instants, the count is continuous at T, and the slots after T follow the
+ * new rate; a change on a stalled schedule (slots still owed) leaves the
+ * owed slots at their old instants. */
+TEST(rate_sched_set_rate_keeps_the_timeline)
+{
+    rate_sched_t r;
+    uint64_t t, start = 7 * S;
+    rate_sched_init(&r, 100, start); /* a slot every 10 ms */
+    uint64_t n = take_until(&r, 1 * S, NULL, 0);
+    ASSERT_EQ_U64(n, 100);
+    ASSERT_EQ_INT(rate_sched_set_rate(&r, 1000, start + 1 * S + 5 * MS), 0); /* mid-gap */
+    ASSERT_NEAR(rate_sched_count(&r, 1 * S + 5 * MS), 100.5, 1e-9);
+    ASSERT(rate_sched_rate(&r, start + 2 * S) == 1000);
+    ASSERT(rate_sched_rate(&r, start + 1 * S) == 100);
+    /* slot 100 (count 100 at 1 s) was intended before the change: at 1 s */
+    ASSERT(rate_sched_take(&r, UINT64_MAX - 1, &t));
+    ASSERT_EQ_U64(t - start, 1 * S);
+    /* slot 101: count 100.5 at 1.005 s, then 1/ms: 1.0055 s */
+    ASSERT(rate_sched_take(&r, UINT64_MAX - 1, &t));
+    ASSERT(t - start >= 1 * S + 5 * MS + 500000 - 1 && t - start <= 1 * S + 5 * MS + 500000);
+    ASSERT(rate_sched_take(&r, UINT64_MAX - 1, &t));
+    ASSERT(t - start >= 1 * S + 6 * MS + 500000 - 1 && t - start <= 1 * S + 6 * MS + 500000);
+    /* one second later: 1000 more slots, not 100 */
+    uint64_t before = r.next;
+    take_until(&r, 2 * S + 5 * MS, NULL, 0);
+    ASSERT(r.next - before >= 997 && r.next - before <= 999);
+    rate_sched_free(&r);
+
+    /* stalled: nothing taken for 2 s at 10/s, then the rate drops to 1/s */
+    rate_sched_init(&r, 10, 0);
+    ASSERT_EQ_INT(rate_sched_set_rate(&r, 1, 2 * S), 0);
+    for (uint64_t k = 0; k <= 20; k++) {   /* the 20 owed slots, plus the one at 2 s */
+        ASSERT(rate_sched_take(&r, UINT64_MAX - 1, &t));
+        ASSERT(t + 1 >= k * S / 10 && t <= k * S / 10);
+    }
+    ASSERT(rate_sched_take(&r, UINT64_MAX - 1, &t));
+    ASSERT(t + 1 >= 3 * S && t <= 3 * S);  /* then one a second */
+    /* more changes: the list forgets the ones whose slots are handed out */
+    for (int i = 0; i < 50; i++) {
+        ASSERT_EQ_INT(rate_sched_set_rate(&r, i % 2 ? 5 : 50, (uint64_t)(4 + i) * S), 0);
+        take_until(&r, (uint64_t)(4 + i) * S + S / 2, NULL, 0);
+    }
+    ASSERT(r.nsegs <= 2);
+    rate_sched_free(&r);
+
+    /* stages: the change continues from the ramp's count */
+    rate_stages_t st = stages("10s:100");
+    rate_sched_init_stages(&r, &st, 1.0, 0);
+    double at5 = rate_sched_count(&r, 5 * S);      /* 0..50/s over 5 s: 125 */
+    ASSERT_NEAR(at5, 125, 1e-9);
+    ASSERT_EQ_INT(rate_sched_set_rate(&r, 10, 5 * S), 0);
+    ASSERT_NEAR(rate_sched_count(&r, 6 * S), 135, 1e-9);
+    ASSERT(rate_sched_rate(&r, 9 * S) == 10);
+    rate_sched_free(&r);
+}
