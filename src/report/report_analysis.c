@@ -27,11 +27,11 @@ void report_analysis(FILE *f, const analysis_t *a)
         } else {
             if (a->latency.found) {
                 load(l, sizeof l, a->latency.load, a->load_unit);
-                fprintf(f, "    latency   p90 above %.0fx its baseline (%s -> %s) at %s, %u s into the run\n",
-                        ANALYSIS_LATENCY_K, report_time_us(b1, sizeof b1, a->latency.before),
+                fprintf(f, "    latency   p%d above %.0fx its baseline (%s -> %s) at %s, %u s into the run\n",
+                        a->pct, ANALYSIS_LATENCY_K, report_time_us(b1, sizeof b1, a->latency.before),
                         report_time_us(b2, sizeof b2, a->latency.after), l, a->latency.second);
             } else {
-                fprintf(f, "    latency   stayed within %.0fx its baseline p90 (%s)\n", ANALYSIS_LATENCY_K,
+                fprintf(f, "    latency   stayed within %.0fx its baseline p%d (%s)\n", ANALYSIS_LATENCY_K, a->pct,
                         report_time_us(b1, sizeof b1, a->base_p));
             }
             if (a->failures.found) {
@@ -58,18 +58,18 @@ void report_analysis(FILE *f, const analysis_t *a)
         if (a->spike_short)
             fputs("    not enough data: too few seconds before or after the spike\n", f);
         else if (a->recovered)
-            fprintf(f, "    recovered %.0f s after the spike (p90 %s before, worst %s; failures %.2f%% before, "
-                    "worst %.2f%%)\n", a->recovery_s, report_time_us(b1, sizeof b1, a->pre_p),
+            fprintf(f, "    recovered %.0f s after the spike (p%d %s before, worst %s; failures %.2f%% before, "
+                    "worst %.2f%%)\n", a->recovery_s, a->pct, report_time_us(b1, sizeof b1, a->pre_p),
                     report_time_us(b2, sizeof b2, a->peak_p), a->pre_fail * 100, a->peak_fail * 100);
         else
-            fprintf(f, "    not recovered by the end of the run (p90 %s before, worst %s; failures %.2f%% "
-                    "before, worst %.2f%%)\n", report_time_us(b1, sizeof b1, a->pre_p),
+            fprintf(f, "    not recovered by the end of the run (p%d %s before, worst %s; failures %.2f%% "
+                    "before, worst %.2f%%)\n", a->pct, report_time_us(b1, sizeof b1, a->pre_p),
                     report_time_us(b2, sizeof b2, a->peak_p), a->pre_fail * 100, a->peak_fail * 100);
     }
     if (a->soak) {
         int drift = a->p_drift > ANALYSIS_DRIFT || a->p_drift < -ANALYSIS_DRIFT ||
                     a->ok_drift > ANALYSIS_DRIFT || a->ok_drift < -ANALYSIS_DRIFT;
-        fprintf(f, "  Soak: first vs last 10%%: p90 %s -> %s (%+.0f%%), ok req/s %.0f -> %.0f (%+.0f%%): %s\n",
+        fprintf(f, "  Soak: first vs last 10%%: p%d %s -> %s (%+.0f%%), ok req/s %.0f -> %.0f (%+.0f%%): %s\n", a->pct,
                 report_time_us(b1, sizeof b1, a->first_p), report_time_us(b2, sizeof b2, a->last_p),
                 a->p_drift * 100, a->first_ok, a->last_ok, a->ok_drift * 100,
                 !drift ? "stable"

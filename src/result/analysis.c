@@ -43,7 +43,7 @@ static uint64_t stage_start_ns(const rate_stages_t *st, size_t k)
 
 /* The usable seconds: the first and last second of the run and seconds
  * without an attempt left out. Returns how many (s has series->n slots). */
-static size_t collect(sec_t *s, const stats_series_t *ser, const rate_stages_t *st, int rate)
+static size_t collect(sec_t *s, const stats_series_t *ser, const rate_stages_t *st, int rate, int p95)
 {
     size_t n = 0;
     for (uint32_t i = 1; i + 1 < ser->n; i++) {
@@ -58,7 +58,7 @@ static size_t collect(sec_t *s, const stats_series_t *ser, const rate_stages_t *
                                 : ((double)ser->pts[i - 1].active + (double)pt->active) / 2;
         x->ok = (double)(pt->requests > failed_status ? pt->requests - failed_status : 0);
         x->fail = (double)pt->failed / (double)attempts;
-        x->p = (double)pt->p90;
+        x->p = (double)(p95 ? pt->p95 : pt->p90);
     }
     return n;
 }
@@ -223,12 +223,15 @@ static void soak(analysis_t *a, const sec_t *s, size_t n, double *tmp)
 void analysis_run(analysis_t *a, const stats_series_t *series, const rate_stages_t *st, int rate)
 {
     memset(a, 0, sizeof *a);
+    a->pct = 90;
     a->load_unit = rate && st->n ? "req/s" : "connections";
     if (!series || series->n < 3) return;
     sec_t *s = malloc(series->n * sizeof *s);
     double *tmp = malloc(series->n * sizeof *tmp);
     if (s && tmp) {
-        size_t n = collect(s, series, st, rate);
+        /* p95, but older results have no per-second p95 */
+        for (uint32_t i = 0; i < series->n && a->pct == 90; i++) if (series->pts[i].p95) a->pct = 95;
+        size_t n = collect(s, series, st, rate, a->pct == 95);
         int rising = 0;
         for (size_t k = 0; k < st->n; k++)
             if (st->target[k] > (k ? st->target[k - 1] : 0)) rising = 1;

@@ -7,7 +7,8 @@
  * open at its start and at its end, or with -R stages the target rate at its
  * middle), its successful
  * responses/s ok (responses with an expected status), its failure rate f
- * (failed / attempts) and its latency p (the second's p90). Seconds with no
+ * (failed / attempts) and its latency p (the second's p95; p90 for a result
+ * written before seconds had a p95). Seconds with no
  * attempt are left out, and so are the first and last second of the run
  * (partial seconds). Every signal must hold for ANALYSIS_SUSTAIN seconds in
  * a row, so one noisy second never makes a finding.
@@ -65,6 +66,7 @@ typedef struct analysis {
     int ramp;                     /* a rising run was analysed */
     int ramp_short;               /* rising, but not enough seconds for a verdict */
     const char *load_unit;        /* "connections" or "req/s" */
+    int pct;                      /* the latency percentile used: 95 (90 for older results) */
     double max_load;
     analysis_finding_t latency;   /* before/after: p, us */
     analysis_finding_t failures;  /* before/after: failure rate (0..1) */

@@ -26,7 +26,7 @@ static const char merge_usage[] =
 "result of the same schema, on stdout or in FILE: counters and errors summed,\n"
 "every histogram merged bucket by bucket (percentiles are those of one run over\n"
 "all the samples), per-name stats and checks merged by name, the per-second\n"
-"series merged by wall-clock second (per-second p50/p90/p99 are request-weighted\n"
+"series merged by wall-clock second (per-second p50/p90/p95/p99 are request-weighted\n"
 "means: approximations; max is exact), the per-stage summaries (--stages)\n"
 "merged by stage index (exact latency). The inputs' thresholds are kept, each\n"
 "expression once, and evaluated again on the merged numbers (a failing one\n"
@@ -72,7 +72,7 @@ static int write_series(FILE *f, const result_t *rs, size_t n, int64_t start_ms)
         size_t j = i;
         result_point_t m;
         memset(&m, 0, sizeof m);
-        double w50 = 0, w90 = 0, w99 = 0, u50 = 0, u90 = 0, u99 = 0;
+        double w50 = 0, w90 = 0, w95 = 0, w99 = 0, u50 = 0, u90 = 0, u95 = 0, u99 = 0;
         for (; j < total && kp[j].sec == kp[i].sec; j++) {
             const result_point_t *p = kp[j].p;
             double w = (double)p->requests;
@@ -88,12 +88,14 @@ static int write_series(FILE *f, const result_t *rs, size_t n, int64_t start_ms)
             m.active += p->active;
             if (p->stage > m.stage) m.stage = p->stage;
             if (p->max > m.max) m.max = p->max;
-            w50 += w * (double)p->p50; w90 += w * (double)p->p90; w99 += w * (double)p->p99;
-            u50 += (double)p->p50; u90 += (double)p->p90; u99 += (double)p->p99;
+            w50 += w * (double)p->p50; w90 += w * (double)p->p90; w95 += w * (double)p->p95;
+            w99 += w * (double)p->p99;
+            u50 += (double)p->p50; u90 += (double)p->p90; u95 += (double)p->p95; u99 += (double)p->p99;
         }
         double cnt = (double)(j - i), req = (double)m.requests;
         m.p50 = (uint64_t)llround(req > 0 ? w50 / req : u50 / cnt);
         m.p90 = (uint64_t)llround(req > 0 ? w90 / req : u90 / cnt);
+        m.p95 = (uint64_t)llround(req > 0 ? w95 / req : u95 / cnt);
         m.p99 = (uint64_t)llround(req > 0 ? w99 / req : u99 / cnt);
         int64_t sec = kp[i].sec;
         m.unix_ms = sec * 1000;

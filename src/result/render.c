@@ -200,7 +200,7 @@ static int render(const result_t *r, config_t *c, const char **given, size_t ngi
         const result_point_t *p = &r->pts[i];
         pts[i] = (stats_point_t){ .requests = p->requests, .errors = p->errors, .failed = p->failed,
                                   .codes = p->codes, .ncodes = p->ncodes, .active = (uint32_t)p->active,
-                                  .stage = (uint32_t)p->stage, .p50 = p->p50, .p90 = p->p90, .p99 = p->p99,
+                                  .stage = (uint32_t)p->stage, .p50 = p->p50, .p90 = p->p90, .p95 = p->p95, .p99 = p->p99,
                                   .max = p->max };
     }
     stats_series_t ser = { .pts = pts, .n = (uint32_t)r->npts, .cap = (uint32_t)r->npts };

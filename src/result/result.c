@@ -352,6 +352,7 @@ static int load_series(const loader_t *L, const json_value_t *root, result_t *r)
         pt->unix_ms = (int64_t)ms;
         pt->failed = stats_error_total(&pt->errors) + pt->errors.status;
         if ((json_get(p, "failed") && need_u64(L, p, w, "failed", &pt->failed)) ||
+            (json_get(p, "p95") && need_u64(L, p, w, "p95", &pt->p95)) ||
             load_codes(L, p, w, &pt->codes, &pt->ncodes, NULL))
             return -1;
         r->npts++;

@@ -33,7 +33,7 @@ typedef struct result_point {
     uint64_t failed;             /* "failed" (older results: errors plus statuses >= 400) */
     stats_code_t *codes;         /* "status" (owned when loaded; older results: none) */
     uint32_t ncodes;
-    uint64_t active, stage, p50, p90, p99, max;
+    uint64_t active, stage, p50, p90, p95, p99, max; /* p95: 0 in older results */
 } result_point_t;
 
 /* A result file in memory (result_load; result_free frees it). */

@@ -233,7 +233,7 @@ result_point_t result_point_of(const stats_point_t *p, int64_t unix_ms)
 {
     return (result_point_t){ .unix_ms = unix_ms, .requests = p->requests, .errors = p->errors, .failed = p->failed,
                              .codes = p->codes, .ncodes = p->ncodes, .active = p->active, .stage = p->stage,
-                             .p50 = p->p50, .p90 = p->p90, .p99 = p->p99, .max = p->max };
+                             .p50 = p->p50, .p90 = p->p90, .p95 = p->p95, .p99 = p->p99, .max = p->max };
 }
 
 void result_write_point(FILE *f, int first, int64_t t, const result_point_t *p)
@@ -252,8 +252,8 @@ void result_write_point_object(FILE *f, int64_t t, const result_point_t *p)
             p->failed);
     result_write_codes(f, p->codes, p->ncodes);
     fprintf(f, ", \"active\": %" PRIu64 ", \"stage\": %" PRIu64 ", \"p50\": %" PRIu64 ", \"p90\": %" PRIu64
-               ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}",
-            p->active, p->stage, p->p50, p->p90, p->p99, p->max);
+               ", \"p95\": %" PRIu64 ", \"p99\": %" PRIu64 ", \"max\": %" PRIu64 "}",
+            p->active, p->stage, p->p50, p->p90, p->p95, p->p99, p->max);
 }
 
 void result_write_thresholds(FILE *f, const threshold_t *th, const threshold_result_t *v, size_t n)
@@ -328,6 +328,7 @@ void result_write_analysis(FILE *f, const analysis_t *a)
 {
     fputs("  \"analysis\": {\n    \"load_unit\": ", f);
     result_write_string(f, a->load_unit);
+    fprintf(f, ",\n    \"latency_percentile\": %d", a->pct);
     fputs(",\n    \"ramp\": ", f);
     if (!a->ramp) {
         fputs("null", f);
@@ -336,7 +337,7 @@ void result_write_analysis(FILE *f, const analysis_t *a)
         fputs(a->ramp_short ? "false" : "true", f);
         fputs(", \"max_load\": ", f);
         result_write_number(f, a->max_load);
-        fputs(", \"baseline_p90_us\": ", f);
+        fputs(", \"baseline_latency_us\": ", f);
         result_write_number(f, a->base_p);
         fputs(", \"baseline_ok_rps_per_load\": ", f);
         result_write_number(f, a->base_eff);
@@ -358,11 +359,11 @@ void result_write_analysis(FILE *f, const analysis_t *a)
         result_write_number(f, a->spike_load);
         fputs(", \"base_load\": ", f);
         result_write_number(f, a->base_load);
-        fputs(", \"pre_p90_us\": ", f);
+        fputs(", \"pre_latency_us\": ", f);
         result_write_number(f, a->pre_p);
         fputs(", \"pre_failed_rate\": ", f);
         result_write_number(f, a->pre_fail);
-        fputs(", \"worst_p90_us\": ", f);
+        fputs(", \"worst_latency_us\": ", f);
         result_write_number(f, a->peak_p);
         fputs(", \"worst_failed_rate\": ", f);
         result_write_number(f, a->peak_fail);
@@ -377,15 +378,15 @@ void result_write_analysis(FILE *f, const analysis_t *a)
     if (!a->soak) {
         fputs("null", f);
     } else {
-        fputs("{\"first_p90_us\": ", f);
+        fputs("{\"first_latency_us\": ", f);
         result_write_number(f, a->first_p);
-        fputs(", \"last_p90_us\": ", f);
+        fputs(", \"last_latency_us\": ", f);
         result_write_number(f, a->last_p);
         fputs(", \"first_ok_rps\": ", f);
         result_write_number(f, a->first_ok);
         fputs(", \"last_ok_rps\": ", f);
         result_write_number(f, a->last_ok);
-        fputs(", \"p90_drift\": ", f);
+        fputs(", \"latency_drift\": ", f);
         result_write_number(f, a->p_drift);
         fputs(", \"ok_rps_drift\": ", f);
         result_write_number(f, a->ok_drift);

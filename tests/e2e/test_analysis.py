@@ -4,7 +4,7 @@ whose answer is known (`barrage serve --capacity`, a drifting server here).
 
 `--capacity RPS:SERVICE:QUEUE[:RECOVER]` answers c closed-loop connections
 with min(c / SERVICE, RPS) responses/s: the knee is at RPS x SERVICE
-connections, p90 doubles at twice that, and failures (503) begin at
+connections, p95 doubles at twice that, and failures (503) begin at
 RPS x (SERVICE + QUEUE). The stated tolerances are the ramp's resolution
 (connections added per second) plus the noise of one-second samples."""
 import http.server
@@ -21,7 +21,7 @@ from harness import Serve, barrage, check, eq
 SCHEMA = json.load(open(os.path.join(os.path.dirname(__file__), "..", "..", "src", "result", "result.schema.json")))
 
 RAMP = "12s:120"          # 10 connections a second
-CAP = "1000:30ms:60ms"    # knee at 30, p90 x2 at 60, failures from 90 connections
+CAP = "1000:30ms:60ms"    # knee at 30, p95 x2 at 60, failures from 90 connections
 
 
 def between(v, lo, hi, what, res):
@@ -78,12 +78,13 @@ def test_breaking_point_spike_recovery_and_soak_drift():
         eq(schema.errors(r.json, SCHEMA), [], "schema violations")
     a = ramp.json["analysis"]["ramp"]
     check(a and a["enough_data"], f"no ramp analysis: {ramp.json['analysis']}")
+    eq(ramp.json["analysis"]["latency_percentile"], 95, "the analysis reads each second's p95")
     eq(a["max_load"], 120, "max load")
     # knee: the plateau (1000 ok req/s) meets the baseline line at 30 connections
     between(a["plateau_rps"], 900, 1050, "plateau", ramp)
     between(a["knee"]["load"], 24, 36, "knee load", ramp)
-    # latency: p90 = c / 1000 s beyond the knee, twice the 30 ms baseline at 60
-    between(a["baseline_p90_us"], 29000, 36000, "baseline p90", ramp)
+    # latency: p95 = c / 1000 s beyond the knee, twice the 30 ms baseline at 60
+    between(a["baseline_latency_us"], 29000, 36000, "baseline p95", ramp)
     between(a["latency"]["load"], 50, 75, "latency load", ramp)
     check(a["latency"]["after"] > 2 * a["latency"]["before"], f"latency evidence {a['latency']}")
     # failures: a wait over 60 ms beyond the service time is a 503: from 90 connections
@@ -102,7 +103,7 @@ def test_breaking_point_spike_recovery_and_soak_drift():
     tail = lambda out: out[out.index("Analysis:"):].split("\nThresholds")[0]  # noqa: E731
     eq(tail(again.out), tail(ramp.out), "the report's Analysis lines")
     for line in ("Breaking point (load rising to 120 connections)", "knee      throughput stops growing at about",
-                 "latency   p90 above 2x its baseline", "failures  above 1%"):
+                 "latency   p95 above 2x its baseline", "failures  above 1%"):
         check(line in ramp.out, f"report lacks {line!r}:\n{ramp.out}")
 
     sp = spike.json["analysis"]["spike"]
@@ -110,7 +111,7 @@ def test_breaking_point_spike_recovery_and_soak_drift():
     eq((sp["start_s"], sp["end_s"], sp["load"], sp["base_load"]), (3, 6, 3000, 500), "spike window")
     eq(spike.json["analysis"]["load_unit"], "req/s", "rate stages: the load is the target rate")
     check(sp["worst_failed_rate"] > 0.1 and sp["pre_failed_rate"] == 0, f"spike failures {sp}")
-    check(sp["worst_p90_us"] > 3 * sp["pre_p90_us"], f"spike latency {sp}")
+    check(sp["worst_latency_us"] > 3 * sp["pre_latency_us"], f"spike latency {sp}")
     # the offered rate falls below the capacity (1000/s) at 5.8 s: the last 503 comes then (its
     # queue drains in 90 ms), then 3 s slow: recovered 2..4 s after the load is back down at 6 s
     check(sp["recovered"], f"not recovered: {sp}\n{spike.out}")
@@ -119,11 +120,11 @@ def test_breaking_point_spike_recovery_and_soak_drift():
 
     s = up.json["analysis"]["soak"]
     check(s is not None, f"no soak analysis: {up.json.get('analysis')}")
-    check(s["p90_drift"] > 1.0, f"latency grew ~8x, drift {s}")
+    check(s["latency_drift"] > 1.0, f"latency grew ~8x, drift {s}")
     check(s["ok_rps_drift"] < -0.2, f"throughput fell with latency, drift {s}")
     check("degraded" in up.out, up.out)
     f = steady.json["analysis"]["soak"]
-    check(abs(f["p90_drift"]) < 0.2 and abs(f["ok_rps_drift"]) < 0.2, f"flat soak drifted: {f}")
+    check(abs(f["latency_drift"]) < 0.2 and abs(f["ok_rps_drift"]) < 0.2, f"flat soak drifted: {f}")
     check(": stable" in steady.out, steady.out)
 
 

@@ -36,7 +36,7 @@ static void model(stats_point_t *p, double c)
     p->active = (uint32_t)c;
     p->requests = (uint64_t)ok + failed;
     p->failed = failed;
-    p->p90 = (uint64_t)(lat * 1e6);
+    p->p95 = p->p90 = (uint64_t)(lat * 1e6);
     p->p50 = p->p90;
 }
 
@@ -88,7 +88,7 @@ TEST(analysis_one_bad_second_is_not_a_finding)
     rate_stages_t st = stages("20s:30");
     stats_series_t ser = series(22);
     ramp_model(&ser, 1.5, 30);
-    ser.pts[10].p90 *= 10;
+    ser.pts[10].p95 *= 10;
     ser.pts[12].failed = ser.pts[12].requests / 2;
     analysis_t a;
     analysis_run(&a, &ser, &st, 0);
@@ -106,7 +106,7 @@ TEST(analysis_spike_recovery_time)
         uint64_t t = (uint64_t)i * S + S / 2;
         model(&ser.pts[i], rate_stages_value(&st, t));
         if (i >= 5 && i < 12) {
-            ser.pts[i].p90 *= 8;
+            ser.pts[i].p95 *= 8;
             ser.pts[i].failed = ser.pts[i].requests / 10;
         }
     }
@@ -128,7 +128,7 @@ TEST(analysis_spike_not_recovered)
     stats_series_t ser = series(14);
     for (uint32_t i = 0; i < ser.n; i++) {
         model(&ser.pts[i], rate_stages_value(&st, (uint64_t)i * S + S / 2));
-        if (i >= 5) ser.pts[i].p90 *= 8;
+        if (i >= 5) ser.pts[i].p95 *= 8;
     }
     analysis_t a;
     analysis_run(&a, &ser, &st, 0);
@@ -142,7 +142,7 @@ TEST(analysis_soak_drift)
     stats_series_t ser = series(60);
     for (uint32_t i = 0; i < ser.n; i++) {
         model(&ser.pts[i], 20);
-        ser.pts[i].p90 = 5000 + 100 * (uint64_t)i; /* 5 ms -> 11 ms */
+        ser.pts[i].p95 = 5000 + 100 * (uint64_t)i; /* 5 ms -> 11 ms */
     }
     analysis_t a;
     analysis_run(&a, &ser, &none, 0);
@@ -162,7 +162,7 @@ TEST(analysis_rate_stages_use_the_target_rate_as_load)
     for (uint32_t i = 0; i < ser.n; i++) {
         double r = rate_stages_value(&st, (uint64_t)i * S + S / 2);
         ser.pts[i].requests = (uint64_t)(r < 1000 ? r : 1000);
-        ser.pts[i].p90 = 1000;
+        ser.pts[i].p95 = 1000;
         ser.pts[i].active = 50;
     }
     analysis_t a;
