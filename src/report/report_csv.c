@@ -133,7 +133,7 @@ static void time_cells(FILE *f, const hist_t *h, const loc_t *l, uint64_t reques
     fputc(',', f);
     pyfloat(f, h->total ? h->sum / (double)h->total / 1000.0 : 0.0);
     fputc(',', f);
-    if (h->total) pyfloat(f, ms(h->min)); else fputc('0', f);
+    if (h->total && h->min) pyfloat(f, ms(h->min)); else fputc('0', f); /* Locust: `min_response_time or 0` */
     fputc(',', f);
     if (h->total) pyfloat(f, ms(h->max)); else fputc('0', f);
     fputc(',', f);

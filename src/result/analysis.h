@@ -49,7 +49,8 @@
 #define ANALYSIS_FAIL_RATE      0.01  /* failures: more than 1% of attempts */
 #define ANALYSIS_KNEE_FRACTION  0.8   /* knee: ok below 80% of baseline efficiency x load */
 #define ANALYSIS_SPIKE_FACTOR   2.0   /* spike: a stage at least 2 x the one before */
-#define ANALYSIS_BAND           1.5   /* recovered: p within 1.5 x pre-spike */
+#define ANALYSIS_BAND           ANALYSIS_LATENCY_K /* recovered: p within 2 x pre-spike (the same
+                                         factor that says latency left its baseline) */
 #define ANALYSIS_SOAK_MIN_S     20    /* soak verdicts need this many seconds */
 #define ANALYSIS_DRIFT          0.2   /* soak: a change of more than 20% */
 

@@ -307,18 +307,25 @@ void result_write_stages(FILE *f, const stages_t *g)
     fputs("],\n", f);
 }
 
+/* `"k0": v0, "k1": v1, ...` (numbers; NAN is null), keys and values side by side. */
+static void numbers(FILE *f, const char *const *keys, const double *vals, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s\"%s\": ", i ? ", " : "", keys[i]);
+        result_write_number(f, vals[i]);
+    }
+}
+
 static void write_finding(FILE *f, const char *name, const analysis_finding_t *x, int last)
 {
     fprintf(f, "    \"%s\": ", name);
     if (!x->found) {
         fputs("null", f);
     } else {
-        fputs("{\"load\": ", f);
-        result_write_number(f, x->load);
-        fprintf(f, ", \"second\": %u, \"before\": ", x->second);
-        result_write_number(f, x->before);
-        fputs(", \"after\": ", f);
-        result_write_number(f, x->after);
+        static const char *const k[] = { "load", "second", "before", "after" };
+        double v[] = { x->load, x->second, x->before, x->after };
+        fputc('{', f);
+        numbers(f, k, v, 4);
         fputc('}', f);
     }
     fputs(last ? "\n" : ",\n", f);
@@ -333,17 +340,10 @@ void result_write_analysis(FILE *f, const analysis_t *a)
     if (!a->ramp) {
         fputs("null", f);
     } else {
-        fputs("{\"enough_data\": ", f);
-        fputs(a->ramp_short ? "false" : "true", f);
-        fputs(", \"max_load\": ", f);
-        result_write_number(f, a->max_load);
-        fputs(", \"baseline_latency_us\": ", f);
-        result_write_number(f, a->base_p);
-        fputs(", \"baseline_ok_rps_per_load\": ", f);
-        result_write_number(f, a->base_eff);
-        fputs(", \"plateau_rps\": ", f);
-        if (a->knee.found) result_write_number(f, a->plateau);
-        else fputs("null", f);
+        static const char *const k[] = { "max_load", "baseline_latency_us", "baseline_ok_rps_per_load", "plateau_rps" };
+        double v[] = { a->max_load, a->base_p, a->base_eff, a->knee.found ? a->plateau : NAN };
+        fprintf(f, "{\"enough_data\": %s, ", a->ramp_short ? "false" : "true");
+        numbers(f, k, v, 4);
         fputs(",\n", f);
         write_finding(f, "latency", &a->latency, 0);
         write_finding(f, "failures", &a->failures, 0);
@@ -354,42 +354,25 @@ void result_write_analysis(FILE *f, const analysis_t *a)
     if (!a->spike) {
         fputs("null", f);
     } else {
-        fprintf(f, "{\"enough_data\": %s, \"start_s\": %u, \"end_s\": %u, \"load\": ",
-                a->spike_short ? "false" : "true", a->spike_start, a->spike_end);
-        result_write_number(f, a->spike_load);
-        fputs(", \"base_load\": ", f);
-        result_write_number(f, a->base_load);
-        fputs(", \"pre_latency_us\": ", f);
-        result_write_number(f, a->pre_p);
-        fputs(", \"pre_failed_rate\": ", f);
-        result_write_number(f, a->pre_fail);
-        fputs(", \"worst_latency_us\": ", f);
-        result_write_number(f, a->peak_p);
-        fputs(", \"worst_failed_rate\": ", f);
-        result_write_number(f, a->peak_fail);
-        fputs(", \"recovered\": ", f);
-        fputs(a->recovered ? "true" : "false", f);
-        fputs(", \"recovery_s\": ", f);
-        if (a->recovered) result_write_number(f, a->recovery_s);
-        else fputs("null", f);
+        static const char *const k[] = { "start_s", "end_s", "load", "base_load", "pre_latency_us", "pre_failed_rate",
+                                         "worst_latency_us", "worst_failed_rate" };
+        double v[] = { a->spike_start, a->spike_end, a->spike_load, a->base_load, a->pre_p, a->pre_fail, a->peak_p,
+                       a->peak_fail };
+        fprintf(f, "{\"enough_data\": %s, ", a->spike_short ? "false" : "true");
+        numbers(f, k, v, 8);
+        fprintf(f, ", \"recovered\": %s, \"recovery_s\": ", a->recovered ? "true" : "false");
+        result_write_number(f, a->recovered ? a->recovery_s : NAN);
         fputc('}', f);
     }
     fputs(",\n    \"soak\": ", f);
     if (!a->soak) {
         fputs("null", f);
     } else {
-        fputs("{\"first_latency_us\": ", f);
-        result_write_number(f, a->first_p);
-        fputs(", \"last_latency_us\": ", f);
-        result_write_number(f, a->last_p);
-        fputs(", \"first_ok_rps\": ", f);
-        result_write_number(f, a->first_ok);
-        fputs(", \"last_ok_rps\": ", f);
-        result_write_number(f, a->last_ok);
-        fputs(", \"latency_drift\": ", f);
-        result_write_number(f, a->p_drift);
-        fputs(", \"ok_rps_drift\": ", f);
-        result_write_number(f, a->ok_drift);
+        static const char *const k[] = { "first_latency_us", "last_latency_us", "first_ok_rps", "last_ok_rps",
+                                         "latency_drift", "ok_rps_drift" };
+        double v[] = { a->first_p, a->last_p, a->first_ok, a->last_ok, a->p_drift, a->ok_drift };
+        fputc('{', f);
+        numbers(f, k, v, 6);
         fputc('}', f);
     }
     fputs("\n  },\n", f);

@@ -152,7 +152,8 @@ int script_l_expect(lua_State *L)
 {
     script_t *s = state_of(L);
     sconn_t *sc = s ? s->cur : NULL;
-    if (!sc) {
+    if (!sc) { /* outside user(): no request can be made (the yield that follows says so) */
+        if (lua_isnil(L, 1)) return 0;
         lua_pushliteral(L, "u:request: expect can only be given while user() runs");
         return 1;
     }

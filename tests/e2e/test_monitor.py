@@ -212,27 +212,29 @@ def test_target_that_exits_mid_run_is_reported_and_the_run_goes_on():
 def test_monitor_cmd_sums_matching_processes_and_finds_new_ones():
     """--monitor-cmd: two processes named bgt-many at the start (2 and 3
     extra threads), a third (1 extra) started a second later: summed, and
-    the newcomer counted once the rescan finds it."""
-    with Serve() as s, Helper("bgt-many", threads=2) as a, Helper("bgt-many", threads=3) as b, \
-            Helper("bgt-other", threads=5):
+    the newcomer counted once the rescan finds it. The names carry this
+    process's id: the normal and the sanitizer suites run at the same time."""
+    many, other = f"bgm{os.getpid()}", f"bgo{os.getpid()}"
+    with Serve() as s, Helper(many, threads=2) as a, Helper(many, threads=3) as b, \
+            Helper(other, threads=5):
         proc = subprocess.Popen([BARRAGE] + ["-t", "1", "-c", "2", "-d", "3s", "-R", "100",
-                                                              "--monitor-cmd", "bgt-many", "--json", "-", s.url],
+                                                              "--monitor-cmd", many, "--json", "-", s.url],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1.3)
-        with Helper("bgt-many", threads=1) as c:
+        with Helper(many, threads=1) as c:
             out, err = proc.communicate(timeout=20)
     eq(proc.returncode, 0, err)
     d = json.loads(out)
     eq(schema.errors(d, SCHEMA), [], "schema violations")
     t = d["target"][0]
-    eq((t["label"], t["cmd"], t["pid"]), ("bgt-many", "bgt-many", None), "identity")
+    eq((t["label"], t["cmd"], t["pid"]), (many, many, None), "identity")
     procs = [x["procs"] for x in t["samples"]]
     threads = [x["threads"] for x in t["samples"]]
     eq(procs[0], 2, f"two processes at the start: {t['samples']}")
     eq(threads[0], a.threads + b.threads, "threads summed")
     eq(procs[-1], 3, f"the third found by the rescan: {t['samples']}")
     eq(threads[-1], a.threads + b.threads + c.threads, "its threads added")
-    check("Target bgt-many (3 processes" in err, err)
+    check(f"Target {many} (3 processes" in err, err)
 
 
 def test_bad_targets_are_one_line_exit_2():

@@ -245,7 +245,7 @@ def test_on_start_once_per_user_and_on_stop_at_the_end():
     n = names(r)
     eq(n["start"], 4, "on_start once per user")
     eq(n["stop"], 4, "on_stop once per user at the end, its request sent and counted")
-    check(n["task"] >= 4 * 8, f"tasks ran between them: {n}")
+    check(n["task"] >= 4 * 2, f"tasks ran between them: {n}")  # (the wait's timing: wait_helpers_are_seconds...)
 
 
 def test_a_hanging_on_stop_is_cut_off_after_the_grace():
@@ -263,7 +263,7 @@ def test_a_hanging_on_stop_is_cut_off_after_the_grace():
 def test_ramp_down_stops_users_and_ramp_up_starts_new_ones():
     # 2 users, then 0, then 2 again: the first two run on_stop when the target falls, two new users
     # run on_start when it rises, and those stop at the end
-    r = run(START_STOP % "", "-t", "1", "--stages", "200ms:2,300ms:2,200ms:0,300ms:0,200ms:2,300ms:2")
+    r = run(START_STOP % "", "-t", "1", "--stages", "200ms:2,300ms:2,200ms:0,300ms:0,200ms:2,800ms:2")
     eq(r.rc, 0, f"{r}")
     n = names(r)
     eq(n["start"], 4, f"two users, then two new ones: {n}")
@@ -456,7 +456,7 @@ def test_the_real_locust_runs_the_locustfile_the_same_way():
 def test_distinct_exceptions_are_bounded_and_all_counted():
     # a message with an id in it: at most 200 entries per thread, the rest under one entry, none lost
     script = 'local U = barrage.user{ tasks = { function(u) u:get("/", {name = "t"}) error("item " .. u.gid .. "." .. u.iteration) end } }\n'
-    r = run(script, "-t", "1", "-c", "100", "-d", "0.8s")
+    r = run(script, "-t", "1", "-c", "250", "-d", "1s")  # 250 users: 250 distinct at their first task alone
     eq(r.rc, 0, f"{r}")
     e = r.json["exceptions"]
     check(len(e) == 201, f"200 distinct entries and one for the rest: {len(e)}")

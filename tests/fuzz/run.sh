@@ -74,10 +74,10 @@ rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
 sources() {
     case $1 in
-        url)       echo "config rate units seed threshold stats http http_request $LLHTTP" ;;
-        options)   echo "config rate units seed threshold stats http http_request $LLHTTP" ;;
-        threshold) echo "threshold stats rate units seed config" ;;
-        response)  echo "http http_request stats $LLHTTP" ;;
+        url)       echo "config rate units seed threshold stats stats_named stats_users http http_request $LLHTTP" ;;
+        options)   echo "config rate units seed threshold stats stats_named stats_users http http_request $LLHTTP" ;;
+        threshold) echo "threshold stats stats_named stats_users rate units seed config" ;;
+        response)  echo "http http_request stats stats_named stats_users $LLHTTP" ;;
         *)         return 1 ;;
     esac
 }
