@@ -98,6 +98,17 @@ def csv_rows(path):
     return {(r[0], r[1]): dict(zip(rows[0], r)) for r in rows[1:]}
 
 
+FLOATS = ("Average Response Time", "Min Response Time", "Max Response Time", "Average Content Size",
+          "Requests/s", "Failures/s")
+
+
+def python_floats(rows, who):
+    """Locust's float cells are Python's repr of the float (20.0, never 2e+01)."""
+    for k, row in rows.items():
+        for col in FLOATS:
+            eq(row[col], repr(float(row[col])), f"{who} {k} {col}: a float as Python writes it")
+
+
 def test_the_section_is_linked_from_the_top_and_every_block_runs():
     text, sec = section()
     top = text[:text.index("\n## ")]
@@ -177,11 +188,13 @@ def test_the_locustfile_and_its_port_run_alike():
         eq(set(brows), set(want), "barrage's stats.csv rows: the README's")
         for k, n in names.items():
             eq(int(brows[k]["Request Count"]), n["requests"], f"{k}: CSV count = JSON")
+        python_floats(brows, "barrage")
         if not have_locust():
             return
         p = locust_run(tmp, s.url)
         lrows = csv_rows(os.path.join(tmp, "L_stats.csv"))
     eq(set(lrows), set(brows), "Locust's stats.csv rows = barrage's")
+    python_floats(lrows, "Locust")
     for k, row in lrows.items():
         eq(row["Failure Count"], "0", f"Locust {k}: no failure (catch_response's success on 404)")
         check(int(row["Request Count"]) > 0, f"Locust {k}: requests")
