@@ -43,16 +43,27 @@ static void cell(FILE *f, const char *s)
 }
 
 /* A float as Python's repr writes it: the shortest digits that read back
- * the same double, with ".0" on a whole number. */
+ * the same double, in fixed notation for exponents -4 to 15 (20.0, 0.0001,
+ * 148.5) with ".0" on a whole number, else as 1e+16 or 1.5e-05. */
 static void pyfloat(FILE *f, double v)
 {
-    char b[40];
-    for (int p = 1; p <= 17; p++) {
-        snprintf(b, sizeof b, "%.*g", p, v);
-        if (strtod(b, NULL) == v) break;
+    char e[40], b[400];
+    int p = 1;
+    for (; p <= 17; p++) {
+        snprintf(e, sizeof e, "%.*e", p - 1, v);
+        if (strtod(e, NULL) == v) break;
     }
+    if (p > 17) p = 17;
+    const char *x = strchr(e, 'e');
+    int exp10 = x ? atoi(x + 1) : 0; /* "nan"/"inf" never occur: counts and times only */
+    if (exp10 < -4 || exp10 >= 16) {
+        fputs(e, f);
+        return;
+    }
+    int frac = p - 1 - exp10;
+    snprintf(b, sizeof b, "%.*f", frac > 0 ? frac : 0, v);
     fputs(b, f);
-    if (!strpbrk(b, ".en")) fputs(".0", f); /* "nan"/"inf" never occur: counts and times only */
+    if (!strchr(b, '.')) fputs(".0", f);
 }
 
 static double ms(uint64_t us) { return (double)us / 1000.0; }
