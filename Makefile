@@ -118,10 +118,11 @@ demo: deps
 unit: $(UNIT_BIN)
 	@$(UNIT_BIN)
 
-# Builds the normal and the sanitizer binaries, then runs every suite on both.
+# Builds the normal and the sanitizer binaries (one job per core), then runs every suite on both.
+NPROC ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory WERROR=1 all $(UNIT_BIN)
-	@$(MAKE) --no-print-directory WERROR=1 BUILD=build-asan SAN=1 OPT="-O1 -g" build-asan/barrage build-asan/unit_tests
+	@$(MAKE) --no-print-directory -j$(NPROC) WERROR=1 all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory -j$(NPROC) WERROR=1 BUILD=build-asan SAN=1 OPT="-O1 -g" build-asan/barrage build-asan/unit_tests
 	@sh tests/run.sh
 
 asan:
@@ -132,6 +133,7 @@ bench: all
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS; `make fuzz FUZZ_SECONDS=5` for a quick pass.
 FUZZ_SECONDS ?= 60
+
 fuzz:
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh
 
