@@ -305,6 +305,9 @@ static const char css[] =
     "svg .stage{stroke:#64748b;stroke-width:1.2;stroke-dasharray:5 4}\n"
     "svg .stage-label{font-size:11.5px;fill:#475569;paint-order:stroke;stroke:#fff;stroke-width:4px;"
     "stroke-linejoin:round}\n"
+    "svg .finding{stroke:#b91c1c;stroke-width:1.6}\n"
+    "svg .finding-label{font-size:11.5px;font-weight:600;fill:#b91c1c;paint-order:stroke;stroke:#fff;"
+    "stroke-width:4px;stroke-linejoin:round}\n"
     "svg .empty{font-size:15px;fill:#9ca3af}\n"
     "footer{color:var(--muted);font-size:12px;padding:0 0 24px}\n"
     "@media (max-width:900px){.cards{grid-template-columns:repeat(3,1fr)}.grid{grid-template-columns:1fr}}\n";

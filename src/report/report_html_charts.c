@@ -74,9 +74,47 @@ static void plot_stages(svg_chart_t *c, const report_plot_t *p)
     }
 }
 
-/* data-stage-boundaries="1,2": seconds where the stage changes. */
+/* The analysis' findings to mark on the time charts (analysis.h): the
+ * breaking point's three signals, and the spike's recovery. */
+typedef struct finding_mark { const char *key, *label; double second; } finding_mark_t;
+
+static size_t plot_findings_of(const report_plot_t *p, finding_mark_t *m)
+{
+    const analysis_t *a = p->run->analysis;
+    size_t n = 0;
+    if (!a) return 0;
+    if (a->ramp && !a->ramp_short) {
+        if (a->knee.found) m[n++] = (finding_mark_t){ "knee", "knee", a->knee.second };
+        if (a->latency.found) m[n++] = (finding_mark_t){ "latency", "latency x2", a->latency.second };
+        if (a->failures.found) m[n++] = (finding_mark_t){ "failures", "failures", a->failures.second };
+    }
+    if (a->spike && a->recovered) m[n++] = (finding_mark_t){ "recovered", "recovered", a->recovered_at };
+    return n;
+}
+
+/* A solid line at the start of each finding's second, labelled at the bottom. */
+static void plot_findings(svg_chart_t *c, const report_plot_t *p)
+{
+    finding_mark_t m[4];
+    size_t n = plot_findings_of(p, m);
+    for (size_t i = 0; i < n; i++) {
+        double x = svg_axis_pos(&c->x, m[i].second);
+        fprintf(c->f, "<line class=\"finding\" data-finding=\"%s\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\"/>"
+                      "<text class=\"finding-label\" x=\"%.1f\" y=\"%.1f\">%s</text>\n",
+                m[i].key, x, x, c->t, c->b, x + 4, c->b - 6 - 13.0 * (double)i, m[i].label);
+    }
+}
+
+/* data-stage-boundaries="1,2": seconds where the stage changes; data-findings="knee:4,...". */
 static void plot_stage_attr(FILE *f, const report_plot_t *p)
 {
+    finding_mark_t m[4];
+    size_t nf = plot_findings_of(p, m);
+    if (nf) {
+        fputs(" data-findings=\"", f);
+        for (size_t i = 0; i < nf; i++) fprintf(f, "%s%s:%g", i ? "," : "", m[i].key, m[i].second);
+        fputc('"', f);
+    }
     fputs(" data-stage-boundaries=\"", f);
     int first = 1;
     for (size_t i = 1; i < p->n; i++)
@@ -101,6 +139,7 @@ static void plot_chart_frame(svg_chart_t *c, const report_plot_t *p)
     svg_chart_xtime(c, p->span);
     svg_chart_frame(c);
     plot_stages(c, p);
+    plot_findings(c, p);
 }
 
 /* Responses of point i with an expected status (the rest of its failed are socket/protocol errors). */

@@ -10,6 +10,7 @@ RPS x (SERVICE + QUEUE). The stated tolerances are the ramp's resolution
 import http.server
 import json
 import os
+import re
 import socketserver
 import tempfile
 import threading
@@ -48,9 +49,12 @@ def run_concurrently(*fns):
     return out
 
 
+HTML = os.path.join(tempfile.mkdtemp(prefix="barrage-analysis-"), "ramp.html")
+
+
 def ramp_run():
     with Serve("--capacity", CAP) as s:
-        return barrage("-t", "1", "--stages", RAMP, s.url + "/", timeout=60)
+        return barrage("-t", "1", "--stages", RAMP, "--html", HTML, s.url + "/", timeout=60)
 
 
 def spike_run():
@@ -91,6 +95,13 @@ def test_breaking_point_spike_recovery_and_soak_drift():
     between(a["failures"]["load"], 80, 105, "failures load", ramp)
     check(a["failures"]["after"] > 0.01 >= a["failures"]["before"], f"failure evidence {a['failures']}")
     check(a["knee"]["second"] < a["latency"]["second"] < a["failures"]["second"], f"order {a}")
+    # the findings are marked on the HTML page's time charts, at the seconds the JSON gives
+    with open(HTML) as f:
+        page = f.read()
+    want = ",".join(f"{k}:{a[k]['second']}" for k in ("knee", "latency", "failures"))
+    m = re.search(r'<svg[^>]*id="rps-chart"[^>]*data-findings="([^"]*)"', page)
+    eq(m.group(1) if m else None, want, "the rps chart's marks")
+    check(page.count('class="finding" data-finding="knee"') >= 3, "the knee on every time chart")
     # the same answers from the result file (barrage report; a merge's result too)
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "ramp.json")

@@ -100,8 +100,9 @@ def test_delay_shows_in_latency_and_run_ends_on_time():
     p50 = r.percentiles[50]
     check(0.099 <= p50 < 0.150, f"p50 {p50 * 1000:.1f} ms for a 100 ms delay")
     # 4 connections x 2 s / 100 ms = 80 responses at most, less the ones in flight at the end;
-    # a loaded 2-core machine (or the sanitizer build) loses a few turns, a doubled delay would give 40
-    check(60 <= r.requests <= 80, f"responses: {r.requests}")
+    # a loaded 2-core machine (the suites run side by side) loses turns; a doubled delay would give
+    # 40 at most (and the p50 above catches it)
+    check(45 <= r.requests <= 80, f"responses: {r.requests}")
     expect(r, None)
 
 
