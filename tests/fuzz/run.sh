@@ -69,14 +69,15 @@ fi
 rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 
 # Which sources each target needs (from the includes of src/**/*.c):
-#   config.c -> rate.c -> units.c (--stages; durations), threshold.c (a script's thresholds) -> stats.c,
+#   config*.c (CONFIG below) -> rate.c -> units.c (--stages; durations), threshold.c (a script's thresholds) -> stats.c,
 #   http.c, http_request.c -> llhttp.
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
+CONFIG="config config_options config_script config_url config_usage"
 sources() {
     case $1 in
-        url)       echo "config rate units seed threshold stats http http_request $LLHTTP" ;;
-        options)   echo "config rate units seed threshold stats http http_request $LLHTTP" ;;
-        threshold) echo "threshold stats rate units seed config" ;;
+        url)       echo "$CONFIG rate units seed threshold stats http http_request $LLHTTP" ;;
+        options)   echo "$CONFIG rate units seed threshold stats http http_request $LLHTTP" ;;
+        threshold) echo "threshold stats rate units seed $CONFIG" ;;
         response)  echo "http http_request stats $LLHTTP" ;;
         *)         return 1 ;;
     esac
