@@ -80,7 +80,7 @@ typedef struct config {
     int seed_given;       /* --seed was given */
     uint64_t users;       /* --users/-u (Locust's): the same as -c; 0 = not given */
     double spawn_rate;    /* --spawn-rate/-r: users started per second (0 = all at once) */
-    uint64_t given;       /* bit per option given on the command line (internal to config.c) */
+    uint64_t given;       /* bit per option given on the command line (internal to config*.c) */
     uint64_t from_script; /* bit per option taken from the script's `options` table */
     char **owned;         /* strings copied from a script's options (owned) */
     size_t nowned;

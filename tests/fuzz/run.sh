@@ -69,15 +69,17 @@ fi
 rm -f "$OUT/probe" "$OUT/probe.c" "$OUT/probe.log"
 
 # Which sources each target needs (from the includes of src/**/*.c):
-#   config.c -> rate.c -> units.c (--stages; durations), threshold.c (a script's thresholds) -> stats.c,
+#   config*.c (CONFIG below) -> rate.c -> units.c (--stages; durations), threshold.c (a script's thresholds) -> stats*.c (STATS),
 #   http.c, http_request.c -> llhttp.
 LLHTTP="llhttp/llhttp llhttp/api llhttp/http"
+CONFIG="config config_options config_script config_url config_usage"
+STATS="stats stats_named stats_users stats_second"
 sources() {
     case $1 in
-        url)       echo "config rate units seed threshold stats stats_named stats_users http http_request $LLHTTP" ;;
-        options)   echo "config rate units seed threshold stats stats_named stats_users http http_request $LLHTTP" ;;
-        threshold) echo "threshold stats stats_named stats_users rate units seed config" ;;
-        response)  echo "http http_request stats stats_named stats_users $LLHTTP" ;;
+        url)       echo "$CONFIG rate units seed threshold $STATS http http_request $LLHTTP" ;;
+        options)   echo "$CONFIG rate units seed threshold $STATS http http_request $LLHTTP" ;;
+        threshold) echo "threshold $STATS rate units seed $CONFIG" ;;
+        response)  echo "http http_request $STATS $LLHTTP" ;;
         *)         return 1 ;;
     esac
 }
