@@ -44,6 +44,8 @@ when a target is missed: this is a benchmark, not a test.
 Settings (environment, or the matching option):
   BARRAGE=path          binary under test (default ./barrage)      --barrage
   BENCH_SUITE=all       core, script or all                        --suite
+  BENCH_CASES=          script suite only: a comma list of cases to run
+                        (request, response, workflow; default all)
   BENCH_RUNS=7          runs per tool for rps and CPU              --runs
   BENCH_DURATION=5      seconds per run                            --duration
   BENCH_TARGET=nginx    or `serve` for the built-in target         --target
@@ -129,6 +131,9 @@ def parse_args():
                     help="perf record -F: cpu-clock samples per second of CPU time")
     a = ap.parse_args()
     a.suites = ("core", "script") if a.suite == "all" else (a.suite,)
+    a.cases = [c for c in (os.environ.get("BENCH_CASES") or "").split(",") if c]
+    if set(a.cases) - {c.key for c in CASES}:
+        ap.error(f"BENCH_CASES: unknown case in {a.cases} (cases: {', '.join(c.key for c in CASES)})")
     a.repeats_left, a.repeated, a.noisy_kept = a.repeats, 0, 0
     a.barrage = os.path.abspath(a.barrage)
     if a.runs < 1 or a.duration < 1:
@@ -241,7 +246,7 @@ class Run:
         m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         self.non2xx = int(m.group(1)) if m else 0
         # what the bench's Lua scripts print from done() ("bench-script: ...")
-        # and barrage's per-name rows ("Requests by name")
+        # and barrage's per-name rows ("Requests by name": [method] name count failures ...)
         m = re.search(r"^bench-script: request\(\) calls (\d+)", out, re.M)
         self.calls = int(m.group(1)) if m else None
         self.statuses = {int(a): int(b) for a, b in
@@ -249,7 +254,7 @@ class Run:
         m = re.search(r"^bench-script: steps sent (\d+) (\d+) (\d+)", out, re.M)
         self.steps = [int(x) for x in m.groups()] if m else None
         self.named = {a: (int(b), int(c)) for a, b, c in
-                      re.findall(r"^\s+(step\d)\s+(\d+)\s+(\d+)\s", out, re.M)}
+                      re.findall(r"^\s+(?:[A-Z]+\s+)?(step\d)\s+(\d+)\s+(\d+)\s", out, re.M)}
         self.problem = None  # set by a case's check of the hooks' output
         self.perf = None  # PerfResult of the client's samples, when perf ran
         self.perf_error = None
@@ -1211,6 +1216,8 @@ def script_suite(args, target, url, all_runs):
              "", "paths/order as scripted", "PASS" if not (wire["barrage"] or wire["wrk"]) else "FAIL")]
     notes = []
     for case in CASES:
+        if args.cases and case.key not in args.cases:
+            continue
         names = {t: os.path.basename(case.scripts[t]) for t in case.scripts}
         log(f"== script: {case.title} (barrage -s {names['barrage']}, wrk -s {names['wrk']}), "
             f"{args.runs} x {args.duration}s per tool, alternating")
