@@ -118,7 +118,7 @@ static void fuzz_threshold(const char *s)
         CHECK(!isspace((unsigned char)t.name[0]) && !isspace((unsigned char)t.name[nl - 1]));
         CHECK(t.metric != THRESHOLD_NON2XX);
     }
-    CHECK(t.metric >= THRESHOLD_PERCENTILE && t.metric <= THRESHOLD_FAILED_RATE);
+    CHECK(t.metric >= THRESHOLD_PERCENTILE && t.metric <= THRESHOLD_HTTP_REQS_RATE); /* the last metric */
     CHECK(t.op >= THRESHOLD_LT && t.op <= THRESHOLD_NE);
     if (t.metric == THRESHOLD_PERCENTILE) CHECK(t.p > 0 && t.p <= 100);
     CHECK(isfinite(t.value) && t.value >= 0);
