@@ -463,7 +463,7 @@ void run_report(const run_t *r, int exit_code, int interrupted, report_run_t *rr
         rr->events_t0_ns = r->start_ns;
     }
     for (size_t i = 0; i < r->started; i++) {
-        int64_t us = r->workers[i].released_unix_us;
+        int64_t us = __atomic_load_n(&r->workers[i].released_unix_us, __ATOMIC_RELAXED); /* --web: while it runs */
         if (us && (!rr->start_actual_unix_us || us < rr->start_actual_unix_us)) rr->start_actual_unix_us = us;
     }
 }

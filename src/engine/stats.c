@@ -356,6 +356,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     hist_merge(&dst->tls_time, &src->tls_time);
     dst->tls_resumed += src->tls_resumed;
     dst->rate_start_forced |= src->rate_start_forced;
+    if (src->rate_start_us > dst->rate_start_us) dst->rate_start_us = src->rate_start_us; /* merge: the slowest shard's */
     if (!dst->tls_info[0]) memcpy(dst->tls_info, src->tls_info, sizeof dst->tls_info);
     for (size_t i = 0; i < src->nnamed; i++) {
         const stats_named_t *n = &src->named[i];

@@ -163,6 +163,8 @@ int stats_fail_add(stats_fail_t **list, uint32_t *n, int32_t kind, uint64_t coun
 /* One failure of kind now (the wall clock read here: failures only). 0 or -ENOMEM. */
 struct stats_named;
 int stats_named_fail(struct stats_named *n, int32_t kind);
+/* Take one failure of kind out again (r:success()/r:failure() overriding a status); nothing if none. */
+void stats_named_fail_drop(struct stats_named *n, int32_t kind);
 
 #define STATS_METHOD_MAX 16  /* a request method as kept per name (longer ones are cut) */
 

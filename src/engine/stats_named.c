@@ -42,6 +42,18 @@ int stats_named_fail(stats_named_t *n, int32_t kind)
     return stats_fail_add(&n->fails, &n->nfails, kind, 1, ms, ms);
 }
 
+void stats_named_fail_drop(stats_named_t *n, int32_t kind)
+{
+    for (uint32_t i = 0; i < n->nfails; i++) {
+        if (n->fails[i].kind != kind) continue;
+        if (--n->fails[i].count == 0) {
+            memmove(&n->fails[i], &n->fails[i + 1], (n->nfails - i - 1) * sizeof *n->fails);
+            n->nfails--;
+        }
+        return;
+    }
+}
+
 const stats_named_t *stats_named_sum(const stats_t *s, const char *name, stats_named_t *scratch)
 {
     const stats_named_t *one = NULL;

@@ -39,7 +39,10 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     size_t names_at = (head + nc * sizeof(stats_code_t) + 7) / 8 * 8;
     size_t names = s->nnamed ? stats_second_names_size(s, prev) : 0;
     stats_second_t *sec = malloc(names_at + names);
-    if (!sec) return NULL;
+    if (!sec) { /* the whole run has this second's latency already: never merge it twice */
+        hist_reset(&s->second);
+        return NULL;
+    }
     sec->codes = (stats_code_t *)(void *)((char *)sec + head);
     sec->ncodes = 0;
     sec->names = NULL;

@@ -72,7 +72,7 @@ static void start_timeline(worker_t *w, uint64_t now, int forced)
     w->sched_waiting = 0;
     rate_sched_init(&w->sched, w->rate, now);
     w->stats.rate_start_forced = (uint8_t)forced;
-    w->released_unix_us = wall_us();
+    __atomic_store_n(&w->released_unix_us, wall_us(), __ATOMIC_RELAXED);
     __atomic_store_n(&w->timeline_ns, now ? now : 1, __ATOMIC_RELEASE);
     loop_timer_start(w->loop, &w->rate_timer, now); /* the waiting connections go, oldest first */
 }
@@ -305,7 +305,7 @@ static int64_t wall_us(void)
 static void on_start(loop_timer_t *t)
 {
     worker_t *w = (worker_t *)((char *)t - offsetof(worker_t, start_timer));
-    w->released_unix_us = wall_us();
+    __atomic_store_n(&w->released_unix_us, wall_us(), __ATOMIC_RELAXED);
     w->holding = 0;
     for (uint64_t i = 0; i < w->connections; i++) conn_resume(&w->conns[i]);
 }
@@ -439,7 +439,7 @@ static void *run(void *arg)
         loop_timer_init(&w->start_timer, on_start);
         loop_timer_start(w->loop, &w->start_timer, w->hold_until);
     } else {
-        w->released_unix_us = wall_us();
+        __atomic_store_n(&w->released_unix_us, wall_us(), __ATOMIC_RELAXED);
     }
     loop_timer_init(&w->second_timer, on_second);
     loop_timer_start(w->loop, &w->second_timer, w->t0 + 1000000000u);

@@ -42,7 +42,7 @@ typedef struct worker {
     int nthreads;              /* threads in the run (for a thread's share of stages) */
     uint32_t shard_index, shard_count; /* --shard: this instance's share of stages */
     uint64_t hold_until;       /* --start-at: connect now, send from this instant (t0) */
-    int64_t released_unix_us;  /* wall clock when it started sending (read after join) */
+    int64_t released_unix_us;  /* wall clock when it started sending (atomic: --web reads it while it runs) */
     uint64_t timeline_ns;      /* constant -R: when its timeline started (atomic; 0 before) */
 
     /* Live controls (--web), written by another thread through worker_control

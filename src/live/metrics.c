@@ -81,26 +81,50 @@ static void histogram(FILE *f, const char *name, const char *lname, const char *
 }
 
 /* Per name: counters (also during the run), latency (final only: the
- * seconds carry no per-name histograms). */
+ * seconds carry no per-name histograms). A name used with several methods is
+ * several entries of s (Locust's rows): one series each, summed, so no
+ * series is written twice. */
+static const stats_t *sort_s; /* qsort's context (the main thread only renders) */
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(sort_s->named[*(const size_t *)a].name, sort_s->named[*(const size_t *)b].name);
+}
+
 static void per_name(FILE *f, const stats_t *s, int final)
 {
     if (!s->nnamed) return;
-    family(f, "barrage_http_reqs_by_name_total", "counter", "requests by script-given name (responses plus failed attempts)");
-    for (size_t i = 0; i < s->nnamed; i++) {
-        fputs("barrage_http_reqs_by_name_total{name=\"", f);
-        label(f, s->named[i].name);
-        fprintf(f, "\"} %" PRIu64 "\n", s->named[i].requests);
+    size_t *ix = malloc(s->nnamed * sizeof *ix), n = s->nnamed;
+    if (!ix) return;
+    for (size_t i = 0; i < n; i++) ix[i] = i;
+    sort_s = s;
+    qsort(ix, n, sizeof *ix, by_name);
+    static const char *const fam[3] = { "barrage_http_reqs_by_name_total", "barrage_http_req_failed_by_name_total",
+                                        "barrage_http_req_duration_by_name_seconds" };
+    family(f, fam[0], "counter", "requests by script-given name (responses plus failed attempts)");
+    for (int pass = 0; pass < (final ? 3 : 2); pass++) {
+        if (pass == 1) family(f, fam[1], "counter", "failed requests by script-given name");
+        if (pass == 2) family(f, fam[2], "histogram", "response latency by script-given name");
+        for (size_t i = 0, j; i < n; i = j) {
+            const stats_named_t *e = &s->named[ix[i]];
+            uint64_t sum = 0;
+            for (j = i; j < n && !strcmp(s->named[ix[j]].name, e->name); j++)
+                sum += pass == 0 ? s->named[ix[j]].requests : s->named[ix[j]].failures;
+            if (pass < 2) {
+                fprintf(f, "%s{name=\"", fam[pass]);
+                label(f, e->name);
+                fprintf(f, "\"} %" PRIu64 "\n", sum);
+            } else if (j == i + 1) {
+                histogram(f, fam[2], "name", e->name, &e->latency);
+            } else {
+                hist_t h;
+                if (hist_init(&h)) continue;
+                for (size_t k = i; k < j; k++) hist_merge(&h, &s->named[ix[k]].latency);
+                histogram(f, fam[2], "name", e->name, &h);
+                hist_free(&h);
+            }
+        }
     }
-    family(f, "barrage_http_req_failed_by_name_total", "counter", "failed requests by script-given name");
-    for (size_t i = 0; i < s->nnamed; i++) {
-        fputs("barrage_http_req_failed_by_name_total{name=\"", f);
-        label(f, s->named[i].name);
-        fprintf(f, "\"} %" PRIu64 "\n", s->named[i].failures);
-    }
-    if (!final) return;
-    family(f, "barrage_http_req_duration_by_name_seconds", "histogram", "response latency by script-given name");
-    for (size_t i = 0; i < s->nnamed; i++)
-        histogram(f, "barrage_http_req_duration_by_name_seconds", "name", s->named[i].name, &s->named[i].latency);
+    free(ix);
 }
 
 int metrics_render(const live_state_t *st, char **buf, size_t *len)

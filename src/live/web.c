@@ -274,6 +274,7 @@ static void write_snapshot(FILE *f, web_t *w, const report_run_t *run, uint32_t 
     report_json_events(f, run);
     fputs(", \"charts\": {", f);
     /* the report's time charts over the complete seconds only */
+    if (run->series && seconds > run->series->n) seconds = run->series->n; /* a second lost to -ENOMEM */
     stats_series_t view = { .pts = run->series ? run->series->pts : NULL, .n = seconds };
     report_run_t r = *run;
     r.series = &view;

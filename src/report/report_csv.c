@@ -436,6 +436,20 @@ static int write_failures(const char *prefix, const report_run_t *run, const sta
             error_text(e, sizeof e, x->kind, rows[i]->name);
             failure_row(f, rows[i]->method, rows[i]->name, e, x->count, x->first_ms, x->last_ms);
         }
+    /* r:failure(msg): Locust's catch_response failures (error classes are rows above already);
+     * barrage does not time-stamp them: the run's span */
+    static const char *const class_names[] = { "connect", "read", "write", "timeout", "parse" };
+    int64_t end_ms = run->start_unix_ms + (int64_t)(run->elapsed_ns / 1000000);
+    for (size_t i = 0; i < s->nnamed; i++)
+        for (uint32_t k = 0; k < rows[i]->nreasons; k++) {
+            const stats_reason_t *x = &rows[i]->reasons[k];
+            int cls = 0;
+            for (size_t c = 0; c < sizeof class_names / sizeof class_names[0]; c++)
+                cls |= !strcmp(x->reason, class_names[c]);
+            if (cls) continue;
+            snprintf(e, sizeof e, "CatchResponseError('%.1000s')", x->reason);
+            failure_row(f, rows[i]->method, rows[i]->name, e, x->count, run->start_unix_ms, end_ms);
+        }
     if (!s->nnamed) { /* a plain run: its error classes and failed statuses, seen by second */
         const uint64_t classes[] = { s->errors.connect, s->errors.read, s->errors.write, s->errors.timeout,
                                      s->errors.parse };

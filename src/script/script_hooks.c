@@ -167,6 +167,7 @@ static int hook_response(conn_t *c, uint64_t latency_us)
         lua_pushnil(L); /* no error */
         lua_pushboolean(L, c->resp_failed);
         push_timings(L, c, latency_us);
+        sc->mark_status = sc->name >= 0 ? status : 0; /* counted as a failure kind above, when failed */
         script_mark_open(sc, c->resp_failed, NULL);
         return script_user_step(sc, 11);
     }

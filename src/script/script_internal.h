@@ -41,6 +41,8 @@ typedef struct sconn {
     uint8_t mark_failed;  /* it counts as failed now */
     uint8_t mark_error;   /* a failed attempt (status 0): marks change nothing */
     uint8_t mark_has_reason; /* mark_reason is counted in its name's reasons */
+    int mark_status;      /* its status while it is counted as a failure kind of its name (PREFIX_failures.csv),
+                             else 0: a mark that overrides the status takes it out */
     char mark_reason[STATS_REASON_LEN + 1];
     uint8_t stop_state;   /* virtual users: 0 running, 1 on_stop running, 2 ended (retire) */
 } sconn_t;

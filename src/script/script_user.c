@@ -191,6 +191,7 @@ void script_mark_open(sconn_t *sc, int failed, const char *reason)
     sc->mark_failed = (uint8_t)(failed != 0);
     sc->mark_error = reason != NULL;
     sc->mark_has_reason = 0;
+    if (!failed || reason) sc->mark_status = 0;
     lua_pushnumber(s->L, sc->mark_token);
 }
 
@@ -221,6 +222,10 @@ int script_l_mark(lua_State *L)
     if (n && sc->mark_has_reason) {
         (void)stats_reason_add(n, sc->mark_reason, strlen(sc->mark_reason), -1);
         sc->mark_has_reason = 0;
+    }
+    if (n && sc->mark_status) { /* the mark, not the status, says why from now on */
+        stats_named_fail_drop(n, sc->mark_status);
+        sc->mark_status = 0;
     }
     if (ok != !sc->mark_failed) {
         if (ok) { st->failed_status--; if (n) n->failures--; }

@@ -384,3 +384,30 @@ def test_every_response_marked_failed_is_named_as_such():
     eq((r.rc, r.json["summary"]["failed"], r.json["summary"]["attempts"]), (0, 5, 5), f"{r}")
     check("the script marked every HTTP 200 response failed" in r.err and "--expect-status" not in r.err,
           f"the all-failed line names the script's marks, not --expect-status: {r.err}")
+
+
+def test_marks_are_the_rows_of_the_failures_csv():
+    """r:success() on a 500 takes its row out of PREFIX_failures.csv; r:failure(msg) on a 200 is a
+    row of its own (Locust's CatchResponseError); the rows add up to the Failure Count."""
+    import csv
+    text = """
+local n = 0
+function user(u)
+   n = n + 1
+   local r = u:get("/", {name = "page"})
+   if r.status == 500 then r:success() elseif n % 3 == 0 then r:failure("bad body") end
+end
+"""
+    with tempfile.TemporaryDirectory() as tmp, Serve("--fault", "status500:2") as s:
+        r = barrage("-t", "1", "-c", "1", "-n", "30", "--csv", os.path.join(tmp, "out"), "-s",
+                    script(tmp, text), s.url)
+        eq(r.rc, 0, f"{r}")
+        with open(os.path.join(tmp, "out_failures.csv")) as f:
+            rows = list(csv.DictReader(f))
+        with open(os.path.join(tmp, "out_stats.csv")) as f:
+            page = [x for x in csv.DictReader(f) if x["Name"] == "page"][0]
+    errors = {x["Error"]: int(x["Occurrences"]) for x in rows}
+    check(not any("500" in e for e in errors), f"the 500s marked ok have no row: {errors}")
+    check(errors.get("CatchResponseError('bad body')", 0) > 0, f"r:failure's row: {errors}")
+    eq(sum(errors.values()), int(page["Failure Count"]), "the rows add up to the Failure Count")
+    eq(int(page["Failure Count"]), r.json["summary"]["failed"], "and to the JSON's failed")
