@@ -34,6 +34,17 @@ def eq(actual, expected, what):
         raise Fail(f"{what}: expected {expected!r}, got {actual!r}")
 
 
+def need_peer(path, package):
+    """A real peer a test needs (Locust, Prometheus...): True if installed. deps/install.sh installs
+    `package`; missing, it fails under CI=true, and elsewhere the test says so and does not run."""
+    if os.path.exists(path):
+        return True
+    if os.environ.get("CI") == "true":
+        raise Fail(f"{path} is missing: deps/install.sh installs {package}")
+    print(f"    (no {path}: not run; deps/install.sh installs {package})")
+    return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import re
 import subprocess
 import tempfile
 
-from harness import Serve, barrage, check, eq, Fail
+from harness import Serve, barrage, check, eq, need_peer
 
 LOCUST = "/usr/bin/locust"
 
@@ -59,13 +59,6 @@ def read(path):
         return list(csv.reader(f))
 
 
-def have_locust():
-    if os.path.exists(LOCUST):
-        return True
-    if os.environ.get("CI") == "true":
-        raise Fail(f"{LOCUST} is missing: deps/install.sh installs python3-locust")
-    print(f"    (no {LOCUST}: Locust comparison not run)")
-    return False
 
 
 def locust_run(tmp, url):
@@ -117,7 +110,7 @@ def check_stats(rows, who):
 
 
 def test_files_match_a_real_locust_run():
-    if not have_locust():
+    if not need_peer(LOCUST, "python3-locust"):
         return
     with tempfile.TemporaryDirectory() as tmp, Serve() as s:
         lp = locust_run(tmp, s.url)

@@ -13,21 +13,13 @@ import time
 import urllib.parse
 import urllib.request
 
-from harness import BARRAGE, Fail, Serve, barrage, check, eq, free_port, no_sanitizer_report
+from harness import BARRAGE, Fail, Serve, barrage, check, eq, free_port, need_peer, no_sanitizer_report
 
 PROMETHEUS = "/usr/bin/prometheus"
 PROMTOOL = "/usr/bin/promtool"
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 
 
-def need(path):
-    """A peer the test needs: deps/install.sh installs it; missing is a failure under CI."""
-    if os.path.exists(path):
-        return True
-    if os.environ.get("CI") == "true":
-        raise Fail(f"{path} is missing: run deps/install.sh")
-    print(f"skip: {path} is not installed (deps/install.sh)")
-    return False
 
 
 def http_get(url, timeout=2.0):
@@ -136,7 +128,7 @@ def test_metrics_endpoint_while_running():
     """/metrics mid-run: valid for promtool, counters consistent within one
     scrape (per name too), 404 elsewhere; the bound port printed on one
     stderr line."""
-    if not need(PROMTOOL):
+    if not need_peer(PROMTOOL, "prometheus"):
         return
     with Serve("--fault", "status500:10", "--delay", "1ms") as s, tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "r.json")
@@ -189,7 +181,7 @@ def test_metrics_endpoint_while_running():
 def test_prometheus_scrapes_a_run():
     """A real Prometheus scrapes --metrics every second during a 6 s run; its
     last samples agree with the JSON result."""
-    if not need(PROMETHEUS):
+    if not need_peer(PROMETHEUS, "prometheus"):
         return
     mport, pport = free_port(), free_port()
     with Serve("--fault", "status500:10", "--delay", "2ms") as s, tempfile.TemporaryDirectory() as tmp:
@@ -297,7 +289,7 @@ def one(gw, metric, **labels):
 def test_pushgateway_gets_the_final_counters():
     """--metrics-push: after a 1 s run the gateway holds barrage's final
     counters, equal to the JSON result; per name and checks too."""
-    if not need(PUSHGATEWAY):
+    if not need_peer(PUSHGATEWAY, "prometheus-pushgateway"):
         return
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:

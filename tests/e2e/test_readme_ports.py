@@ -13,7 +13,7 @@ import shlex
 import subprocess
 import tempfile
 
-from harness import ROOT, Serve, barrage, check, eq, Fail
+from harness import ROOT, Serve, barrage, check, eq, need_peer
 
 LOCUST = "/usr/bin/locust"
 HEADING = "## Coming from Locust / k6"
@@ -76,13 +76,6 @@ def options(argv):
     return opts, pos
 
 
-def have_locust():
-    if os.path.exists(LOCUST):
-        return True
-    if os.environ.get("CI") == "true":
-        raise Fail(f"{LOCUST} is missing: deps/install.sh installs python3-locust")
-    print(f"    (no {LOCUST}: the Locust side not run)")
-    return False
 
 
 def write(tmp, name, text):
@@ -190,7 +183,7 @@ def test_the_locustfile_and_its_port_run_alike():
         for k, n in names.items():
             eq(int(brows[k]["Request Count"]), n["requests"], f"{k}: CSV count = JSON")
         python_floats(brows, "barrage")
-        if not have_locust():
+        if not need_peer(LOCUST, "python3-locust"):
             return
         p = locust_run(tmp, s.url)
         lrows = csv_rows(os.path.join(tmp, "L_stats.csv"))

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rate.h"
+
 typedef void (*test_fn)(int *failed);
 void test_register(const char *name, test_fn fn);
 /* Report a failure (printf-style) and end the test's process: never returns. */
@@ -57,5 +59,8 @@ void test_skip_(const char *file, int line, const char *reason) __attribute__((n
 /* Mark a test that documents behaviour not there yet (e.g. "needs proto
  * branch"): it is reported and counted as skipped. Remove it to enable. */
 #define TEST_SKIP(reason) test_skip_(__FILE__, __LINE__, reason)
+
+/* Stages parsed from "30s:50,1m:50" (rate_stages_parse); a bad spec fails the test (test_rate.c). */
+rate_stages_t test_stages(const char *spec);
 
 #endif

@@ -9,15 +9,6 @@
 
 #define S UINT64_C(1000000000)
 
-static rate_stages_t stages(const char *spec)
-{
-    rate_stages_t st;
-    char err[256] = "";
-    if (rate_stages_parse(spec, &st, err, sizeof err))
-        test_fail_(__FILE__, __LINE__, "rate_stages_parse(\"%s\"): %s", spec, err);
-    return st;
-}
-
 static stats_series_t series(uint32_t n)
 {
     stats_series_t s = { .pts = calloc(n, sizeof(stats_point_t)), .n = n, .cap = n };
@@ -53,7 +44,7 @@ static void ramp_model(stats_series_t *ser, double rate, double max)
 
 TEST(analysis_ramp_finds_knee_latency_and_failures)
 {
-    rate_stages_t st = stages("20s:200");
+    rate_stages_t st = test_stages("20s:200");
     stats_series_t ser = series(22);
     ramp_model(&ser, 10, 200);
     analysis_t a;
@@ -73,7 +64,7 @@ TEST(analysis_ramp_finds_knee_latency_and_failures)
 
 TEST(analysis_a_steady_ramp_finds_nothing)
 {
-    rate_stages_t st = stages("20s:30");
+    rate_stages_t st = test_stages("20s:30");
     stats_series_t ser = series(22);
     ramp_model(&ser, 1.5, 30);
     analysis_t a;
@@ -85,7 +76,7 @@ TEST(analysis_a_steady_ramp_finds_nothing)
 
 TEST(analysis_one_bad_second_is_not_a_finding)
 {
-    rate_stages_t st = stages("20s:30");
+    rate_stages_t st = test_stages("20s:30");
     stats_series_t ser = series(22);
     ramp_model(&ser, 1.5, 30);
     ser.pts[10].p95 *= 10;
@@ -100,7 +91,7 @@ TEST(analysis_spike_recovery_time)
 {
     /* 20 connections, a spike to 200 from 5 to 8 s, back at 20 from 9 s; the
      * server is slow (and failing) until 12 s: recovered 3 s after 9 s */
-    rate_stages_t st = stages("5s:20,1s:200,2s:200,1s:20,9s:20");
+    rate_stages_t st = test_stages("5s:20,1s:200,2s:200,1s:20,9s:20");
     stats_series_t ser = series(18);
     for (uint32_t i = 0; i < ser.n; i++) {
         uint64_t t = (uint64_t)i * S + S / 2;
@@ -124,7 +115,7 @@ TEST(analysis_spike_recovery_time)
 
 TEST(analysis_spike_not_recovered)
 {
-    rate_stages_t st = stages("5s:20,1s:200,1s:20,6s:20");
+    rate_stages_t st = test_stages("5s:20,1s:200,1s:20,6s:20");
     stats_series_t ser = series(14);
     for (uint32_t i = 0; i < ser.n; i++) {
         model(&ser.pts[i], rate_stages_value(&st, (uint64_t)i * S + S / 2));
@@ -157,7 +148,7 @@ TEST(analysis_soak_drift)
 
 TEST(analysis_rate_stages_use_the_target_rate_as_load)
 {
-    rate_stages_t st = stages("20s:2000");
+    rate_stages_t st = test_stages("20s:2000");
     stats_series_t ser = series(22);
     for (uint32_t i = 0; i < ser.n; i++) {
         double r = rate_stages_value(&st, (uint64_t)i * S + S / 2);

@@ -10,7 +10,7 @@
 #define S UINT64_C(1000000000) /* one second in ns */
 #define MS UINT64_C(1000000)
 
-static rate_stages_t stages(const char *spec)
+rate_stages_t test_stages(const char *spec)
 {
     rate_stages_t st;
     char err[256] = "";
@@ -35,7 +35,7 @@ static uint64_t take_until(rate_sched_t *r, uint64_t end, uint64_t *out, uint64_
 
 TEST(rate_stages_parse_valid)
 {
-    rate_stages_t st = stages("30s:50,1m:50,10s:0");
+    rate_stages_t st = test_stages("30s:50,1m:50,10s:0");
     ASSERT_EQ_INT(st.n, 3);
     ASSERT_EQ_U64(st.dur_ns[0], 30 * S);
     ASSERT_EQ_U64(st.dur_ns[1], 60 * S);
@@ -43,7 +43,7 @@ TEST(rate_stages_parse_valid)
     ASSERT(st.target[0] == 50 && st.target[1] == 50 && st.target[2] == 0);
     ASSERT_EQ_U64(rate_stages_total(&st), 100 * S);
     ASSERT(rate_stages_max(&st) == 50);
-    st = stages("500ms:2.5");
+    st = test_stages("500ms:2.5");
     ASSERT_EQ_INT(st.n, 1);
     ASSERT_EQ_U64(st.dur_ns[0], 500 * MS);
     ASSERT(st.target[0] == 2.5);
@@ -76,7 +76,7 @@ TEST(rate_stages_parse_errors)
     /* 64 stages are fine, 65 are not */
     char spec[1024] = "";
     for (int i = 0; i < RATE_MAX_STAGES; i++) strcat(spec, i ? ",1s:1" : "1s:1");
-    rate_stages_t st = stages(spec);
+    rate_stages_t st = test_stages(spec);
     ASSERT_EQ_INT(st.n, RATE_MAX_STAGES);
     strcat(spec, ",1s:1");
     char err[256] = "";
@@ -86,7 +86,7 @@ TEST(rate_stages_parse_errors)
 
 TEST(rate_stages_value_and_index)
 {
-    rate_stages_t st = stages("10s:100,10s:100,10s:0");
+    rate_stages_t st = test_stages("10s:100,10s:100,10s:0");
     ASSERT(rate_stages_value(&st, 0) == 0);              /* ramps start from 0 */
     ASSERT_NEAR(rate_stages_value(&st, 5 * S), 50, 1e-9);
     ASSERT_NEAR(rate_stages_value(&st, 10 * S - 1), 100, 1e-6);
@@ -101,7 +101,7 @@ TEST(rate_stages_value_and_index)
     ASSERT_EQ_INT(rate_stages_index(&st, 20 * S), 2);
     ASSERT_EQ_INT(rate_stages_index(&st, 30 * S), 2);    /* n-1 after the end */
     ASSERT_EQ_INT(rate_stages_index(&st, 1000 * S), 2);
-    st = stages("10s:50,10s:10");
+    st = test_stages("10s:50,10s:10");
     ASSERT_NEAR(rate_stages_value(&st, 15 * S), 30, 1e-9); /* ramps down from the previous target */
     ASSERT(rate_stages_value(&st, 99 * S) == 10);
 }
@@ -194,7 +194,7 @@ TEST(rate_sched_zero_rate)
     rate_sched_init(&r, 0, S);
     ASSERT_EQ_U64(rate_sched_next_at(&r), UINT64_MAX);
     ASSERT_EQ_INT(rate_sched_take(&r, UINT64_MAX - 1, &t), 0);
-    rate_stages_t st = stages("10s:0,5s:0");
+    rate_stages_t st = test_stages("10s:0,5s:0");
     rate_sched_init_stages(&r, &st, 1.0, S);
     ASSERT_EQ_U64(rate_sched_next_at(&r), UINT64_MAX);
     ASSERT_EQ_INT(rate_sched_take(&r, UINT64_MAX - 1, &t), 0);
@@ -205,7 +205,7 @@ TEST(rate_sched_zero_rate)
  * over 10 s: 500 + 1000 + 500 slots. */
 TEST(rate_sched_stage_ramps)
 {
-    rate_stages_t st = stages("10s:100,10s:100,10s:0");
+    rate_stages_t st = test_stages("10s:100,10s:100,10s:0");
     rate_sched_t r;
     rate_sched_init_stages(&r, &st, 1.0, 3 * S);
     ASSERT_NEAR(rate_sched_count(&r, 5 * S), 125, 1e-9);     /* 5 t^2 on the ramp */
@@ -239,7 +239,7 @@ TEST(rate_sched_stage_ramps)
  * target rate goes on. */
 TEST(rate_sched_stages_at_zero)
 {
-    rate_stages_t st = stages("5s:0,5s:100");
+    rate_stages_t st = test_stages("5s:0,5s:100");
     rate_sched_t r;
     rate_sched_init_stages(&r, &st, 1.0, 0);
     ASSERT_EQ_U64(rate_sched_next_at(&r), 5 * S);
@@ -249,7 +249,7 @@ TEST(rate_sched_stages_at_zero)
     ASSERT(rate_sched_take(&r, UINT64_MAX - 1, &t));
     ASSERT_NEAR((double)(t - 5 * S), sqrt(0.1) * 1e9, 1);    /* count = 10 x^2 on that ramp */
 
-    st = stages("10s:100,10s:0,10s:0,10s:100");
+    st = test_stages("10s:100,10s:0,10s:0,10s:100");
     rate_sched_init_stages(&r, &st, 1.0, 0);
     static uint64_t at[1600];
     uint64_t n = take_until(&r, 40 * S, at, 1600);
@@ -271,7 +271,7 @@ TEST(rate_sched_stages_at_zero)
 TEST(rate_sched_shares_sum_to_the_whole)
 {
     enum { THREADS = 3, SHARDS = 2, PARTS = THREADS * SHARDS };
-    rate_stages_t st = stages("10s:1000,10s:1000,5s:300");
+    rate_stages_t st = test_stages("10s:1000,10s:1000,5s:300");
     rate_sched_t r[PARTS];
     uint64_t sum = 0, lo = UINT64_MAX, hi = 0;
     for (int i = 0; i < PARTS; i++) {
@@ -349,7 +349,7 @@ TEST(rate_sched_set_rate_keeps_the_timeline)
     rate_sched_free(&r);
 
     /* stages: the change continues from the ramp's count */
-    rate_stages_t st = stages("10s:100");
+    rate_stages_t st = test_stages("10s:100");
     rate_sched_init_stages(&r, &st, 1.0, 0);
     double at5 = rate_sched_count(&r, 5 * S);      /* 0..50/s over 5 s: 125 */
     ASSERT_NEAR(at5, 125, 1e-9);

@@ -6,15 +6,6 @@
 #include <stdint.h>
 #include <string.h>
 
-static rate_stages_t plan(const char *spec)
-{
-    rate_stages_t st;
-    char err[256] = "";
-    if (rate_stages_parse(spec, &st, err, sizeof err))
-        test_fail_(__FILE__, __LINE__, "rate_stages_parse(\"%s\"): %s", spec, err);
-    return st;
-}
-
 /* A series of n seconds: second i has 100 + i responses, i failed statuses,
  * one read error from second 2 on, active = i + 1, stage stage_of[i]. */
 static void series(stats_series_t *ser, stats_point_t *pts, size_t n, const uint32_t *stage_of)
@@ -33,7 +24,7 @@ static void series(stats_series_t *ser, stats_point_t *pts, size_t n, const uint
 
 TEST(stages_plan_and_counts_from_the_series)
 {
-    rate_stages_t st = plan("2s:4,1s:8");
+    rate_stages_t st = test_stages("2s:4,1s:8");
     stages_t g;
     ASSERT_EQ_INT(stages_init(&g, &st, 0), 0);
     ASSERT_EQ_INT(g.n, 2);
@@ -66,10 +57,10 @@ TEST(stages_plan_and_counts_from_the_series)
 
 TEST(stages_fold_and_merge_by_index)
 {
-    rate_stages_t st = plan("1s:2,1s:4");
+    rate_stages_t st = test_stages("1s:2,1s:4");
     stages_t a, b, m;
     ASSERT_EQ_INT(stages_init(&a, &st, 1), 0);
-    rate_stages_t one = plan("1s:2");
+    rate_stages_t one = test_stages("1s:2");
     ASSERT_EQ_INT(stages_init(&b, &one, 1), 0);
     hist_t h;
     ASSERT_EQ_INT(hist_init(&h), 0);
