@@ -4,7 +4,7 @@
 -- wrk.init, setup/init/delay/request/response/done hooks) and barrage's
 -- virtual-user workflows (user(u), u:get/post/..., u:sleep, check).
 -- The C half (script_api.c) registers: wrk.lookup, wrk.connect, and
--- barrage._check, barrage.now, barrage._expect, barrage._mark before this
+-- barrage._check, barrage.now, barrage._send, barrage._mark before this
 -- chunk runs.
 
 local barrage = barrage
@@ -141,21 +141,38 @@ barrage.json = json
 ---------------------------------------------------------------------------
 -- Virtual users: user(u) runs as one coroutine per connection.
 ---------------------------------------------------------------------------
-local response_mt = {}
-response_mt.__index = response_mt
-function response_mt:json()
+-- A response: status, body, name, error, failed, elapsed and _token are
+-- fields; headers and timings are made on first use (most workflows read
+-- neither, and the headers table is the costliest part of a response),
+-- from the raw header block _h and the times _c, _s, _f.
+local response_mt, methods = {}, {}
+local parse_headers = barrage._headers
+response_mt.__index = function(r, k)
+   if k == "headers" then
+      local h = parse_headers(rawget(r, "_h"))
+      rawset(r, "headers", h)
+      return h
+   elseif k == "timings" then
+      local f = rawget(r, "_f")
+      local t = { connect = rawget(r, "_c"), tls = rawget(r, "_s"), ttfb = f, waiting = f, duration = rawget(r, "elapsed") }
+      rawset(r, "timings", t)
+      return t
+   end
+   return methods[k]
+end
+function methods:json()
    return json().decode(self.body)
 end
 -- Locust's catch_response: r:failure(msg) counts this response as failed
 -- (msg is its reason), r:success() as not failed; the last call wins, until
 -- the user's next request or sleep. False on a request that got no response.
-function response_mt:failure(msg)
+function methods:failure(msg)
    local ok, err = barrage._mark(self._token, false, msg ~= nil and tostring(msg) or "r:failure()")
    if err then error(err, 2) end
    if ok then self.failed = true end
    return ok
 end
-function response_mt:success()
+function methods:success()
    local ok, err = barrage._mark(self._token, true)
    if err then error(err, 2) end
    if ok then self.failed = false end
@@ -185,76 +202,24 @@ end
 local user_mt = {}
 user_mt.__index = user_mt
 
-local function cookie_header(jar)
-   local first, v = next(jar)
-   if first == nil then return nil end
-   if next(jar, first) == nil then return first .. "=" .. v end
-   local parts = {}
-   for k, val in pairs(jar) do parts[#parts + 1] = k .. "=" .. val end
-   table.sort(parts)
-   return concat(parts, "; ")
-end
-
-local function store_cookie(jar, value)
-   local pair = value:match("^%s*([^;]*)")
-   local k, v = pair:match("^([^=]+)=(.*)$")
-   if k then
-      k = k:match("^%s*(.-)%s*$")
-      local attrs = lower(value)
-      if attrs:find("max%-age=0") or attrs:find("max%-age=%-") or v == "" then
-         jar[k] = nil
-      else
-         jar[k] = v
-      end
-   end
-end
-
-local methods_with_body = { POST = true, PUT = true, PATCH = true, DELETE = true }
-
--- Merge header table t into h, names case-insensitive (idx maps a lower-case
--- name to its spelling in h): the last spelling given goes out on the wire.
-local function merge(h, idx, t)
-   for k, v in pairs(t) do
-      local l = lower(k)
-      local old = idx[l]
-      if old ~= nil and old ~= k then h[old] = nil end
-      h[k], idx[l] = v, k
-   end
-end
-
+-- The request is built, sent and its response made in C (script_request.c,
+-- barrage._send: the workflow's hot path); the options are read here.
+local send = barrage._send
 function user_mt:request(method, path, opts)
    if type(method) ~= "string" then error("u:request(method, path, opts): method must be a string", 2) end
    if type(path) ~= "string" then error("u:request: path must be a string, got " .. type(path), 2) end
-   if opts ~= nil and type(opts) ~= "table" then error("u:request: options must be a table, got " .. type(opts), 2) end
-   opts = opts or {}
-   local h, idx = {}, {}
-   merge(h, idx, wrk.headers)
-   merge(h, idx, self.headers)
-   if opts.headers then merge(h, idx, opts.headers) end
-   if not idx["cookie"] then h["Cookie"] = cookie_header(self.cookies) end
-   local body = opts.body
-   if opts.json ~= nil then
-      body = json().encode(opts.json)
-      if not idx["content-type"] then h["Content-Type"] = "application/json" end
+   local name, headers, body, expect, is_json = path, nil, nil, nil, false
+   if opts ~= nil then
+      if type(opts) ~= "table" then error("u:request: options must be a table, got " .. type(opts), 2) end
+      name, headers, body = opts.name or path, opts.headers, opts.body
+      if opts.json ~= nil then body, is_json = json().encode(opts.json), true end
+      if body ~= nil and type(body) ~= "string" then error("u:request: body must be a string", 2) end
+      if headers ~= nil and type(headers) ~= "table" then error("u:request: headers must be a table, got " .. type(headers), 2) end
+      if opts.expect ~= nil then expect = expect_spec(opts.expect) end
    end
-   if body ~= nil and type(body) ~= "string" then error("u:request: body must be a string", 2) end
-   if body == nil and methods_with_body[method] then body = "" end
-   local req = build_request(method, path, h, body)
-   local name = opts.name or path
-   local expect = opts.expect
-   local bad = barrage._expect(expect ~= nil and expect_spec(expect) or nil)
-   if bad then error(bad, 2) end
    self.yields = self.yields + 1
-   local status, hdrs, cookies, rbody, err, failed, elapsed, connect, tls, ttfb, token =
-      coroutine.yield("request", req, tostring(name))
-   if cookies then
-      local jar = self.cookies
-      for i = 1, #cookies do store_cookie(jar, cookies[i]) end
-   end
-   return setmetatable({ status = status, headers = hdrs or {}, body = rbody or "", error = err, name = name,
-                         failed = failed, elapsed = elapsed, _token = token,
-                         timings = { connect = connect, tls = tls, ttfb = ttfb, waiting = ttfb, duration = elapsed } },
-                       response_mt)
+   local r = send(self, method, path, name, headers, body, expect, is_json) -- not a tail call: errors name the caller's line
+   return r
 end
 
 function user_mt:get(path, opts) return self:request("GET", path, opts) end
@@ -626,4 +591,13 @@ function barrage._user_resume(u, ...)
       error("user(u) ended", 0)
    end
    return kind, a, b
+end
+
+-- Called by C with a response (script_push_response): the response table,
+-- then the user resumed with it.
+local user_resume = barrage._user_resume
+function barrage._user_respond(u, status, h, body, err, name, failed, elapsed, c, s, f, token)
+   return user_resume(u, setmetatable({ status = status, _h = h, body = body, error = err, name = name,
+                                        failed = failed, elapsed = elapsed, _c = c, _s = s, _f = f, _token = token },
+                                      response_mt))
 end

@@ -163,7 +163,11 @@ static int prelude_refs(script_t *s, void *arg)
     s->users_mode_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_getfield(L, -1, "_class_counts");
     s->class_counts_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_getfield(L, -1, "_user_respond");
+    s->respond_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
+    lua_getglobal(L, "wrk");
+    s->wrk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -172,7 +176,7 @@ static script_t *new_state(const config_t *cfg, uint32_t stream, char *err, size
     script_t *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->request_ref = s->response_ref = s->delay_ref = s->user_new_ref = s->resume_ref = LUA_NOREF;
-    s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = LUA_NOREF;
+    s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = s->wrk_ref = s->respond_ref = LUA_NOREF;
     s->timed = cfg->duration_set || !cfg->requests;
     s->max_exceptions = cfg->max_exceptions;
     s->max_exceptions_untimed = cfg->max_exceptions_untimed;
@@ -258,7 +262,11 @@ void script_free(script_t *s)
     if (!s) return;
     if (s->L) lua_sethook(s->L, NULL, 0, 0);
     if (s->L) lua_close(s->L);
-    for (size_t i = 0; i < s->nsconns; i++) http_reqs_free(&s->sconns[i].reqs);
+    for (size_t i = 0; i < s->nsconns; i++) {
+        http_reqs_free(&s->sconns[i].reqs);
+        free(s->sconns[i].rbuf);
+    }
+    free(s->hents);
     free(s->sconns);
     http_reqs_free(&s->static_reqs);
     free(s);

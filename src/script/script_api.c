@@ -502,7 +502,7 @@ void script_api_open(lua_State *L, const config_t *cfg)
     lua_newtable(L);
     lua_pushcfunction(L, l_check); lua_setfield(L, -2, "_check");
     lua_pushcfunction(L, l_now); lua_setfield(L, -2, "now");
-    lua_pushcfunction(L, script_l_expect); lua_setfield(L, -2, "_expect");
+    script_request_open(L); /* barrage._send */
     lua_pushcfunction(L, script_l_mark); lua_setfield(L, -2, "_mark");
     lua_pushcfunction(L, l_iteration); lua_setfield(L, -2, "_iteration");
     script_user_open(L); /* barrage._duration_ms, barrage._mono */

@@ -98,6 +98,15 @@ static int hook_next(conn_t *c, conn_req_t *req)
             if (rc) return rc;
         }
     }
+    if (s->mode == MODE_USER) { /* barrage._send's bytes: one request */
+        static const uint8_t head = 1;
+        req->buf = sc->rbuf;
+        req->len = sc->rlen;
+        req->n = 1;
+        req->heads = sc->cbuilt_head ? &head : NULL;
+        sc->pending = 0;
+        return CONN_NEXT_SEND;
+    }
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->req_ref);
     req->buf = lua_tolstring(L, -1, &req->len); /* kept alive by req_ref */
     lua_pop(L, 1);
@@ -123,17 +132,17 @@ static void push_headers(lua_State *L, const http_capture_t *cap)
     }
 }
 
-/* Push a workflow response's r.elapsed and r.timings (connect, tls, ttfb),
- * in ms: us is the latency recorded for it; connect and tls are its
- * socket's when it was the socket's first request, else 0; ttfb from the
- * actual send to the read that brought the first bytes (0 if none came). */
-static void push_timings(lua_State *L, const conn_t *c, uint64_t us)
+/* A workflow response's r.elapsed and r.timings (connect, tls, ttfb), in
+ * ms: us is the latency recorded for it; connect and tls are its socket's
+ * when it was the socket's first request, else 0; ttfb from the actual send
+ * to the read that brought the first bytes (0 if none came). */
+static void set_timings(script_response_t *r, const conn_t *c, uint64_t us)
 {
-    lua_pushnumber(L, (double)us / 1000.0);
-    lua_pushnumber(L, c->req_fresh ? (double)c->connect_us / 1000.0 : 0.0);
-    lua_pushnumber(L, c->req_fresh ? (double)c->tls_us / 1000.0 : 0.0);
+    r->elapsed = (double)us / 1000.0;
+    r->connect = c->req_fresh ? (double)c->connect_us / 1000.0 : 0.0;
+    r->tls = c->req_fresh ? (double)c->tls_us / 1000.0 : 0.0;
     uint64_t fb = !c->want_fb && c->first_at > c->actual_at ? (c->first_at - c->actual_at) / 1000 : 0;
-    lua_pushnumber(L, (double)(fb < us ? fb : us) / 1000.0);
+    r->ttfb = (double)(fb < us ? fb : us) / 1000.0;
 }
 
 static int hook_response(conn_t *c, uint64_t latency_us)
@@ -161,15 +170,11 @@ static int hook_response(conn_t *c, uint64_t latency_us)
             hist_record(&n->latency, latency_us);
         }
         if (c->inflight) return 0; /* not the last of a pipelined batch */
-        lua_pushinteger(L, status);
-        script_push_user_headers(L, cap);
-        lua_pushlstring(L, cap->blen ? cap->body : "", cap->blen);
-        lua_pushnil(L); /* no error */
-        lua_pushboolean(L, c->resp_failed);
-        push_timings(L, c, latency_us);
+        script_response_t r = { .status = status, .cap = cap, .failed = c->resp_failed };
+        set_timings(&r, c, latency_us);
         sc->mark_status = sc->name >= 0 ? status : 0; /* counted as a failure kind above, when failed */
-        script_mark_open(sc, c->resp_failed, NULL);
-        return script_user_step(sc, 11);
+        r.token = script_mark_open(sc, c->resp_failed, NULL);
+        return script_user_respond(sc, script_push_response(sc, &r));
     }
     if (s->response_ref == LUA_NOREF) return 0;
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->response_ref);
@@ -246,17 +251,11 @@ static int hook_failed(conn_t *c, enum conn_error why)
         if (stats_reason_add(n, reason, strlen(reason), 1)) return -ENOMEM;
         if (stats_named_fail(n, -1 - (int32_t)why)) return -ENOMEM;
     }
-    lua_State *L = s->L;
-    lua_pushinteger(L, 0);
-    lua_pushnil(L);
-    lua_pushnil(L);
-    lua_pushliteral(L, "");
-    lua_pushstring(L, reason);
-    lua_pushboolean(L, 1);
+    script_response_t r = { .status = 0, .error = reason, .failed = 1 };
     uint64_t now = c->ctx->now;
-    push_timings(L, c, now > c->sent_at ? (now - c->sent_at) / 1000 : 0);
-    script_mark_open(sc, 1, reason);
-    return script_user_step(sc, 11);
+    set_timings(&r, c, now > c->sent_at ? (now - c->sent_at) / 1000 : 0);
+    r.token = script_mark_open(sc, 1, reason);
+    return script_user_respond(sc, script_push_response(sc, &r));
 }
 
 const conn_hooks_t *script_hooks(script_t *s, int *capture)
@@ -281,7 +280,7 @@ int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *s
         sconn_t *sc = &s->sconns[i];
         sc->s = s;
         sc->c = &conns[i];
-        sc->user_ref = sc->req_ref = LUA_NOREF;
+        sc->user_ref = sc->req_ref = sc->name_ref = LUA_NOREF;
         sc->name = -1;
         loop_timer_init(&sc->timer, script_on_timer);
         conns[i].user = sc;

@@ -45,7 +45,23 @@ typedef struct sconn {
                              else 0: a mark that overrides the status takes it out */
     char mark_reason[STATS_REASON_LEN + 1];
     uint8_t stop_state;   /* virtual users: 0 running, 1 on_stop running, 2 ended (retire) */
+    /* Virtual users: the request barrage._send wrote (script_request.c) */
+    char *rbuf;           /* its bytes (owned; reused, kept until the next request) */
+    size_t rlen, rcap;
+    uint8_t cbuilt;       /* _send made one since the user was last resumed */
+    uint8_t cbuilt_head;  /* it is a HEAD request */
+    int name_ref;         /* its name as given (r.name), a registry slot reused, LUA_NOREF */
 } sconn_t;
+
+/* A virtual user's response as script_push_response makes it. */
+typedef struct script_response {
+    int status;                     /* 0: a failed attempt */
+    const http_capture_t *cap;      /* headers and body, NULL for a failed attempt */
+    const char *error;              /* the error class of a failed attempt, else NULL */
+    int failed;                     /* it counts as failed */
+    double elapsed, connect, tls, ttfb; /* ms */
+    double token;                   /* its r:failure()/r:success() token */
+} script_response_t;
 
 struct script {
     lua_State *L;
@@ -76,6 +92,9 @@ struct script {
     uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */
     int max_exceptions_untimed; /* ... the implicit bound of a run that only -n ends */
     uint64_t exceptions_seen; /* main state: exceptions of every thread so far (atomic) */
+    int wrk_ref, respond_ref;  /* the prelude's wrk table, barrage._user_respond */
+    struct hent *hents;       /* barrage._send's scratch: the merged headers (script_request.c) */
+    size_t nhents, hcap;
 };
 
 struct script_thread {
@@ -147,20 +166,29 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook);
 /* Resume sc's virtual user with the nargs values on the stack and act on
  * what it yields (a request taken, or a wait). */
 int script_user_step(sconn_t *sc, int nargs);
+/* The same with a response: the nargs values script_push_response pushed. */
+int script_user_respond(sconn_t *sc, int nargs);
 /* Open sc's response for r:failure()/r:success() (failed: it counts as failed
- * now; reason: the error class of a failed attempt, else NULL) and push its
- * token. */
-void script_mark_open(sconn_t *sc, int failed, const char *reason);
-/* barrage._expect and barrage._mark (registered in every state). */
-int script_l_expect(lua_State *L);
+ * now; reason: the error class of a failed attempt, else NULL): its token. */
+double script_mark_open(sconn_t *sc, int failed, const char *reason);
+/* The statuses expected of sc's next request, from u:request's expect
+ * (--expect-status's grammar): 0, or -1 with the message in msg. */
+int script_expect_set(sconn_t *sc, const char *spec, size_t len, char *msg, size_t msglen);
+/* barrage._mark (registered in every state). */
 int script_l_mark(lua_State *L);
 /* Put barrage._duration_ms (units.c's grammar) and barrage._mono in the
  * table at the top of the stack. */
 void script_user_open(lua_State *L);
 /* Forget sc's virtual user (its next request starts a new one). */
 void script_user_drop(sconn_t *sc);
-/* Push a virtual user's response headers (lower-case names, repeats
- * joined) and its Set-Cookie list, or nil. Lower-cases cap->hbuf. */
-void script_push_user_headers(lua_State *L, const http_capture_t *cap);
+/* script_request.c: a virtual user's requests and responses */
+
+/* Put barrage._send in the table at the top of the stack. */
+void script_request_open(lua_State *L);
+/* Store r's Set-Cookie values in the user's jar, then push what
+ * barrage._user_respond makes the response table of (status, the raw
+ * header block, body, error, name, failed, elapsed, connect, tls, ttfb,
+ * token): how many values. */
+int script_push_response(sconn_t *sc, const script_response_t *r);
 
 #endif

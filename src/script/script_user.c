@@ -85,12 +85,12 @@ static int user_exception(sconn_t *sc, const char *msg, const char *where, doubl
 
 /* Resume the virtual user with what is on the stack (nargs values) and act
  * on what it yields. */
-int script_user_step(sconn_t *sc, int nargs)
+static int step(sconn_t *sc, int fn_ref, int nargs)
 {
     script_t *s = sc->s;
     lua_State *L = s->L;
     int base = lua_gettop(L) - nargs;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->resume_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, fn_ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->user_ref);
     lua_insert(L, base + 1);
     lua_insert(L, base + 1);
@@ -101,21 +101,11 @@ int script_user_step(sconn_t *sc, int nargs)
     sc->mark_token = 0; /* the user yielded: its last response's accounting is final */
     if (failed) return SCRIPT_EFAIL;
     const char *kind = lua_tostring(L, -4);
-    if (kind && !strcmp(kind, "request")) {
-        const char *name = lua_tostring(L, -2);
-        /* the method is the request's first word: rows are keyed by (method, name) as Locust's */
-        size_t rl = 0;
-        const char *req = lua_tolstring(L, -3, &rl), *sp = req ? memchr(req, ' ', rl) : NULL;
-        char method[STATS_METHOD_MAX] = "";
-        if (sp) {
-            size_t ml = (size_t)(sp - req) < sizeof method - 1 ? (size_t)(sp - req) : sizeof method - 1;
-            memcpy(method, req, ml);
-            method[ml] = 0;
-        }
-        sc->name = stats_named_key(s->stats, method, name ? name : "?");
-        lua_pop(L, 2);
-        lua_remove(L, -2);
-        return script_take_request(sc, "u:request()");
+    if (kind && !strcmp(kind, "request") && sc->cbuilt) { /* barrage._send wrote it, named it */
+        sc->cbuilt = 0;
+        lua_pop(L, 4);
+        sc->pending = 1;
+        return 0;
     }
     if (kind && !strcmp(kind, "sleep")) {
         double ms = lua_tonumber(L, -3);
@@ -137,6 +127,9 @@ int script_user_step(sconn_t *sc, int nargs)
     return script_errorf(s, "user(u) yielded something unexpected (do not call coroutine.yield in user()) (in user())");
 }
 
+int script_user_step(sconn_t *sc, int nargs) { return step(sc, sc->s->resume_ref, nargs); }
+int script_user_respond(sconn_t *sc, int nargs) { return step(sc, sc->s->respond_ref, nargs); }
+
 static script_t *state_of(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
@@ -145,37 +138,20 @@ static script_t *state_of(lua_State *L)
     return s;
 }
 
-/* barrage._expect(spec | nil): the statuses expected of the request the
- * running user is about to make (nil: --expect-status's). Returns nothing,
- * or the error message (raised by barrage.lua at the script's line). */
-int script_l_expect(lua_State *L)
+/* The statuses expected of the request the running user is about to make
+ * (a spec parsed once and kept while it repeats). */
+int script_expect_set(sconn_t *sc, const char *spec, size_t len, char *msg, size_t msglen)
 {
-    script_t *s = state_of(L);
-    sconn_t *sc = s ? s->cur : NULL;
-    if (!sc) { /* outside user(): no request can be made (the yield that follows says so) */
-        if (lua_isnil(L, 1)) return 0;
-        lua_pushliteral(L, "u:request: expect can only be given while user() runs");
-        return 1;
-    }
-    if (lua_isnil(L, 1)) {
-        sc->c->expect = NULL;
-        return 0;
-    }
-    size_t len;
-    const char *spec = lua_tolstring(L, 1, &len);
-    if (!spec) spec = "", len = 0;
     if (!sc->expect_text[0] || strcmp(spec, sc->expect_text)) {
         const char *bad;
         size_t badlen;
         sc->expect_text[0] = 0;
         if (stats_expect_parse(&sc->expect, spec, &bad, &badlen)) {
             sc->c->expect = NULL;
-            char msg[320];
-            snprintf(msg, sizeof msg, "u:request: expect: cannot read '%.*s' in '%.80s' as a status or a range "
+            snprintf(msg, msglen, "u:request: expect: cannot read '%.*s' in '%.80s' as a status or a range "
                      "(use codes 100-999 and ranges, e.g. expect = {200, 429} or expect = \"200-299\")",
                      (int)(badlen > 80 ? 80 : badlen), bad, spec);
-            lua_pushstring(L, msg);
-            return 1;
+            return -1;
         }
         if (len < sizeof sc->expect_text) memcpy(sc->expect_text, spec, len + 1);
     }
@@ -183,7 +159,7 @@ int script_l_expect(lua_State *L)
     return 0;
 }
 
-void script_mark_open(sconn_t *sc, int failed, const char *reason)
+double script_mark_open(sconn_t *sc, int failed, const char *reason)
 {
     script_t *s = sc->s;
     sc->mark_token = ++s->tokens;
@@ -192,7 +168,7 @@ void script_mark_open(sconn_t *sc, int failed, const char *reason)
     sc->mark_error = reason != NULL;
     sc->mark_has_reason = 0;
     if (!failed || reason) sc->mark_status = 0;
-    lua_pushnumber(s->L, sc->mark_token);
+    return sc->mark_token;
 }
 
 /* barrage._mark(token, ok, msg): r:success() (ok) or r:failure(msg) on the
@@ -343,45 +319,4 @@ void script_user_open(lua_State *L)
     lua_setfield(L, -2, "_duration_ms");
     lua_pushcfunction(L, l_mono);
     lua_setfield(L, -2, "_mono");
-}
-
-/* Push what a virtual user's response needs: the headers keyed by
- * lower-case name, repeated ones joined with ", " (RFC 9110 5.3), then the
- * Set-Cookie values as a list (nil when there are none: the jar is only
- * touched when the server sets a cookie). Done here rather than in Lua:
- * it runs for every response of a workflow. */
-void script_push_user_headers(lua_State *L, const http_capture_t *cap)
-{
-    lua_createtable(L, 0, (int)cap->nheaders);
-    int t = lua_gettop(L), cookies = 0;
-    char *p = cap->hbuf; /* lower-cased in place: this is its last reader */
-    for (uint32_t i = 0; i < cap->nheaders; i++) {
-        size_t nl = strlen(p);
-        const char *v = p + nl + 1;
-        size_t vl = strlen(v);
-        for (size_t k = 0; k < nl; k++)
-            if (p[k] >= 'A' && p[k] <= 'Z') p[k] = (char)(p[k] + 32);
-        lua_pushlstring(L, p, nl);
-        lua_pushvalue(L, -1);
-        lua_rawget(L, t);
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushlstring(L, v, vl);
-        } else {
-            lua_pushliteral(L, ", ");
-            lua_pushlstring(L, v, vl);
-            lua_concat(L, 3);
-        }
-        lua_rawset(L, t);
-        if (nl == 10 && !memcmp(p, "set-cookie", 10)) {
-            if (!cookies) {
-                lua_createtable(L, 1, 0);
-                cookies = lua_gettop(L);
-            }
-            lua_pushlstring(L, v, vl);
-            lua_rawseti(L, cookies, (int)lua_objlen(L, cookies) + 1);
-        }
-        p = (char *)v + vl + 1;
-    }
-    if (!cookies) lua_pushnil(L);
 }

@@ -145,7 +145,7 @@ def test_api_from_the_wrong_phase_is_an_error_not_a_crash():
     cases = (
         ("function setup(t)\n  t:stop()\nend\n", "only be called while the thread is running", "setup()"),
         ("check(true, 'x')\n", "only be called while the test runs", "main chunk"),
-        ("function init(a)\n  local u = barrage._user_new(1)\n  u:get('/')\nend\n", "yield", "init()"),
+        ("function init(a)\n  local u = barrage._user_new(1)\n  u:get('/')\nend\n", "can only be made while user()", "init()"),
         ("function done(s, l, r)\n  wrk.thread:stop()\nend\n", "index", "done()"),
     )
     for text, needle, hook in cases:
