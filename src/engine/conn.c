@@ -284,6 +284,10 @@ static int send_next(conn_t *c)
             if (rc < 0) { x->fatal = rc; return -1; }
             if (rc == CONN_NEXT_WAIT) return 0;
             if (rc == CONN_NEXT_RETIRE) { conn_retire(c); return -1; }
+            /* the hook ran the script (its code since the last response, a
+             * user's think time in Lua): the request leaves now, not when
+             * this loop turn began, so its latency does not include that */
+            x->now = loop_now();
             c->wbuf = q.buf;
             c->wlen = q.len;
             c->heads = q.heads;

@@ -411,3 +411,27 @@ end
     check(errors.get("CatchResponseError('bad body')", 0) > 0, f"r:failure's row: {errors}")
     eq(sum(errors.values()), int(page["Failure Count"]), "the rows add up to the Failure Count")
     eq(int(page["Failure Count"]), r.json["summary"]["failed"], "and to the JSON's failed")
+
+
+# A user that computes for 80 ms (Lua, no wait) between its requests: that
+# time is the script's, not the server's; the next request's latency starts
+# when it is sent (as Locust and k6 time a request), not when the previous
+# response came.
+BUSY = """
+function user(u)
+   local r = u:get("/", {name = "after-busy"})
+   local t = barrage.now()
+   while barrage.now() - t < 80 do end
+end
+"""
+
+
+def test_script_time_before_a_request_is_not_its_latency():
+    with tempfile.TemporaryDirectory() as tmp, Serve() as s:
+        r = barrage("-t", "1", "-c", "1", "-n", "6", "-s", script(tmp, BUSY), s.url)
+    eq(r.rc, 0, f"{r}")
+    n = name_entry(r, "after-busy")
+    eq(n["requests"], 6, f"{n}")
+    # the server answers at once: even a loaded machine stays far below the 80 ms of Lua
+    p50 = n["latency"]["percentiles"]["50"]
+    check(p50 < 40000, f"p50 {p50} us includes the script's 80 ms")
