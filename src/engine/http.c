@@ -252,8 +252,7 @@ void http_resp_init(http_resp_t *r, http_capture_t *cap)
 {
     memset(r, 0, sizeof *r);
     r->cap = cap;
-    r->no_fast = cap != NULL;
-    r->fast = !r->no_fast;
+    r->fast = 1; /* with a capture too: scan_response fills it as llhttp would */
     llhttp_init(&r->parser, HTTP_RESPONSE, cap ? &capture_settings : &settings);
     r->parser.data = r;
 }
@@ -291,7 +290,7 @@ static inline int ieq_w(const char *a, const char *lower, size_t n)
  * header llhttp treats specially beyond that (Transfer-Encoding, Upgrade,
  * Proxy-Connection; Connection only as `keep-alive`). */
 static int scan_response(const char *p, const char *end, size_t *hlen, uint64_t *clen,
-                         unsigned *status)
+                         unsigned *status, http_capture_t *cap)
 {
     const char *s = p;
     if (end - p < 15 || memcmp(p, "HTTP/1.", 7) || (p[7] != '1' && p[7] != '0') || p[8] != ' ')
@@ -307,12 +306,29 @@ static int scan_response(const char *p, const char *end, size_t *hlen, uint64_t 
     p += 2;
     uint64_t len = 0;
     int has_clen = 0, ka = 0;
+    if (cap) cap->hlen = cap->blen = cap->bseen = 0, cap->nheaders = 0;
     for (;;) {
         const char *name, *v, *cr;
         size_t nl;
         int f = http_next_field(&p, end, &name, &nl, &v, &cr);
         if (f < 0) return 0;
         if (!f) break;
+        if (cap) {
+            /* name\0value\0 as llhttp's callbacks give them (the value
+             * without its leading SP/HTAB); an empty value or one ending in
+             * whitespace is left to llhttp, so the two never differ */
+            const char *vs = v;
+            while (vs < cr && (*vs == ' ' || *vs == '\t')) vs++;
+            if (vs == cr || cr[-1] == ' ' || cr[-1] == '\t') return 0;
+            size_t vl = (size_t)(cr - vs);
+            if (grow(&cap->hbuf, &cap->hcap, cap->hlen + nl + vl + 2)) return 0;
+            memcpy(cap->hbuf + cap->hlen, name, nl);
+            cap->hbuf[cap->hlen + nl] = 0;
+            memcpy(cap->hbuf + cap->hlen + nl + 1, vs, vl);
+            cap->hbuf[cap->hlen + nl + 1 + vl] = 0;
+            cap->hlen += nl + vl + 2;
+            cap->nheaders++;
+        }
         switch (nl) {
         case 7:  if (ieq(name, "upgrade", 7)) return 0; break;
         case 16: if (ieq_w(name, "proxy-connection", 16)) return 0; break;
@@ -337,6 +353,15 @@ static int scan_response(const char *p, const char *end, size_t *hlen, uint64_t 
     return 1;
 }
 
+/* A fast-path body's bytes into the capture, as on_body keeps them. */
+static int keep_body(http_capture_t *c, const char *at, size_t n)
+{
+    if (!c || !n) return 0;
+    c->bseen += n;
+    if (c->bseen > HTTP_CAPTURE_MAX) return 0;
+    return append(&c->body, &c->blen, &c->bcap, at, n);
+}
+
 int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
 {
     const char *p = data, *end = data + len;
@@ -345,8 +370,9 @@ int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
         if (len < r->fast_left) {
             r->fast_left -= len;
             *consumed = len;
-            return HTTP_PARSE_MORE;
+            return keep_body(r->cap, data, len) ? HTTP_PARSE_ERROR : HTTP_PARSE_MORE;
         }
+        if (keep_body(r->cap, data, (size_t)r->fast_left)) return HTTP_PARSE_ERROR;
         *consumed = (size_t)r->fast_left;
         r->fast_left = 0;
         r->in_message = 0;
@@ -357,15 +383,16 @@ int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
         size_t hlen;
         uint64_t clen;
         unsigned st;
-        if (!r->expect_head && scan_response(p, end, &hlen, &clen, &st)) {
+        if (!r->expect_head && scan_response(p, end, &hlen, &clen, &st, r->cap)) {
             r->status = (uint16_t)st;
             r->keep_alive = 1;
             if (len - hlen < clen) { /* the body ends in a later read */
                 r->fast_left = clen - (len - hlen);
                 r->in_message = 1;
                 *consumed = len;
-                return HTTP_PARSE_MORE;
+                return keep_body(r->cap, p + hlen, len - hlen) ? HTTP_PARSE_ERROR : HTTP_PARSE_MORE;
             }
+            if (keep_body(r->cap, p + hlen, (size_t)clen)) return HTTP_PARSE_ERROR;
             r->complete = 1;
             *consumed = hlen + (size_t)clen;
             return HTTP_PARSE_COMPLETE;

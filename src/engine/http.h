@@ -60,7 +60,7 @@ typedef struct http_resp {
     uint8_t chunk;         /* inside a chunk-size line: where (0: not in one) */
     uint8_t last_chunk;    /* the chunk being read is the last (size 0) */
     uint8_t fast;          /* llhttp is at a message boundary: http_parse may scan a simple head itself */
-    uint8_t no_fast;       /* llhttp only (set by http_resp_init with a capture; tests set it to compare) */
+    uint8_t no_fast;       /* llhttp only (tests set it to compare) */
     uint64_t fast_left;    /* body bytes of a fast-path response still to skip */
 } http_resp_t;
 
@@ -75,9 +75,10 @@ typedef struct http_reqs {
 } http_reqs_t;
 
 /* Prepare r for a new connection; with cap, collect headers and bodies into
- * it (its buffers are reused across responses). Without cap the fast path
- * is on (http_parse); setting r->no_fast = 1, r->fast = 0 afterwards turns it
- * off (llhttp parses every byte). */
+ * it (its buffers are reused across responses). The fast path is on
+ * (http_parse; with cap it fills the capture exactly as llhttp's callbacks
+ * would); setting r->no_fast = 1, r->fast = 0 afterwards turns it off
+ * (llhttp parses every byte). */
 void http_resp_init(http_resp_t *r, http_capture_t *cap);
 /* Free a capture's buffers. */
 void http_capture_free(http_capture_t *cap);
