@@ -222,12 +222,13 @@ function user_mt:request(method, path, opts)
    return r
 end
 
-function user_mt:get(path, opts) return self:request("GET", path, opts) end
-function user_mt:post(path, opts) return self:request("POST", path, opts) end
-function user_mt:put(path, opts) return self:request("PUT", path, opts) end
-function user_mt:patch(path, opts) return self:request("PATCH", path, opts) end
-function user_mt:delete(path, opts) return self:request("DELETE", path, opts) end
-function user_mt:head(path, opts) return self:request("HEAD", path, opts) end
+local request = user_mt.request
+function user_mt:get(path, opts) return request(self, "GET", path, opts) end
+function user_mt:post(path, opts) return request(self, "POST", path, opts) end
+function user_mt:put(path, opts) return request(self, "PUT", path, opts) end
+function user_mt:patch(path, opts) return request(self, "PATCH", path, opts) end
+function user_mt:delete(path, opts) return request(self, "DELETE", path, opts) end
+function user_mt:head(path, opts) return request(self, "HEAD", path, opts) end
 
 -- u:sleep(ms) or u:sleep("1.5s"): a number is milliseconds (as before), a
 -- string a duration in the command line's grammar (units.c, through C).
@@ -564,19 +565,10 @@ local function split_error(co, e)
    return msg, "?"
 end
 
--- Called by C: resume u's coroutine with a response (or nothing at first).
--- Returns what it yielded: "request", bytes, name | "sleep", ms |
--- "exception", message, location, back-off ms (-1: the user ends) |
--- "stopped" (on_stop finished).
-function barrage._user_resume(u, ...)
-   local co, ok, kind, a, b = u.co
-   if co then
-      ok, kind, a, b = coroutine.resume(co, ...)
-   else -- a new iteration after an exception, or the first
-      co = coroutine.create(u.class and class_body or user_body)
-      u.co = co
-      ok, kind, a, b = coroutine.resume(co, u)
-   end
+-- What a resume of u's coroutine gave, for C: what it yielded (true: a
+-- request barrage._send made ready | "sleep", ms) | "exception", message,
+-- location, back-off ms (-1: the user ends) | "stopped" (on_stop finished).
+local function resumed(u, co, ok, kind, a, b)
    if not ok then
       u.co = nil
       local msg, where = split_error(co, kind)
@@ -585,7 +577,8 @@ function barrage._user_resume(u, ...)
       u._fails = u._fails + 1
       return "exception", msg, where, backoff < 1000 and backoff or 1000
    end
-   if coroutine.status(co) == "dead" then
+   -- a yield always gives a value: only a coroutine that ended gives none
+   if kind == nil and coroutine.status(co) == "dead" then
       u.co = nil
       if u._stopping then return "stopped" end
       error("user(u) ended", 0)
@@ -593,11 +586,23 @@ function barrage._user_resume(u, ...)
    return kind, a, b
 end
 
--- Called by C with a response (script_push_response): the response table,
--- then the user resumed with it.
+-- Called by C: resume u's coroutine (with nothing: its first step, or the
+-- end of a wait), or start a new one (the first, or after an exception).
+function barrage._user_resume(u, ...)
+   local co = u.co
+   if co then return resumed(u, co, coroutine.resume(co, ...)) end
+   co = coroutine.create(u.class and class_body or user_body)
+   u.co = co
+   return resumed(u, co, coroutine.resume(co, u))
+end
+
+-- Called by C with a response (script_push_response): u:request's result,
+-- the table made here (a constructor is the cheapest way to make it).
 local user_resume = barrage._user_resume
 function barrage._user_respond(u, status, h, body, err, name, failed, elapsed, c, s, f, token)
-   return user_resume(u, setmetatable({ status = status, _h = h, body = body, error = err, name = name,
-                                        failed = failed, elapsed = elapsed, _c = c, _s = s, _f = f, _token = token },
-                                      response_mt))
+   local r = setmetatable({ status = status, _h = h, body = body, error = err, name = name, failed = failed,
+                            elapsed = elapsed, _c = c, _s = s, _f = f, _token = token }, response_mt)
+   local co = u.co
+   if co then return resumed(u, co, coroutine.resume(co, r)) end
+   return user_resume(u, r)
 end

@@ -166,8 +166,6 @@ static int prelude_refs(script_t *s, void *arg)
     lua_getfield(L, -1, "_user_respond");
     s->respond_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
-    lua_getglobal(L, "wrk");
-    s->wrk_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -176,7 +174,7 @@ static script_t *new_state(const config_t *cfg, uint32_t stream, char *err, size
     script_t *s = calloc(1, sizeof *s);
     if (!s) { snprintf(err, errlen, "out of memory"); return NULL; }
     s->request_ref = s->response_ref = s->delay_ref = s->user_new_ref = s->resume_ref = LUA_NOREF;
-    s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = s->wrk_ref = s->respond_ref = LUA_NOREF;
+    s->user_stop_ref = s->users_mode_ref = s->class_counts_ref = s->respond_ref = LUA_NOREF;
     s->timed = cfg->duration_set || !cfg->requests;
     s->max_exceptions = cfg->max_exceptions;
     s->max_exceptions_untimed = cfg->max_exceptions_untimed;

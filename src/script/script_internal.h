@@ -92,7 +92,7 @@ struct script {
     uint64_t max_exceptions;  /* --max-exceptions (UINT64_MAX: no limit) */
     int max_exceptions_untimed; /* ... the implicit bound of a run that only -n ends */
     uint64_t exceptions_seen; /* main state: exceptions of every thread so far (atomic) */
-    int wrk_ref, respond_ref;  /* the prelude's wrk table, barrage._user_respond */
+    int respond_ref;          /* barrage._user_respond */
     struct hent *hents;       /* barrage._send's scratch: the merged headers (script_request.c) */
     size_t nhents, hcap;
 };

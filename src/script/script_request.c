@@ -21,13 +21,9 @@
 #include <lauxlib.h>
 #include <lua.h>
 
-static script_t *state_of(lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
-    script_t *s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return s;
-}
+/* barrage._send's upvalues: its state, the wrk table the prelude saw, and
+ * the key strings it reads (pushed, not interned again per request). */
+enum { UP_STATE = 1, UP_WRK, UP_HEADERS, UP_COOKIES };
 
 /* An error at the script's line: level 1 is barrage.lua's u:request, level
  * 2 the user's code that called it (u:get tail-calls u:request). */
@@ -229,7 +225,7 @@ static void put_cookies(lua_State *L, script_t *s, sconn_t *sc, int jar)
  * as its result. */
 static int l_send(lua_State *L)
 {
-    script_t *s = state_of(L);
+    script_t *s = lua_touserdata(L, lua_upvalueindex(UP_STATE));
     sconn_t *sc = s ? s->cur : NULL;
     if (!sc) raise(L, "u:request: requests can only be made while user() or a barrage.user{} task runs");
     size_t ml, pl;
@@ -256,11 +252,12 @@ static int l_send(lua_State *L)
     /* the headers */
     int top = lua_gettop(L);
     s->nhents = 0;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->wrk_ref);
-    lua_getfield(L, -1, "headers");
+    lua_pushvalue(L, lua_upvalueindex(UP_HEADERS));
+    lua_gettable(L, lua_upvalueindex(UP_WRK));
     int wh = lua_gettop(L);
     merge(L, s, wh);
-    lua_getfield(L, 1, "headers");
+    lua_pushvalue(L, lua_upvalueindex(UP_HEADERS));
+    lua_gettable(L, 1);
     int uh = lua_gettop(L);
     merge(L, s, uh);
     merge(L, s, 5);
@@ -281,7 +278,8 @@ static int l_send(lua_State *L)
         PUTS(L, sc, "\r\n");
     }
     if (!has_cookie) {
-        lua_getfield(L, 1, "cookies");
+        lua_pushvalue(L, lua_upvalueindex(UP_COOKIES));
+        lua_gettable(L, 1);
         put_cookies(L, s, sc, lua_gettop(L));
     }
     if (lua_toboolean(L, 8) && !has_ctype) PUTS(L, sc, "Content-Type: application/json\r\n");
@@ -318,7 +316,7 @@ static int l_send(lua_State *L)
     else lua_rawseti(L, LUA_REGISTRYINDEX, sc->name_ref);
     if (pushed) lua_pop(L, 1);
     sc->cbuilt = 1;
-    lua_pushliteral(L, "request");
+    lua_pushboolean(L, 1); /* "a request is ready": script_user_step takes it from sc */
     return lua_yield(L, 1);
 }
 
@@ -440,7 +438,11 @@ int script_push_response(sconn_t *sc, const script_response_t *r)
 
 void script_request_open(lua_State *L)
 {
-    lua_pushcfunction(L, l_send);
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
+    lua_getglobal(L, "wrk");
+    lua_pushliteral(L, "headers");
+    lua_pushliteral(L, "cookies");
+    lua_pushcclosure(L, l_send, 4);
     lua_setfield(L, -2, "_send");
     lua_pushcfunction(L, l_headers);
     lua_setfield(L, -2, "_headers");

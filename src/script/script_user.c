@@ -96,17 +96,18 @@ static int step(sconn_t *sc, int fn_ref, int nargs)
     lua_insert(L, base + 1);
     sconn_t *outer = s->cur;
     s->cur = sc;
+    sc->cbuilt = 0; /* set again only by this resume's barrage._send */
     int failed = script_pcall(s, nargs + 1, 4, "user()");
     s->cur = outer;
     sc->mark_token = 0; /* the user yielded: its last response's accounting is final */
     if (failed) return SCRIPT_EFAIL;
-    const char *kind = lua_tostring(L, -4);
-    if (kind && !strcmp(kind, "request") && sc->cbuilt) { /* barrage._send wrote it, named it */
+    if (lua_type(L, -4) == LUA_TBOOLEAN && sc->cbuilt) { /* barrage._send wrote it, named it */
         sc->cbuilt = 0;
         lua_pop(L, 4);
         sc->pending = 1;
         return 0;
     }
+    const char *kind = lua_type(L, -4) == LUA_TSTRING ? lua_tostring(L, -4) : NULL;
     if (kind && !strcmp(kind, "sleep")) {
         double ms = lua_tonumber(L, -3);
         lua_pop(L, 4);
