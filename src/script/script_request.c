@@ -61,10 +61,13 @@ static void put(lua_State *L, sconn_t *sc, const char *p, size_t n)
 
 /* ------------------------------------------------------------- headers */
 
-static int tchar(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') || (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* tchar (RFC 9110 5.6.2): the bytes of a method or a header name */
+static const uint8_t tchars[256] = {
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+static int tchar(unsigned char c) { return tchars[c]; }
 
 static int lower_eq(const char *a, const char *lower, size_t n)
 {
