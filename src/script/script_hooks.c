@@ -52,6 +52,8 @@ int script_take_request(sconn_t *sc, const char *hook)
     return 0;
 }
 
+static int ready_request(sconn_t *sc, conn_req_t *req);
+
 static int hook_next(conn_t *c, conn_req_t *req)
 {
     sconn_t *sc = sc_of(c);
@@ -98,15 +100,7 @@ static int hook_next(conn_t *c, conn_req_t *req)
             if (rc) return rc;
         }
     }
-    if (s->mode == MODE_USER) { /* barrage._send's bytes: one request */
-        static const uint8_t head = 1;
-        req->buf = sc->rbuf;
-        req->len = sc->rlen;
-        req->n = 1;
-        req->heads = sc->cbuilt_head ? &head : NULL;
-        sc->pending = 0;
-        return CONN_NEXT_SEND;
-    }
+    if (s->mode == MODE_USER) return ready_request(sc, req); /* barrage._send's bytes: one request */
     lua_rawgeti(L, LUA_REGISTRYINDEX, sc->req_ref);
     req->buf = lua_tolstring(L, -1, &req->len); /* kept alive by req_ref */
     lua_pop(L, 1);
@@ -196,10 +190,23 @@ static int next_glue(script_t *s, void *arg)
     return hook_next(a->c, a->req);
 }
 
+/* A virtual user's request that barrage._send made ready: no Lua to run. */
+static int ready_request(sconn_t *sc, conn_req_t *req)
+{
+    static const uint8_t head = 1;
+    req->buf = sc->rbuf;
+    req->len = sc->rlen;
+    req->n = 1;
+    req->heads = sc->cbuilt_head ? &head : NULL;
+    sc->pending = 0;
+    return CONN_NEXT_SEND;
+}
+
 static int guarded_next(conn_t *c, conn_req_t *req)
 {
     sconn_t *sc = sc_of(c);
     if (sc->waiting) return CONN_NEXT_WAIT;
+    if (sc->pending && sc->s->mode == MODE_USER) return ready_request(sc, req); /* unguarded: no Lua API call */
     hook_args_t a = { .c = c, .req = req };
     return script_guard(sc->s, next_glue, &a, sc->s->mode == MODE_USER ? "user()" : "request()");
 }

@@ -44,16 +44,20 @@ static void raise(lua_State *L, const char *fmt, ...)
 
 /* ------------------------------------------------------------- buffer */
 
-static void put(lua_State *L, sconn_t *sc, const char *p, size_t n)
+static void reserve(lua_State *L, sconn_t *sc, size_t n)
 {
-    if (sc->rlen + n > sc->rcap) {
-        size_t cap = sc->rcap ? sc->rcap : 256;
-        while (cap < sc->rlen + n) cap *= 2;
-        char *b = realloc(sc->rbuf, cap);
-        if (!b) raise(L, "u:request: out of memory building a request of %zu bytes", sc->rlen + n);
-        sc->rbuf = b;
-        sc->rcap = cap;
-    }
+    if (sc->rlen + n <= sc->rcap) return;
+    size_t cap = sc->rcap ? sc->rcap : 256;
+    while (cap < sc->rlen + n) cap *= 2;
+    char *b = realloc(sc->rbuf, cap);
+    if (!b) raise(L, "u:request: out of memory building a request of %zu bytes", sc->rlen + n);
+    sc->rbuf = b;
+    sc->rcap = cap;
+}
+
+static inline void put(lua_State *L, sconn_t *sc, const char *p, size_t n)
+{
+    if (sc->rlen + n > sc->rcap) reserve(L, sc, n);
     memcpy(sc->rbuf + sc->rlen, p, n);
     sc->rlen += n;
 }
