@@ -33,7 +33,7 @@
  * digits that is not an interim 1xx (101 aside), no message in progress; after MORE,
  * consumed == len; after ERROR, consumed == 0 and a reason; the capture
  * holds exactly 2 * nheaders NUL-terminated strings within hlen (what
- * script_hooks.c and script_user.c walk), lengths within capacities, a body
+ * script_hooks.c and script_request.c walk), lengths within capacities, a body
  * no longer than the bytes seen; conn-model counters add up. */
 #include <errno.h>
 #include <stdint.h>
@@ -73,7 +73,7 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
     return h;
 }
 
-/* What script_hooks.c's push_headers() walks must be there. */
+/* What script_hooks.c's push_headers() and script_request.c's l_headers() walk must be there. */
 static void check_capture(const http_capture_t *cap, size_t seen)
 {
     CHECK(cap->hlen <= cap->hcap && cap->blen <= cap->bcap);
