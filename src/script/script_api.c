@@ -416,9 +416,7 @@ static int l_check(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     int ok = lua_toboolean(L, 2);
-    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
-    script_t *s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
+    script_t *s = lua_touserdata(L, lua_upvalueindex(1));
     if (!s || !s->stats) return luaL_error(L, "check() can only be called while the test runs");
     int i = stats_check_index(s->stats, name);
     if (i < 0) return luaL_error(L, "check(): out of memory");
@@ -438,9 +436,7 @@ static int l_now(lua_State *L)
  * `iterations`. Called by the prelude's user loop. */
 static int l_iteration(lua_State *L)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
-    script_t *s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
+    script_t *s = lua_touserdata(L, lua_upvalueindex(1));
     if (s && s->stats) s->stats->iterations++;
     return 0;
 }
@@ -500,11 +496,12 @@ void script_api_open(lua_State *L, const config_t *cfg)
     lua_setglobal(L, "wrk");
 
     lua_newtable(L);
-    lua_pushcfunction(L, l_check); lua_setfield(L, -2, "_check");
+    /* the per-request functions carry their state as an upvalue (no registry lookup per call) */
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script"); lua_pushcclosure(L, l_check, 1); lua_setfield(L, -2, "_check");
     lua_pushcfunction(L, l_now); lua_setfield(L, -2, "now");
     script_request_open(L); /* barrage._send */
-    lua_pushcfunction(L, script_l_mark); lua_setfield(L, -2, "_mark");
-    lua_pushcfunction(L, l_iteration); lua_setfield(L, -2, "_iteration");
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script"); lua_pushcclosure(L, script_l_mark, 1); lua_setfield(L, -2, "_mark");
+    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script"); lua_pushcclosure(L, l_iteration, 1); lua_setfield(L, -2, "_iteration");
     script_user_open(L); /* barrage._duration_ms, barrage._mono */
     lua_pushstring(L, BARRAGE_VERSION); lua_setfield(L, -2, "version");
     lua_createtable(L, 0, 2); /* barrage.shard: partition test data by it */

@@ -131,14 +131,6 @@ static int step(sconn_t *sc, int fn_ref, int nargs)
 int script_user_step(sconn_t *sc, int nargs) { return step(sc, sc->s->resume_ref, nargs); }
 int script_user_respond(sconn_t *sc, int nargs) { return step(sc, sc->s->respond_ref, nargs); }
 
-static script_t *state_of(lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, "barrage.script");
-    script_t *s = lua_touserdata(L, -1);
-    lua_pop(L, 1);
-    return s;
-}
-
 /* The statuses expected of the request the running user is about to make
  * (a spec parsed once and kept while it repeats). */
 int script_expect_set(sconn_t *sc, const char *spec, size_t len, char *msg, size_t msglen)
@@ -180,7 +172,7 @@ double script_mark_open(sconn_t *sc, int failed, const char *reason)
  * open only until its user yields, so it is in the second it was counted. */
 int script_l_mark(lua_State *L)
 {
-    script_t *s = state_of(L);
+    script_t *s = lua_touserdata(L, lua_upvalueindex(1)); /* a closure over its state (script_api.c) */
     double token = lua_tonumber(L, 1);
     int ok = lua_toboolean(L, 2);
     sconn_t *sc = s ? s->cur : NULL;
