@@ -107,7 +107,8 @@ static inline int http_is_head(const uint8_t *heads, uint32_t i)
  * section whatever Content-Length or Transfer-Encoding say (RFC 9112 6.3).
  * Chunk-size lines are checked here against RFC 9112 7.1.1 (extensions
  * with BWS, token or quoted values) and only the size reaches llhttp.
- * The fast path (no capture, llhttp at a message boundary, not HEAD): a
+ * The fast path (llhttp at a message boundary, not HEAD; a capture is filled
+ * as llhttp's callbacks would): a
  * complete simple head (HTTP/1.1, or 1.0 with keep-alive; status 200-999
  * but 204/304; token headers; one Content-Length; no Transfer-Encoding,
  * Upgrade, Proxy-Connection or `Connection: close`) is scanned here and its

@@ -3,7 +3,7 @@
 -- It provides wrk's API unchanged (wrk.format, wrk.resolve, wrk.setup,
 -- wrk.init, setup/init/delay/request/response/done hooks) and barrage's
 -- virtual-user workflows (user(u), u:get/post/..., u:sleep, check).
--- The C half (script_api.c) registers: wrk.lookup, wrk.connect, and
+-- The C half (script_api.c, script_request.c) registers: wrk.lookup, wrk.connect, and
 -- barrage._check, barrage.now, barrage._send, barrage._mark before this
 -- chunk runs.
 

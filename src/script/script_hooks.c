@@ -287,7 +287,7 @@ int script_attach(script_t *s, conn_t *conns, size_t n, loop_t *loop, stats_t *s
         sconn_t *sc = &s->sconns[i];
         sc->s = s;
         sc->c = &conns[i];
-        sc->user_ref = sc->req_ref = sc->name_ref = LUA_NOREF;
+        sc->user_ref = sc->req_ref = sc->name_ref = sc->name_text_ref = LUA_NOREF;
         sc->name = -1;
         loop_timer_init(&sc->timer, script_on_timer);
         conns[i].user = sc;

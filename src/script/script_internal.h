@@ -51,6 +51,9 @@ typedef struct sconn {
     uint8_t cbuilt;       /* _send made one since the user was last resumed */
     uint8_t cbuilt_head;  /* it is a HEAD request */
     int name_ref;         /* its name as given (r.name), a registry slot reused, LUA_NOREF */
+    int name_text_ref;    /* tostring() of it when it is not a string (the same kind of slot) */
+    uint8_t name_is_text; /* the name is a string: name_ref is its text */
+    char req_method[STATS_METHOD_MAX]; /* its method (the statistics row's key) */
 } sconn_t;
 
 /* A virtual user's response as script_push_response makes it. */

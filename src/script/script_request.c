@@ -4,10 +4,11 @@
  * u.headers, the request's own; names case-insensitive, the last spelling
  * wins), adds the cookie jar, Content-Type for json and Content-Length,
  * writes the request into the connection's own buffer (no Lua string, no
- * table per request), sets the expected statuses and the name's statistics
- * slot, and yields to the C side (script_user_step), which sends it. The
- * response comes back as one table (script_push_response), the server's
- * Set-Cookie values already in the jar. barrage.lua's build_request
+ * table per request), sets the expected statuses and keeps the name, and
+ * yields true to the C side (script_user_step), which gives it its
+ * statistics row and sends it. The response comes back as values that
+ * barrage._user_respond makes one table of (script_push_response), the
+ * server's Set-Cookie values already in the jar. barrage.lua's build_request
  * (wrk.format) stays the reference for the request bytes: the same headers,
  * the same order of the special ones. */
 #include "script_internal.h"
@@ -172,11 +173,29 @@ static void put_cookies(lua_State *L, script_t *s, sconn_t *sc, int jar)
     size_t first = s->nhents, n = 0;
     lua_pushnil(L);
     while (lua_next(L, jar)) {
-        int pushed;
+        int pushed, kpushed = 0;
         size_t kl, vl;
-        if (lua_type(L, -2) != LUA_TSTRING)
+        int kt = lua_type(L, -2);
+        if (kt != LUA_TSTRING && kt != LUA_TNUMBER)
             raise(L, "u:request: a cookie name in u.cookies must be a string, got a %s", luaL_typename(L, -2));
-        const char *k = lua_tolstring(L, -2, &kl), *v = text_of(L, -1, &vl, &pushed);
+        const char *v = text_of(L, -1, &vl, &pushed), *k;
+        if (kt == LUA_TNUMBER) { /* a copy converted: lua_next needs the key itself untouched */
+            lua_pushvalue(L, pushed ? -3 : -2);
+            k = lua_tolstring(L, -1, &kl);
+            kpushed = 1;
+        } else {
+            k = lua_tolstring(L, pushed ? -3 : -2, &kl);
+        }
+        if (!kl) raise(L, "u:request: a cookie in u.cookies has an empty name");
+        for (size_t i = 0; i < kl; i++)
+            if (!tchar((unsigned char)k[i]))
+                raise(L, "u:request: cookie name '%.60s' in u.cookies has a character a cookie name cannot have", k);
+        for (size_t i = 0; i < vl; i++) {
+            unsigned char ch = (unsigned char)v[i];
+            if (ch < 0x20 || ch == 0x7f || ch == ';')
+                raise(L, "u:request: the value of cookie '%.60s' in u.cookies has a ';', a line break or a control "
+                      "character", k);
+        }
         if (first + n == s->hcap) {
             size_t cap = s->hcap ? s->hcap * 2 : 16;
             hent_t *e = realloc(s->hents, cap * sizeof *e);
@@ -185,18 +204,20 @@ static void put_cookies(lua_State *L, script_t *s, sconn_t *sc, int jar)
             s->hcap = cap;
         }
         s->hents[first + n++] = (hent_t){ k, v, kl, vl };
-        if (pushed) {
-            lua_replace(L, -2);
-            lua_insert(L, -2);
+        /* key value [vstr] [kstr]: keep the converted strings, below the key */
+        int anchors = pushed + kpushed;
+        lua_remove(L, -(anchors + 1));          /* key [vstr] [kstr] */
+        if (anchors) {
+            lua_pushvalue(L, -(anchors + 1));   /* key [vstr] [kstr] key */
+            lua_remove(L, -(anchors + 2));      /* [vstr] [kstr] key */
             if (!lua_checkstack(L, 4)) raise(L, "u:request: too many cookies");
-        } else {
-            lua_pop(L, 1);
         }
     }
     if (!n) return;
     hent_t *c = s->hents + first;
     if (n > 1) {
         /* sorted as "k=v" strings: join each pair in a scratch Lua buffer */
+        luaL_checkstack(L, LUA_MINSTACK, "u:request: cookies");
         luaL_Buffer b;
         luaL_buffinit(L, &b);
         for (size_t i = 0; i < n; i++) {
@@ -311,17 +332,20 @@ static int l_send(lua_State *L)
     int pushed = 0;
     if (lua_isnil(L, 4)) lua_pushvalue(L, 3), lua_replace(L, 4);
     name = text_of(L, 4, &nl, &pushed);
-    char mkey[STATS_METHOD_MAX];
-    size_t mk = ml < sizeof mkey - 1 ? ml : sizeof mkey - 1;
-    memcpy(mkey, method, mk);
-    mkey[mk] = 0;
-    int idx = stats_named_key(s->stats, mkey, name);
-    if (idx < 0) raise(L, "u:request: out of memory");
-    sc->name = idx;
-    lua_pushvalue(L, 4);
+    (void)name, (void)nl;
+    /* the statistics row comes once the yield has happened (script_user_step):
+     * a u:get that cannot yield (inside a gsub callback, say) leaves none */
+    size_t mk = ml < sizeof sc->req_method - 1 ? ml : sizeof sc->req_method - 1;
+    memcpy(sc->req_method, method, mk);
+    sc->req_method[mk] = 0;
+    lua_pushvalue(L, 4); /* r.name: the name as given */
     if (sc->name_ref == LUA_NOREF) sc->name_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     else lua_rawseti(L, LUA_REGISTRYINDEX, sc->name_ref);
-    if (pushed) lua_pop(L, 1);
+    if (pushed) { /* its text, for the row (a name that is not a string) */
+        if (sc->name_text_ref == LUA_NOREF) sc->name_text_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        else lua_rawseti(L, LUA_REGISTRYINDEX, sc->name_text_ref);
+    }
+    sc->name_is_text = !pushed;
     sc->cbuilt = 1;
     lua_pushboolean(L, 1); /* "a request is ready": script_user_step takes it from sc */
     return lua_yield(L, 1);

@@ -101,9 +101,15 @@ static int step(sconn_t *sc, int fn_ref, int nargs)
     s->cur = outer;
     sc->mark_token = 0; /* the user yielded: its last response's accounting is final */
     if (failed) return SCRIPT_EFAIL;
-    if (lua_type(L, -4) == LUA_TBOOLEAN && sc->cbuilt) { /* barrage._send wrote it, named it */
+    if (lua_type(L, -4) == LUA_TBOOLEAN && sc->cbuilt) { /* barrage._send wrote it: its row, then it goes */
         sc->cbuilt = 0;
         lua_pop(L, 4);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, sc->name_is_text ? sc->name_ref : sc->name_text_ref);
+        const char *name = lua_tostring(L, -1);
+        int idx = stats_named_key(s->stats, sc->req_method, name ? name : "?");
+        lua_pop(L, 1);
+        if (idx < 0) return -ENOMEM;
+        sc->name = idx;
         sc->pending = 1;
         return 0;
     }

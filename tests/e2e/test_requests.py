@@ -435,3 +435,38 @@ def test_script_time_before_a_request_is_not_its_latency():
     # the server answers at once: even a loaded machine stays far below the 80 ms of Lua
     p50 = n["latency"]["percentiles"]["50"]
     check(p50 < 40000, f"p50 {p50} us includes the script's 80 ms")
+
+
+# The cookie jar goes on the wire as written: a number as a name is sent
+# (as before), a name or value that would break the header (a line break: a
+# second, smuggled request) is an exception at the script's line, and a
+# u:get that cannot yield (inside a gsub callback) leaves no phantom row.
+JAR = """
+local n = 0
+function user(u)
+   n = n + 1
+   if n == 1 then
+      pcall(string.gsub, "a", "a", function() u:get("/x", {name = "ghost"}) end)
+      u.cookies[7] = "num"
+   end
+   if n == 3 then u.cookies.bad = "x\\r\\n\\r\\nGET /smuggled HTTP/1.1\\r\\nHost: y" end
+   if n == 4 then u.cookies.bad = nil end
+   u:get("/", {name = "jar"})
+end
+"""
+
+
+def test_cookie_jar_is_checked_and_a_failed_yield_leaves_no_row():
+    with tempfile.TemporaryDirectory() as tmp, Serve() as s:
+        r = barrage("-t", "1", "-c", "1", "-n", "5", "-s", script(tmp, JAR), s.url)
+    eq(r.rc, 0, f"{r}")
+    names = [n["name"] for n in r.json["names"]]
+    check("ghost" not in names, f"a request that never yielded has a row: {names}")
+    n = name_entry(r, "jar")
+    eq(n["requests"], 5, f"{n}")
+    eq(n["failures"], 0, f"{n}")
+    exc = r.json["exceptions"]
+    eq(len(exc), 1, f"{exc}")
+    check("cookie 'bad'" in exc[0]["message"] and exc[0]["count"] == 1, f"{exc}")
+    check(exc[0]["location"].endswith(":11"), f"the script's line: {exc}")
+    check(r.parse == 0 and r.requests == 5, f"nothing smuggled: {r}")

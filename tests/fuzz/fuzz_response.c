@@ -336,7 +336,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     run_stream(&in, 0, 0, &split_trace);
     run_stream(&in, 1, 0, &whole_trace);
     compare(&split_trace, &whole_trace);
-    /* the fast path (http_parse without a capture) against llhttp alone */
+    /* the fast path (with or without a capture, as the input says) against llhttp alone */
     run_stream(&in, 0, 1, &pure_trace);
     compare(&split_trace, &pure_trace);
     run_stream(&in, 1, 1, &pure_trace);
