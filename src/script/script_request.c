@@ -108,6 +108,23 @@ static const char *text_of(lua_State *L, int idx, size_t *len, int *pushed)
     return t;
 }
 
+/* A header's or a cookie's name and value can go on the wire: a token
+ * name, and a value with no line break or control character (HTAB aside
+ * in a header; no ';' in a cookie, which would end it). */
+static void check_field(lua_State *L, const char *what, const char *n, size_t nl, const char *v, size_t vl)
+{
+    int cookie = what[0] == 'c';
+    if (!nl) raise(L, "u:request: a %s name is empty", what);
+    for (size_t i = 0; i < nl; i++)
+        if (!tchar((unsigned char)n[i])) raise(L, "u:request: %s name '%.60s' has a character a name cannot have", what, n);
+    for (size_t i = 0; i < vl; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if ((ch < 0x20 && (cookie || ch != '\t')) || ch == 0x7f || (cookie && ch == ';'))
+            raise(L, "u:request: the value of %s '%.60s' has %s", what, n,
+                  cookie ? "a ';', a line break or a control character" : "a line break or a control character");
+    }
+}
+
 typedef struct hent { const char *n, *v; size_t nl, vl; } hent_t;
 
 /* Merge the header table at idx into s->hents (case-insensitive names, the
@@ -125,15 +142,7 @@ static void merge(lua_State *L, script_t *s, int idx)
         const char *n = lua_tolstring(L, -2, &nl);
         int pushed;
         const char *v = text_of(L, -1, &vl, &pushed);
-        if (!nl) raise(L, "u:request: a header name is empty");
-        for (size_t i = 0; i < nl; i++)
-            if (!tchar((unsigned char)n[i]))
-                raise(L, "u:request: header name '%.60s' has a character HTTP does not allow in a name", n);
-        for (size_t i = 0; i < vl; i++) {
-            unsigned char ch = (unsigned char)v[i];
-            if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-                raise(L, "u:request: the value of header '%.60s' has a line break or a control character", n);
-        }
+        check_field(L, "header", n, nl, v, vl);
         size_t k = 0;
         while (k < s->nhents && !same_name(s->hents[k].n, s->hents[k].nl, n, nl)) k++;
         if (k == s->nhents) {
@@ -186,16 +195,7 @@ static void put_cookies(lua_State *L, script_t *s, sconn_t *sc, int jar)
         } else {
             k = lua_tolstring(L, pushed ? -3 : -2, &kl);
         }
-        if (!kl) raise(L, "u:request: a cookie in u.cookies has an empty name");
-        for (size_t i = 0; i < kl; i++)
-            if (!tchar((unsigned char)k[i]))
-                raise(L, "u:request: cookie name '%.60s' in u.cookies has a character a cookie name cannot have", k);
-        for (size_t i = 0; i < vl; i++) {
-            unsigned char ch = (unsigned char)v[i];
-            if (ch < 0x20 || ch == 0x7f || ch == ';')
-                raise(L, "u:request: the value of cookie '%.60s' in u.cookies has a ';', a line break or a control "
-                      "character", k);
-        }
+        check_field(L, "cookie", k, kl, v, vl);
         if (first + n == s->hcap) {
             size_t cap = s->hcap ? s->hcap * 2 : 16;
             hent_t *e = realloc(s->hents, cap * sizeof *e);
