@@ -1,6 +1,7 @@
 /* http_chars.h - byte classes and word-at-a-time scanning shared by the
  * request scanner (http_request.c) and the response parser (http.c).
- * Internal to src/engine/http*.c. */
+ * Internal to src/engine/http*.c, and to src/script/script_request.c, which
+ * checks the requests it writes with the same classes. */
 #ifndef BARRAGE_HTTP_CHARS_H
 #define BARRAGE_HTTP_CHARS_H
 

@@ -13,6 +13,8 @@
  * the same order of the special ones. */
 #include "script_internal.h"
 
+#include "http_chars.h" /* is_tchar, ieq: the HTTP byte classes the engine uses */
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,21 +68,6 @@ static inline void put(lua_State *L, sconn_t *sc, const char *p, size_t n)
 
 /* ------------------------------------------------------------- headers */
 
-/* tchar (RFC 9110 5.6.2): the bytes of a method or a header name */
-static const uint8_t tchars[256] = {
-    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
-};
-static int tchar(unsigned char c) { return tchars[c]; }
-
-static int lower_eq(const char *a, const char *lower, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if ((a[i] >= 'A' && a[i] <= 'Z' ? a[i] + 32 : a[i]) != lower[i]) return 0;
-    return 1;
-}
-
 static int same_name(const char *a, size_t al, const char *b, size_t bl)
 {
     if (al != bl) return 0;
@@ -116,7 +103,7 @@ static void check_field(lua_State *L, const char *what, const char *n, size_t nl
     int cookie = what[0] == 'c';
     if (!nl) raise(L, "u:request: a %s name is empty", what);
     for (size_t i = 0; i < nl; i++)
-        if (!tchar((unsigned char)n[i])) raise(L, "u:request: %s name '%.60s' has a character a name cannot have", what, n);
+        if (!is_tchar((unsigned char)n[i])) raise(L, "u:request: %s name '%.60s' has a character a name cannot have", what, n);
     for (size_t i = 0; i < vl; i++) {
         unsigned char ch = (unsigned char)v[i];
         if ((ch < 0x20 && (cookie || ch != '\t')) || ch == 0x7f || (cookie && ch == ';'))
@@ -260,7 +247,7 @@ static int l_send(lua_State *L)
     const char *method = lua_tolstring(L, 2, &ml), *path = lua_tolstring(L, 3, &pl);
     if (!method || !ml) raise(L, "u:request: the method is empty");
     for (size_t i = 0; i < ml; i++)
-        if (!tchar((unsigned char)method[i])) raise(L, "u:request: method '%.40s' is not an HTTP method name", method);
+        if (!is_tchar((unsigned char)method[i])) raise(L, "u:request: method '%.40s' is not an HTTP method name", method);
     if (!pl) raise(L, "u:request: the path is empty: give at least \"/\"");
     for (size_t i = 0; i < pl; i++) {
         unsigned char ch = (unsigned char)path[i];
@@ -297,9 +284,9 @@ static int l_send(lua_State *L)
     PUTS(L, sc, " HTTP/1.1\r\n");
     for (size_t i = 0; i < s->nhents; i++) {
         const hent_t *e = &s->hents[i];
-        if (e->nl == 14 && lower_eq(e->n, "content-length", 14)) continue; /* from the body, below */
-        if (e->nl == 6 && lower_eq(e->n, "cookie", 6)) has_cookie = 1;
-        if (e->nl == 12 && lower_eq(e->n, "content-type", 12)) has_ctype = 1;
+        if (e->nl == 14 && ieq(e->n, "content-length", 14)) continue; /* from the body, below */
+        if (e->nl == 6 && ieq(e->n, "cookie", 6)) has_cookie = 1;
+        if (e->nl == 12 && ieq(e->n, "content-type", 12)) has_ctype = 1;
         put(L, sc, e->n, e->nl);
         PUTS(L, sc, ": ");
         put(L, sc, e->v, e->vl);
@@ -327,12 +314,12 @@ static int l_send(lua_State *L)
     /* HEAD answers have no body */
     sc->cbuilt_head = ml == 4 && !memcmp(method, "HEAD", 4);
     /* the name: its statistics row, and r.name */
-    size_t nl;
-    const char *name;
     int pushed = 0;
     if (lua_isnil(L, 4)) lua_pushvalue(L, 3), lua_replace(L, 4);
-    name = text_of(L, 4, &nl, &pushed);
-    (void)name, (void)nl;
+    if (lua_type(L, 4) != LUA_TSTRING) { /* a number, say: its text for the row, pushed */
+        size_t nl;
+        text_of(L, 4, &nl, &pushed);
+    }
     /* the statistics row comes once the yield has happened (script_user_step):
      * a u:get that cannot yield (inside a gsub callback, say) leaves none */
     size_t mk = ml < sizeof sc->req_method - 1 ? ml : sizeof sc->req_method - 1;
@@ -370,7 +357,7 @@ static void store_cookie(lua_State *L, int jar, const char *v, size_t vl)
     size_t val_len = (size_t)(pair_end - val);
     int remove = val_len == 0;
     for (const char *q = v; !remove && q + 8 < end; q++)
-        if (lower_eq(q, "max-age=", 8) && (q[8] == '0' || q[8] == '-')) remove = 1;
+        if (ieq(q, "max-age=", 8) && (q[8] == '0' || q[8] == '-')) remove = 1;
     lua_pushlstring(L, k, (size_t)(ke - k));
     if (remove) lua_pushnil(L);
     else lua_pushlstring(L, val, val_len);
@@ -387,7 +374,7 @@ static void store_cookies(lua_State *L, sconn_t *sc, const http_capture_t *cap)
         size_t nl = strlen(p);
         const char *v = p + nl + 1;
         size_t vl = strlen(v);
-        if (nl == 10 && lower_eq(p, "set-cookie", 10)) {
+        if (nl == 10 && ieq(p, "set-cookie", 10)) {
             if (!jar) {
                 if (sc->user_ref == LUA_NOREF) return;
                 lua_rawgeti(L, LUA_REGISTRYINDEX, sc->user_ref);
