@@ -117,7 +117,9 @@ static int locust_schedule(config_t *c, char *err, size_t errlen)
         return config_fail(err, errlen, "--spawn-rate ramps users, not a rate: with -R use --stages for a rate ramp");
     if (!(set & (BIT(OPT_USERS) | BIT(OPT_CONNECTIONS))))
         return config_fail(err, errlen, "--spawn-rate needs --users N (the number of users to ramp up to)");
-    /* users grow by R per second from 0 to N, then N until the end */
+    /* users grow by R per second from 0 to N, then N until the end; user k
+     * starts at (k-1)/R s, the first at once, as Locust starts them (spawn) */
+    c->stages.spawn = 1;
     double n = (double)c->connections, total_s = (double)c->duration_ns / 1e9;
     double ramp_s = n / c->spawn_rate;
     if (ramp_s >= total_s) { /* the run ends while still spawning */
@@ -175,9 +177,8 @@ int config_finish(config_t *c, char *err, size_t errlen)
         c->duration_ns = rate_stages_total(&c->stages);
         c->duration_set = 1;
         if (!c->rate) { /* stages ramp connections: -c is their maximum */
-            double m = rate_stages_max(&c->stages);
-            if (m < 1) return config_fail(err, errlen, "--stages: every target is 0 connections");
-            uint64_t total = (uint64_t)(m + 0.5), n = c->shard_count;
+            uint64_t total = rate_stages_count_max(&c->stages), n = c->shard_count;
+            if (!total) return config_fail(err, errlen, "--stages: every target is 0 connections");
             c->users_total = total;
             c->connections = units_share(total, n, c->shard_index);
             if (!c->connections)

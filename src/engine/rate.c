@@ -70,6 +70,22 @@ double rate_stages_value(const rate_stages_t *st, uint64_t t)
     return prev;
 }
 
+static uint64_t stages_count(const rate_stages_t *st, double v)
+{
+    if (!(v > 0)) return 0;
+    return st->spawn ? (uint64_t)ceil(v - 1e-9) : (uint64_t)(v + 0.5); /* 1e-9: a float just above k is k */
+}
+
+uint64_t rate_stages_count(const rate_stages_t *st, uint64_t t)
+{
+    return stages_count(st, rate_stages_value(st, t));
+}
+
+uint64_t rate_stages_count_max(const rate_stages_t *st)
+{
+    return stages_count(st, rate_stages_max(st));
+}
+
 size_t rate_stages_index(const rate_stages_t *st, uint64_t t)
 {
     for (size_t i = 0; i < st->n; i++) {

@@ -28,6 +28,7 @@ typedef struct rate_stages {
     size_t n;                          /* number of stages (0: none) */
     uint64_t dur_ns[RATE_MAX_STAGES];  /* each stage's length */
     double target[RATE_MAX_STAGES];    /* value reached at each stage's end */
+    int spawn;                         /* made by --spawn-rate: a count is reached at its slot's start */
 } rate_stages_t;
 
 /* Parse "30s:50,1m:50,10s:500". 0, or -1 with a message naming the part. */
@@ -41,6 +42,12 @@ double rate_stages_value(const rate_stages_t *st, uint64_t t);
 size_t rate_stages_index(const rate_stages_t *st, uint64_t t);
 /* The largest target of any stage. */
 double rate_stages_max(const rate_stages_t *st);
+/* Connection stages: the number of connections (users) at time t, and the
+ * most at any time. A target is rounded to the nearest count; a --spawn-rate
+ * ramp (spawn) rounds up instead, so user k starts at (k-1)/R s, the first at
+ * once, as Locust starts them. */
+uint64_t rate_stages_count(const rate_stages_t *st, uint64_t t);
+uint64_t rate_stages_count_max(const rate_stages_t *st);
 
 /* A rate change: from at_ns (ns since the start) the count grows from k0 at per_sec. */
 typedef struct rate_seg {

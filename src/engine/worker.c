@@ -205,7 +205,7 @@ static void apply_stages(worker_t *w, uint64_t now)
     } else {
         if (!w->stages || w->stages_rate) return;
         uint64_t t = now > w->t0 ? now - w->t0 : 0;
-        uint64_t total = (uint64_t)(rate_stages_value(w->stages, t) + 0.5);
+        uint64_t total = rate_stages_count(w->stages, t);
         uint64_t shards = w->shard_count ? w->shard_count : 1;
         total = units_share(total, shards, w->shard_index); /* this shard's share */
         limit = (uint32_t)units_share(total, (uint64_t)w->nthreads, (uint64_t)w->index);

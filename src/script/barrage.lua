@@ -492,9 +492,11 @@ end
 local function class_body(u)
    local cls = u.class
    if not u._started then
+      u._in = "on_start of class " .. cls.name -- the hook an error names (script_user.c)
       if cls.on_start then cls.on_start(u) end
       u._started = true
    end
+   u._in = "a task of class " .. cls.name
    while true do
       u.iteration = u.iteration + 1
       local before, t0 = u.yields, mono()
@@ -545,6 +547,7 @@ function barrage._user_stop(u)
    u._stopping = true
    local cls = u.class
    if not (cls and cls.on_stop and u._started) then return false end
+   u._in = "on_stop of class " .. cls.name
    u.co = coroutine.create(function() cls.on_stop(u) end)
    return true
 end
@@ -552,7 +555,12 @@ end
 -- An error's message and "file:line": from the message, else the innermost
 -- frame of the script in the dead coroutine.
 local function split_error(co, e)
-   local msg = type(e) == "string" and e or tostring(e)
+   local msg = e
+   if type(msg) ~= "string" then -- a table's own address would make each error an exception of its own
+      local mt = getmetatable(msg)
+      msg = (type(msg) == "table" or type(msg) == "userdata") and not (type(mt) == "table" and mt.__tostring)
+            and "(error object is a " .. type(msg) .. " value)" or tostring(msg)
+   end
    local where, rest = msg:match("^([^\n]-:%d+): (.*)$")
    if where then return rest, where end
    for level = 0, 64 do

@@ -49,7 +49,7 @@ static int on_error(lua_State *L)
     return 1;
 }
 
-static int fail(script_t *s, const char *hook)
+int script_fail(script_t *s, const char *hook)
 {
     const char *msg = lua_type(s->L, -1) == LUA_TSTRING ? lua_tostring(s->L, -1) : NULL;
     snprintf(s->error, sizeof s->error, "%s (in %s)", msg ? msg : "unknown error", hook);
@@ -61,7 +61,7 @@ static int fail(script_t *s, const char *hook)
 /* Call the function below nargs arguments with the handler at index 1. */
 int script_pcall(script_t *s, int nargs, int nres, const char *hook)
 {
-    if (lua_pcall(s->L, nargs, nres, 1)) return fail(s, hook);
+    if (lua_pcall(s->L, nargs, nres, 1)) return script_fail(s, hook);
     return 0;
 }
 
@@ -100,7 +100,7 @@ int script_guard(script_t *s, int (*fn)(script_t *, void *), void *arg, const ch
     /* two slots: within the LUA_MINSTACK every frame has, so nothing here raises */
     lua_rawgeti(L, LUA_REGISTRYINDEX, s->guard_ref);
     lua_pushlightuserdata(L, &g);
-    int rc = lua_pcall(L, 1, 0, 1) ? fail(s, hook) : g.rc;
+    int rc = lua_pcall(L, 1, 0, 1) ? script_fail(s, hook) : g.rc;
     lua_settop(L, top);
     return rc;
 }

@@ -120,6 +120,9 @@ struct script_thread {
 /* Call the function below nargs arguments with the handler at index 1: 0,
  * or SCRIPT_EFAIL with the error recorded "(in hook)". */
 int script_pcall(script_t *s, int nargs, int nres, const char *hook);
+/* Record the error message on top of the stack (popped) as s's error,
+ * "MESSAGE (in HOOK)". SCRIPT_EFAIL. */
+int script_fail(script_t *s, const char *hook);
 /* fn(s, arg) protected (see script.c): its return value, or SCRIPT_EFAIL
  * with the error recorded "(in hook)". The stack is as before. */
 int script_guard(script_t *s, int (*fn)(script_t *, void *), void *arg, const char *hook);

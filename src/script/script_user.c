@@ -54,6 +54,25 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook)
  * thread's stats and run-wide against --max-exceptions (past it the run
  * ends with the error); then the user waits backoff ms and starts a new
  * iteration, or (backoff < 0: in on_stop) ends. */
+/* The hook a virtual user's error names: what barrage.lua set as u._in
+ * ("on_start of class Shopper", ...), else "user()". Reads the user table
+ * raw (no metamethod can run) with a key the Lua code already interned. */
+static const char *user_hook(sconn_t *sc, char *buf, size_t n)
+{
+    lua_State *L = sc->s->L;
+    snprintf(buf, n, "user()");
+    if (sc->user_ref == LUA_NOREF || !lua_checkstack(L, 2)) return buf;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, sc->user_ref);
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        lua_pushliteral(L, "_in");
+        lua_rawget(L, -2);
+        if (lua_type(L, -1) == LUA_TSTRING) snprintf(buf, n, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return buf;
+}
+
 #define EXCEPTIONS_DISTINCT_MAX 200 /* per thread; more are counted under one entry */
 
 static int user_exception(sconn_t *sc, const char *msg, const char *where, double backoff)
@@ -69,13 +88,14 @@ static int user_exception(sconn_t *sc, const char *msg, const char *where, doubl
     if (stats_exception_add(s->stats, msg, where, 1)) return -ENOMEM;
     uint64_t seen = __atomic_add_fetch(s->thread ? &s->thread->main->exceptions_seen : &s->exceptions_seen, 1,
                                        __ATOMIC_SEQ_CST);
+    char hook[128];
     if (seen > s->max_exceptions && s->max_exceptions_untimed)
-        return script_errorf(s, "%s: %s (in user()); more exceptions than the -n %" PRIu64 " requests of a run "
+        return script_errorf(s, "%s: %s (in %s); more exceptions than the -n %" PRIu64 " requests of a run "
                              "without a duration: the run stops (bound it with -d, or set --max-exceptions)",
-                             where, msg, s->max_exceptions);
+                             where, msg, user_hook(sc, hook, sizeof hook), s->max_exceptions);
     if (seen > s->max_exceptions)
-        return script_errorf(s, "%s: %s (in user()); more than --max-exceptions %" PRIu64 " exceptions: the run stops",
-                             where, msg, s->max_exceptions);
+        return script_errorf(s, "%s: %s (in %s); more than --max-exceptions %" PRIu64 " exceptions: the run stops",
+                             where, msg, user_hook(sc, hook, sizeof hook), s->max_exceptions);
     if (backoff < 0) {
         sc->stop_state = 2;
         return 0;
@@ -97,10 +117,13 @@ static int step(sconn_t *sc, int fn_ref, int nargs)
     sconn_t *outer = s->cur;
     s->cur = sc;
     sc->cbuilt = 0; /* set again only by this resume's barrage._send */
-    int failed = script_pcall(s, nargs + 1, 4, "user()");
+    int failed = lua_pcall(L, nargs + 1, 4, 1); /* the error handler is at index 1 (script_pcall) */
     s->cur = outer;
     sc->mark_token = 0; /* the user yielded: its last response's accounting is final */
-    if (failed) return SCRIPT_EFAIL;
+    if (failed) {
+        char hook[128];
+        return script_fail(s, user_hook(sc, hook, sizeof hook));
+    }
     if (lua_type(L, -4) == LUA_TBOOLEAN && sc->cbuilt) { /* barrage._send wrote it: its row, then it goes */
         sc->cbuilt = 0;
         lua_pop(L, 4);

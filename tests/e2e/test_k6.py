@@ -218,6 +218,26 @@ def test_locust_users_spawn_rate_run_time():
     check(2.7 <= r.json["duration_s"] <= 3.5, f"--run-time 0m3s: {r.json['duration_s']}")
 
 
+def test_spawn_rate_starts_the_first_user_at_once_and_then_one_every_1_over_r_seconds():
+    # Locust starts its first user at once and then one every 1/R s (R < 2); a rate below one user
+    # per run-time still runs that first user (it was "every target is 0 connections")
+    path = script("function user(u)\n"
+                  "  if u.iteration == 1 then io.write(string.format('started %d %.1f\\n', u.gid, barrage.now())) end\n"
+                  "  u:get('/')\n  u:sleep(100)\nend\n")
+    with Serve() as s:
+        r = barrage("-t", "1", "-q", "-u", "3", "-r", "1", "--run-time", "2.5s", "-s", path, s.url)
+        low = barrage("-t", "1", "-q", "--users", "2", "--spawn-rate", "0.3", "--run-time", "1s", "-s", path, s.url)
+    eq(r.rc, 0, f"{r}")
+    starts = {int(g): float(t) for g, t in re.findall(r"started (\d+) ([\d.]+)", r.out)}
+    eq(sorted(starts), [1, 2, 3], f"three users started: {r.out}")
+    for g in (2, 3):
+        gap = starts[g] - starts[1]
+        check((g - 1) * 1000 - 50 <= gap <= (g - 1) * 1000 + 400, f"user {g} started {gap:.0f} ms after user 1: {r.out}")
+    eq(low.rc, 0, f"a spawn rate of 0.3/s over 1 s: {low}")
+    eq(low.out.count("started"), 1, f"one user in the first 1/R s: {low.out}")
+    check(low.json["summary"]["requests"] >= 3, f"that user ran: {low.json['summary']}")
+
+
 def test_locust_flag_conflicts_are_usage_errors():
     cases = [
         (["--users", "5", "-c", "5"], "--users and -c both set the number of connections"),

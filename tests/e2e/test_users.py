@@ -256,7 +256,7 @@ def test_a_hanging_on_stop_is_cut_off_after_the_grace():
     # an on_stop stuck in Lua is interrupted like any hook at the end of a run: a script error
     r = run(START_STOP % "while true do end", "-t", "1", "-c", "1", "-d", "0.5s")
     eq(r.rc, 2, f"{r}")
-    check("stopped" in r.err, r.err)
+    check("stopped" in r.err and "(in on_stop of class U)" in r.err, r.err)
     check(r.elapsed < 0.5 + 1 + 1.5, f"bounded: {r.elapsed:.2f}s")
 
 
@@ -295,6 +295,21 @@ local U = barrage.user{
     eq(len(e), 2, f"two (message, location) entries: {e}")
 
 
+def test_an_error_object_without_tostring_is_one_exception_not_one_per_address():
+    script = """
+function user(u)
+   u:get("/")
+   if u.iteration % 2 == 0 then error({ code = 1 }) end
+   u:sleep(20)
+end
+"""
+    r = run(script, "-t", "1", "-c", "2", "-d", "1s")
+    eq(r.rc, 0, f"{r}")
+    e = exceptions(r)
+    eq(list(e), [("(error object is a table value)", "users.lua:4")], f"one entry, as lua.c words it: {e}")
+    check(e[("(error object is a table value)", "users.lua:4")] >= 4, f"every one counted: {e}")
+
+
 def test_back_off_bounds_an_always_failing_user():
     script = 'local U = barrage.user{ tasks = { function(u) error("always") end } }\n'
     r = run(script, "-t", "1", "-c", "2", "-d", "1s")
@@ -308,8 +323,16 @@ def test_max_exceptions_ends_the_run_with_exit_2():
     script = 'local U = barrage.user{ tasks = { function(u) u:get("/") error("always") end } }\n'
     r = run(script, "-t", "1", "-c", "1", "-d", "5s", "--max-exceptions", "3")
     eq(r.rc, 2, f"{r}")
-    check(re.search(r"users\.lua:1: always \(in user\(\)\); more than --max-exceptions 3 exceptions", r.err), r.err)
+    check(re.search(r"users\.lua:1: always \(in a task of class U\); more than --max-exceptions 3 exceptions", r.err),
+          r.err)
     check(r.elapsed < 2.5, f"at the 4th exception (after 0.1 + 0.2 + 0.4 s of back-off): {r.elapsed:.2f}s")
+    # the message names the hook the error came from: on_start, a task, on_stop or user()
+    for text, hook in (('local U = barrage.user{ on_start = function(u) error("login broke") end,\n'
+                        '  tasks = { function(u) u:get("/") end } }\n', "on_start of class U"),
+                       ('function user(u) u:get("/") error("plain") end\n', "user()")):
+        r = run(text, "-t", "1", "-c", "1", "-d", "5s", "--max-exceptions", "0")
+        eq(r.rc, 2, f"{r}")
+        check(f"(in {hook}); more than --max-exceptions 0" in r.err, f"names {hook}: {r.err}")
     r = run(script, "-t", "1", "-c", "1", "-d", "1s", "--max-exceptions", "100")
     eq(r.rc, 0, f"below the limit the run goes on: {r}")
     # Locust's exit code: with --exit-on-failures (or --exit-code-on-error N), exceptions count as errors

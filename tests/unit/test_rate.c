@@ -106,6 +106,28 @@ TEST(rate_stages_value_and_index)
     ASSERT(rate_stages_value(&st, 99 * S) == 10);
 }
 
+/* Connection stages round a target to the nearest count; a --spawn-rate ramp
+ * rounds up: user k at (k-1)/R s, the first at once (Locust's schedule). */
+TEST(rate_stages_count_rounds_and_a_spawn_ramp_rounds_up)
+{
+    rate_stages_t st = test_stages("4s:4");
+    ASSERT_EQ_INT(rate_stages_count(&st, 0), 0);
+    ASSERT_EQ_INT(rate_stages_count(&st, S / 2 - 1000), 0);
+    ASSERT_EQ_INT(rate_stages_count(&st, S / 2), 1);
+    ASSERT_EQ_INT(rate_stages_count_max(&st), 4);
+    st.spawn = 1;
+    ASSERT_EQ_INT(rate_stages_count(&st, 0), 0);
+    ASSERT_EQ_INT(rate_stages_count(&st, 1000), 1);      /* the first user at once */
+    ASSERT_EQ_INT(rate_stages_count(&st, S), 1);         /* the second at 1/R s, not a float's ulp before */
+    ASSERT_EQ_INT(rate_stages_count(&st, S + 1000), 2);
+    ASSERT_EQ_INT(rate_stages_count(&st, 9 * S), 4);
+    st = test_stages("1s:0.3");                        /* --users 2 -r 0.3 --run-time 1s */
+    st.spawn = 1;
+    ASSERT_EQ_INT(rate_stages_count_max(&st), 1);
+    st.spawn = 0;
+    ASSERT_EQ_INT(rate_stages_count_max(&st), 0);
+}
+
 /* Slot k of a constant rate R is intended k/R s after the start: the
  * computed instant is never after the exact one and at most 1 ns before
  * (a double truncated to ns). Checked in exact integer arithmetic. */
