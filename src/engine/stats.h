@@ -256,6 +256,9 @@ typedef struct stats {
 typedef struct stats_second_name {
     const char *method, *name;
     uint64_t requests, failures, content;
+    uint64_t cum_min, cum_max; /* the thread's exact latency min and max of the name so far (us; lat_set) */
+    double lat_sum;            /* the exact sum of its latencies during the second (us) */
+    uint8_t lat_set;           /* it has latencies so far */
     struct stats_bucket *buckets;
     uint32_t nbuckets;
 } stats_second_name_t;
@@ -272,6 +275,8 @@ typedef struct stats_second {
     uint64_t cpu_ns;       /* the thread's CPU time during it (set by the worker) */
     uint64_t wait_ns;      /* its time ready to run, waiting for a CPU (set by the worker; 0 if unknown) */
     uint64_t wall_ns;      /* its wall time (1 s but the last, partial one; set by the worker) */
+    uint64_t lat_n, lat_min, lat_max; /* its latencies: how many, the exact min and max (us) */
+    double lat_sum;        /* ... and their exact sum (the CSV history's exact totals) */
     stats_code_t *codes;   /* responses by status during it (inside this allocation) */
     uint32_t ncodes;
     stats_second_name_t *names; /* per-name deltas (keep_named; inside this allocation) */
@@ -300,12 +305,18 @@ typedef struct stats_point {
     stats_bucket_t *buckets; /* that second's latency histogram, sparse (owned; only with keep_buckets) */
     uint32_t nbuckets;
     uint64_t p95;          /* (not in the JSON series: the report's and --web's charts) */
+    uint64_t lat_min, lat_max; /* exact latency min and max of the second (us; a run's own series: lat_set) */
+    double lat_sum;        /* ... and the exact sum: the CSV history's totals are stats.csv's */
+    uint8_t lat_set;
 } stats_point_t;
 
 /* One name's second in the series (all threads): counts and its latency
  * buckets (several threads' buckets may repeat an index: replay them all). */
 typedef struct stats_name_point {
     uint64_t requests, failures, content;
+    uint64_t cum_min, cum_max; /* exact latency min and max of the name up to this second (us; lat_set) */
+    double lat_sum;            /* exact sum of the second's latencies (us) */
+    uint8_t lat_set;
     stats_bucket_t *buckets; /* owned */
     uint32_t nbuckets;
 } stats_name_point_t;

@@ -132,6 +132,11 @@ void stats_second_names_fill(const stats_t *s, stats_t *prev, stats_second_t *se
         e->requests = n->requests - p->requests;
         e->failures = n->failures - p->failures;
         e->content = n->bytes - p->bytes;
+        e->lat_set = n->latency.total != 0;
+        e->cum_min = n->latency.min;
+        e->cum_max = n->latency.max;
+        e->lat_sum = n->latency.sum - p->latency.sum; /* integer us: exact in a double below 2^53 */
+        p->latency.sum = n->latency.sum;
         e->buckets = (stats_bucket_t *)(void *)at;
         e->nbuckets = 0;
         if (nb)
@@ -187,6 +192,12 @@ int stats_series_add_names(stats_series_t *ser, const stats_second_t *sec)
         pt->requests += x->requests;
         pt->failures += x->failures;
         pt->content += x->content;
+        if (x->lat_set) {
+            if (!pt->lat_set || x->cum_min < pt->cum_min) pt->cum_min = x->cum_min;
+            if (!pt->lat_set || x->cum_max > pt->cum_max) pt->cum_max = x->cum_max;
+            pt->lat_set = 1;
+        }
+        pt->lat_sum += x->lat_sum;
         if (x->nbuckets) {
             stats_bucket_t *b = realloc(pt->buckets, (pt->nbuckets + x->nbuckets) * sizeof *b);
             if (!b) return -ENOMEM;

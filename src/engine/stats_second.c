@@ -63,6 +63,10 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     sec->second = second;
     sec->active = active;
     sec->cpu_ns = sec->wait_ns = sec->wall_ns = 0; /* the worker's to set */
+    sec->lat_n = h->total;
+    sec->lat_min = h->min;
+    sec->lat_max = h->max;
+    sec->lat_sum = h->sum;
     sec->requests = s->requests - prev->requests;
     sec->errors = s->errors;
     errors_sub(&sec->errors, &prev->errors); /* the second's own */
@@ -99,6 +103,12 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
         if (stats_code_add(&pt->codes, &pt->ncodes, sec->codes[i].code, sec->codes[i].count)) return -ENOMEM;
     pt->active += sec->active;
     pt->content += sec->content;
+    if (sec->lat_n) {
+        if (!pt->lat_set || sec->lat_min < pt->lat_min) pt->lat_min = sec->lat_min;
+        if (!pt->lat_set || sec->lat_max > pt->lat_max) pt->lat_max = sec->lat_max;
+        pt->lat_sum += sec->lat_sum;
+        pt->lat_set = 1;
+    }
     for (uint32_t i = 0; i < sec->nbuckets; i++) {
         uint32_t k = sec->bucket[i].index;
         uint64_t v = hist_highest(k);

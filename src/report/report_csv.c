@@ -272,6 +272,29 @@ static void replay(hist_t *one, hist_t *cum, const stats_bucket_t *b, uint32_t n
     }
 }
 
+/* The exact min, max and sum so far (the series keeps them beside the
+ * buckets) replace the bucket values replay recorded: the totals of the
+ * last row are then stats.csv's, value by value, as Locust's are. */
+typedef struct exact {
+    uint64_t min, max;
+    double sum;
+    int set;
+} exact_t;
+
+static void exact_apply(hist_t *cum, exact_t *x, int set, uint64_t min, uint64_t max, double sum)
+{
+    if (set) {
+        if (!x->set || min < x->min) x->min = min;
+        if (!x->set || max > x->max) x->max = max;
+        x->set = 1;
+    }
+    x->sum += sum;
+    if (!x->set || !cum->total) return;
+    cum->min = x->min;
+    cum->max = x->max;
+    cum->sum = x->sum;
+}
+
 static int by_series_name(const void *a, const void *b)
 {
     const stats_name_series_t *x = *(const stats_name_series_t *const *)a, *y = *(const stats_name_series_t *const *)b;
@@ -298,9 +321,10 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
     /* per name: its series, cumulative totals, and a histogram so far */
     const stats_name_series_t **ns = calloc(nn + 1, sizeof *ns);
     hist_t *ncum = calloc(nn + 1, sizeof *ncum);
+    exact_t *nexact = calloc(nn + 1, sizeof *nexact), exact = { 0 };
     uint64_t (*ntot)[3] = calloc(nn + 1, sizeof *ntot);
     hist_t cum = { 0 }, one = { 0 };
-    int ok = ns && ncum && ntot && !hist_init(&cum) && !hist_init(&one);
+    int ok = ns && ncum && nexact && ntot && !hist_init(&cum) && !hist_init(&one);
     for (uint32_t k = 0; ok && k < nn; k++) ok = !hist_init(&ncum[k]);
     if (ok) {
         for (uint32_t k = 0; k < nn; k++) ns[k] = &ser->names[k];
@@ -321,6 +345,7 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
             ntot[k][1] += np->failures;
             ntot[k][2] += np->content;
             replay(&one, &ncum[k], np->buckets, np->nbuckets);
+            exact_apply(&ncum[k], &nexact[k], np->lat_set, np->cum_min, np->cum_max, np->lat_sum);
             hrow_t r = { np->requests, np->failures, ntot[k][0], ntot[k][1], ntot[k][2], &one, &ncum[k],
                          ser->keep_buckets };
             history_row(f, run, ts, p->active, e->method, e->name, &r);
@@ -330,6 +355,12 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
         total_fail += p->failed;
         total_content += p->content;
         replay(&one, &cum, p->buckets, p->nbuckets);
+        exact_apply(&cum, &exact, p->lat_set, p->lat_min, p->lat_max, p->lat_sum);
+        if (p->lat_set && one.total) { /* the second's own, exact too */
+            one.min = p->lat_min;
+            one.max = p->lat_max;
+            one.sum = p->lat_sum;
+        }
         hrow_t r = { attempts, p->failed, total_req, total_fail, total_content, &one, &cum, ser->keep_buckets };
         history_row(f, run, ts, p->active, "", "Aggregated", &r);
     }
@@ -338,6 +369,7 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
     for (uint32_t k = 0; ncum && k < nn; k++) if (ncum[k].counts) hist_free(&ncum[k]);
     free(ns);
     free(ncum);
+    free(nexact);
     free(ntot);
     if (!ok) {
         fclose(f);

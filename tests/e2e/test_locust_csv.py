@@ -189,8 +189,13 @@ def test_files_match_a_real_locust_run():
     for k, row in last.items():
         eq((int(row[17]), int(row[18])), (int(brows[k]["Request Count"]), int(brows[k]["Failure Count"])),
            f"{k}: the history's last totals = stats.csv")
+        eq(row[19:24], [brows[k][c] for c in TOTALS], f"{k}: the history's last times and size = stats.csv's")
         eq(round(sum(float(x[4]) for x in bh[1:] if tuple(x[2:4]) == k)), int(row[17]),
            f"{k}: Requests/s adds up to the total")
+
+
+TOTALS = ("Median Response Time", "Average Response Time", "Min Response Time", "Max Response Time",
+          "Average Content Size")
 
 
 def locust_ms(us):
@@ -205,9 +210,10 @@ def locust_ms(us):
 def test_rounding_past_100ms_and_the_median_clamp():
     with tempfile.TemporaryDirectory() as tmp, Serve("--delay", "120ms") as s:
         prefix = os.path.join(tmp, "R")
-        r = barrage("-t", "1", "-c", "2", "-d", "1s", "--csv", prefix, s.url + "/slow")
+        r = barrage("-t", "2", "-c", "4", "-d", "1.5s", "--csv", prefix, s.url + "/slow")
         eq(r.rc, 0, f"{r}")
         rows = read(prefix + "_stats.csv")
+        history = read(prefix + "_stats_history.csv")
     head, row, agg = rows[0], dict(zip(rows[0], rows[1])), dict(zip(rows[0], rows[2]))
     eq((row["Type"], row["Name"]), ("GET", "/slow"), "a plain run: one row, -m's method and the URL's path")
     eq(int(row["Request Count"]), r.json["summary"]["attempts"], "count from the JSON")
@@ -218,6 +224,10 @@ def test_rounding_past_100ms_and_the_median_clamp():
     lo, hi, med = float(row["Min Response Time"]), float(row["Max Response Time"]), row["Median Response Time"]
     check(kind(med) == "float" and lo <= float(med) <= hi, f"median {med!r}: a float in [{lo}, {hi}]")
     check(float(med) in (lo, hi) or float(med) % 10 == 0, f"median {med}: 10 ms steps, or clamped to min/max")
+    # past 10 ms the histogram's buckets are 0.1% wide: the history's totals are kept exact beside them,
+    # so its last row is stats.csv's to the last digit (as Locust's is), from both threads
+    eq(history[-1][19:24], [agg[c] for c in TOTALS], "the history's last totals = stats.csv's")
+    check(float(history[-1][21]) < float(history[-1][22]), f"min < max: {history[-1]}")
 
 
 def test_history_cumulative_or_per_second():
