@@ -363,7 +363,10 @@ int run_merge(run_t *r)
         if (ws[i].error == SCRIPT_EFAIL && !r->script_err) r->script_err = script_thread_error(ws[i].thread);
     }
     uint64_t last = r->start_ns;
-    for (size_t i = 0; i < r->started; i++) if (ws[i].stop_ns > last) last = ws[i].stop_ns;
+    for (size_t i = 0; i < r->started; i++) { /* a users' on_stop grace is not part of the duration */
+        uint64_t t = ws[i].end_ns ? ws[i].end_ns : ws[i].stop_ns;
+        if (t > last) last = t;
+    }
     if (last > r->stop_ns) last = r->stop_ns;
     r->elapsed_ns = last > r->start_ns ? last - r->start_ns : 0;
     r->total.rate_start_us = r->lead_ns / 1000;

@@ -473,6 +473,7 @@ static void *run(void *arg)
         next_deadline = conn_expire(x, rc > 0 ? loop_time(w->loop) : loop_now());
     }
     if (!err) err = x->fatal;
+    w->end_ns = loop_now(); /* the run's duration ends here; the on_stop grace is not part of it */
     if (!err && w->users == 2 && !(w->quota && w->stats.requests >= w->quota)) stop_users(w);
     if (!err) err = x->fatal;
     conn_ctx_stop(x);

@@ -60,6 +60,7 @@ typedef struct worker {
     stats_t stats;             /* its measurements */
     int error;                 /* negative errno that ended the run early, or 0 */
     uint64_t start_ns, stop_ns;/* when its connections started / it stopped */
+    uint64_t end_ns;           /* when its measured run ended: before the users' on_stop grace (0: never ran) */
     script_t *script;          /* its Lua state (kept for done(); the caller frees it) */
 
     /* Internal. */

@@ -253,6 +253,10 @@ def test_a_hanging_on_stop_is_cut_off_after_the_grace():
     eq(r.rc, 0, f"{r}")
     eq(names(r)["stop"], 2, "on_stop's request went out")
     check(r.elapsed < 1 + 0.5 + 0.8, f"cut off after the 0.5 s grace: {r.elapsed:.2f}s")
+    # the grace is not part of the run's duration: rates are over the 1 s the tasks ran
+    check(0.95 <= r.json["duration_s"] < 1.2, f"duration without the grace: {r.json['duration_s']}")
+    task = next(n for n in r.json["names"] if n["name"] == "task")
+    check(abs(task["rps"] - task["requests"] / r.json["duration_s"]) < 0.01, f"task rps over the duration: {task}")
     # an on_stop stuck in Lua is interrupted like any hook at the end of a run: a script error
     r = run(START_STOP % "while true do end", "-t", "1", "-c", "1", "-d", "0.5s")
     eq(r.rc, 2, f"{r}")
