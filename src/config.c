@@ -46,6 +46,23 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
     return config_finish(c, err, errlen);
 }
 
+/* An option barrage does not have; Locust's and k6's own get barrage's word for them. */
+static int unknown_option(const char *name, char *err, size_t errlen)
+{
+    static const struct { const char *opt, *hint; } other[] = {
+        { "--host", "the target is the URL argument, as in wrk: barrage [options] http://host:port/path" },
+        { "-f", "a script is -s FILE.lua (a locustfile ports line by line: README \"Coming from Locust / k6\")" },
+        { "--locustfile", "a script is -s FILE.lua (a locustfile ports line by line: README \"Coming from Locust / k6\")" },
+        { "--vus", "users are connections: -c N (or --users N)" },
+        { "--iterations", "a request count is -n N" },
+        { "--stop-timeout", "at the end every user's on_stop gets a fixed 0.5 s grace" },
+    };
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+        if (!strcmp(name, other[i].opt))
+            return config_fail(err, errlen, "unknown option '%s': %s", name, other[i].hint);
+    return config_fail(err, errlen, "unknown option '%s' (see barrage --help)", name);
+}
+
 int config_parse_args(config_t *c, int argc, char **argv, char *err, size_t errlen)
 {
     const char *url = NULL;
@@ -71,7 +88,7 @@ int config_parse_args(config_t *c, int argc, char **argv, char *err, size_t errl
             for (size_t k = 0; k < config_nopts; k++)
                 if (strlen(config_opts[k].lname) == n && !strncmp(config_opts[k].lname, a + 2, n)) o = &config_opts[k];
             snprintf(name, sizeof name, "--%.*s", (int)(n > 40 ? 40 : n), a + 2);
-            if (!o) return config_fail(err, errlen, "unknown option '%s' (see barrage --help)", name);
+            if (!o) return unknown_option(name, err, errlen);
             if (eq) {
                 if (!o->has_arg) return config_fail(err, errlen, "%s takes no value", name);
                 val = eq + 1;
@@ -80,7 +97,7 @@ int config_parse_args(config_t *c, int argc, char **argv, char *err, size_t errl
             for (size_t k = 0; k < config_nopts; k++)
                 if (config_opts[k].sname == a[1]) o = &config_opts[k];
             snprintf(name, sizeof name, "-%c", a[1]);
-            if (!o) return config_fail(err, errlen, "unknown option '%s' (see barrage --help)", a);
+            if (!o) return unknown_option(a, err, errlen);
             if (a[2]) {
                 if (!o->has_arg) return config_fail(err, errlen, "unknown option '%s' (see barrage --help)", a);
                 val = a + 2;

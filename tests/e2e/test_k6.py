@@ -246,6 +246,11 @@ def test_locust_flag_conflicts_are_usage_errors():
         (["--spawn-rate", "3"], "--spawn-rate needs --users N"),
         (["--run-time", "1h30"], "--run-time: cannot parse '1h30' as a duration"),
         (["-t", "1m"], "-t: '1m' is not a valid number of threads"),  # -t is threads, not Locust's run time
+        # Locust's and k6's own options: barrage's word for them
+        (["--host", "http://127.0.0.1:9"], "unknown option '--host': the target is the URL argument"),
+        (["-f", "locustfile.py"], "unknown option '-f': a script is -s FILE.lua"),
+        (["--vus", "5"], "unknown option '--vus': users are connections: -c N"),
+        (["--iterations", "5"], "unknown option '--iterations': a request count is -n N"),
     ]
     for args, want in cases:
         r = barrage(*args, "http://127.0.0.1:9/")
