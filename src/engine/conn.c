@@ -327,6 +327,8 @@ static int on_response(conn_t *c)
 {
     conn_ctx_t *x = c->ctx;
     stats_t *s = x->stats;
+    uint64_t body = c->resp.body; /* this response's (a failed one's never counts) */
+    c->resp.body = 0;
     if (c->inflight) c->inflight--;
     if (c->heads && c->inflight) /* the next response in the pipeline: HEAD or not */
         c->resp.expect_head = (uint8_t)http_is_head(c->heads, c->held_n - c->inflight);
@@ -341,6 +343,7 @@ static int on_response(conn_t *c)
     hist_record(&s->second, us); /* folded into s->latency each second (stats_second_take) */
     if (x->paced) hist_record(&s->service, (x->now - c->actual_at) / 1000);
     s->requests++;
+    s->content += body;
     unsigned st = c->resp.status;
     if (st >= 400) s->errors.status++;
     s->status[st < STATS_STATUS_MAX ? st : 0]++;

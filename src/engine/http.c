@@ -65,9 +65,18 @@ static int on_header_part_complete(llhttp_t *p)
     return 0;
 }
 
+/* The plain parser's only look at a body: its size (Locust's content size). */
+static int on_body_size(llhttp_t *p, const char *at, size_t n)
+{
+    (void)at;
+    ((http_resp_t *)p->data)->body += n;
+    return 0;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     http_capture_t *c = ((http_resp_t *)p->data)->cap;
+    ((http_resp_t *)p->data)->body += n;
     c->bseen += n;
     if (c->bseen > HTTP_CAPTURE_MAX) return 0; /* too big for a script: counted, not kept */
     return append(&c->body, &c->blen, &c->bcap, at, n) ? HPE_USER : 0;
@@ -225,11 +234,13 @@ static int on_message_complete(llhttp_t *p)
     return HPE_PAUSED; /* hand control back at the message boundary */
 }
 
-/* The plain settings skip headers and bodies entirely (wrk's best idea);
- * the capturing ones are used only when a script wants them. */
+/* The plain settings skip headers entirely (wrk's best idea) and only
+ * count a body's bytes (one call per span llhttp skips); the capturing ones
+ * are used only when a script wants them. */
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_headers_complete = on_headers_complete,
+    .on_body = on_body_size,
     .on_message_complete = on_message_complete,
     .on_chunk_header = on_chunk_header,
     .on_chunk_complete = on_chunk_complete,
@@ -369,10 +380,12 @@ int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
     if (r->fast_left) { /* the body of a fast-path response goes on */
         if (len < r->fast_left) {
             r->fast_left -= len;
+            r->body += len;
             *consumed = len;
             return keep_body(r->cap, data, len) ? HTTP_PARSE_ERROR : HTTP_PARSE_MORE;
         }
         if (keep_body(r->cap, data, (size_t)r->fast_left)) return HTTP_PARSE_ERROR;
+        r->body += r->fast_left;
         *consumed = (size_t)r->fast_left;
         r->fast_left = 0;
         r->in_message = 0;
@@ -388,11 +401,13 @@ int http_parse(http_resp_t *r, const char *data, size_t len, size_t *consumed)
             r->keep_alive = 1;
             if (len - hlen < clen) { /* the body ends in a later read */
                 r->fast_left = clen - (len - hlen);
+                r->body += len - hlen;
                 r->in_message = 1;
                 *consumed = len;
                 return keep_body(r->cap, p + hlen, len - hlen) ? HTTP_PARSE_ERROR : HTTP_PARSE_MORE;
             }
             if (keep_body(r->cap, p + hlen, (size_t)clen)) return HTTP_PARSE_ERROR;
+            r->body += clen;
             r->complete = 1;
             *consumed = hlen + (size_t)clen;
             return HTTP_PARSE_COMPLETE;

@@ -62,6 +62,7 @@ typedef struct http_resp {
     uint8_t fast;          /* llhttp is at a message boundary: http_parse may scan a simple head itself */
     uint8_t no_fast;       /* llhttp only (tests set it to compare) */
     uint64_t fast_left;    /* body bytes of a fast-path response still to skip */
+    uint64_t body;         /* body bytes parsed (no head, no chunk framing) since the caller took them */
 } http_resp_t;
 
 /* The requests of a request string: how many, and which are HEAD (their

@@ -342,6 +342,7 @@ void stats_merge(stats_t *dst, const stats_t *src)
     dst->requests += src->requests;
     dst->sent += src->sent;
     dst->bytes += src->bytes;
+    dst->content += src->content;
     dst->body_bytes += src->body_bytes;
     dst->connects += src->connects;
     dst->iterations += src->iterations;

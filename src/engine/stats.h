@@ -212,6 +212,7 @@ typedef struct stats {
     uint64_t requests;   /* complete responses (any status) */
     uint64_t sent;       /* requests fully written */
     uint64_t bytes;      /* bytes read from the server */
+    uint64_t content;    /* body bytes of the complete responses (no heads, no chunk framing: Locust's content size) */
     uint64_t body_bytes; /* response body bytes of named requests (scripts only; Locust's content size) */
     uint64_t connects;   /* connections established */
     uint64_t iterations; /* completed user() iterations (workflows; k6's iterations) */
@@ -271,7 +272,7 @@ typedef struct stats_second {
     uint64_t requests;     /* responses completed during it */
     stats_errors_t errors; /* errors during it */
     uint64_t failed_status;/* responses with an unexpected status during it */
-    uint64_t content;      /* content bytes during it: body_bytes with names, else bytes */
+    uint64_t content;      /* content bytes during it: body_bytes with names, else content */
     uint64_t cpu_ns;       /* the thread's CPU time during it (set by the worker) */
     uint64_t wait_ns;      /* its time ready to run, waiting for a CPU (set by the worker; 0 if unknown) */
     uint64_t wall_ns;      /* its wall time (1 s but the last, partial one; set by the worker) */

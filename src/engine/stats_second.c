@@ -57,9 +57,10 @@ stats_second_t *stats_second_take(stats_t *s, stats_t *prev, uint32_t second, ui
     }
     sec->failed_status = s->failed_status - prev->failed_status;
     prev->failed_status = s->failed_status;
-    sec->content = s->nnamed ? s->body_bytes - prev->body_bytes : s->bytes - prev->bytes;
+    sec->content = s->nnamed ? s->body_bytes - prev->body_bytes : s->content - prev->content;
     prev->body_bytes = s->body_bytes;
     prev->bytes = s->bytes;
+    prev->content = s->content;
     sec->second = second;
     sec->active = active;
     sec->cpu_ns = sec->wait_ns = sec->wall_ns = 0; /* the worker's to set */

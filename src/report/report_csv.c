@@ -215,8 +215,8 @@ static int write_stats(const char *prefix, const report_run_t *run, const stats_
     fputc('\n', f);
     if (!s->nnamed) { /* a plain run (or request() script): one row, the -m method and the URL's path */
         stats_row(f, run->cfg->method, run->cfg->url.path, stats_attempts(s), stats_failed(s), &s->latency, secs,
-                  s->bytes);
-        stats_row(f, "", "Aggregated", stats_attempts(s), stats_failed(s), &s->latency, secs, s->bytes);
+                  s->content);
+        stats_row(f, "", "Aggregated", stats_attempts(s), stats_failed(s), &s->latency, secs, s->content);
         return close_csv(f, path, err, errlen);
     }
     /* Aggregated: the rows' sums, percentiles from their merged histogram */

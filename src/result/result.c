@@ -427,6 +427,8 @@ int result_load(result_t *r, const char *path, char *err, size_t errlen)
         r->st.failed_status = u > socket ? u - socket : 0;
     }
     if (json_get(sum, "iterations") && need_u64(&L, sum, "summary", "iterations", &r->st.iterations)) goto out;
+    r->st.content = r->st.bytes; /* older results: bytes read stood for the content */
+    if (json_get(sum, "content_bytes") && need_u64(&L, sum, "summary", "content_bytes", &r->st.content)) goto out;
     if (load_codes(&L, sum, "summary", NULL, NULL, r->st.status)) goto out;
     /* constant -R: the time spent opening connections before the timeline (older results: none) */
     if ((json_get(sum, "timeline_start_us") && need_u64(&L, sum, "summary", "timeline_start_us", &r->st.rate_start_us)) ||

@@ -141,8 +141,8 @@ void result_write_stats(FILE *f, const stats_t *s, double secs, int corrected, i
                         int tls)
 {
     fprintf(f, "  \"summary\": {\"requests\": %" PRIu64 ", \"sent\": %" PRIu64 ", \"bytes\": %" PRIu64
-               ", \"connects\": %" PRIu64 ", \"iterations\": %" PRIu64 ", \"rps\": ", s->requests, s->sent, s->bytes,
-            s->connects, s->iterations);
+               ", \"content_bytes\": %" PRIu64 ", \"connects\": %" PRIu64 ", \"iterations\": %" PRIu64 ", \"rps\": ",
+            s->requests, s->sent, s->bytes, s->content, s->connects, s->iterations);
     result_write_number(f, secs > 0 ? (double)s->requests / secs : 0);
     fputs(", \"bytes_per_s\": ", f);
     result_write_number(f, secs > 0 ? (double)s->bytes / secs : 0);

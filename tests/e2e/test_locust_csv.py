@@ -256,6 +256,26 @@ def test_history_cumulative_or_per_second():
         eq(int(rows[-1][head.index("Total Request Count")]), r.json["summary"]["attempts"], f"{mode} total")
 
 
+def test_plain_content_size_is_the_bodies_bytes():
+    """Locust's Average Content Size is len(response.content): no head, no chunk framing."""
+    cases = ((("--body-size", "1000"), (), 1000.0), (("--body-size", "40000", "--chunked"), (), 40000.0),
+             (("--body-size", "1000"), ("-m", "HEAD"), 0.0))
+    with tempfile.TemporaryDirectory() as tmp:
+        for serve_args, args, want in cases:
+            prefix = os.path.join(tmp, "C")
+            with Serve(*serve_args) as s:
+                r = barrage("-t", "1", "-c", "2", "-d", "0.5s", *args, "--csv", prefix, s.url + "/x")
+            eq(r.rc, 0, f"{r}")
+            rows = read(prefix + "_stats.csv")
+            col = rows[0].index("Average Content Size")
+            eq([float(x[col]) for x in rows[1:]], [want, want], f"{serve_args} {args}: the row and Aggregated")
+            summary = r.json["summary"]
+            eq(summary["content_bytes"], int(want) * summary["requests"], f"{serve_args} {args}: JSON content_bytes")
+            check(summary["bytes"] > summary["content_bytes"], f"bytes read include the heads: {summary}")
+            history = read(prefix + "_stats_history.csv")
+            eq(float(history[-1][-1]), want, f"{serve_args} {args}: the history's Total Average Content Size")
+
+
 def test_plain_failures_name_the_status_and_url():
     with tempfile.TemporaryDirectory() as tmp, Serve("--fault", "status500:3") as s:
         prefix = os.path.join(tmp, "F")
