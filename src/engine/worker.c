@@ -70,7 +70,18 @@ static int64_t wall_us(void);
 static void start_timeline(worker_t *w, uint64_t now, int forced)
 {
     w->sched_waiting = 0;
-    rate_sched_init(&w->sched, w->rate, now);
+    /* the threads' timelines interleave: thread g of n (over every shard) is
+     * g/R s behind the first, so the run's slots are evenly spaced at the
+     * whole rate R, not n at once every n/R s (and n rates of R/n that do
+     * not divide the duration give R*D slots in all, not n more) */
+    uint64_t n = (uint64_t)w->nthreads * (w->shard_count ? w->shard_count : 1);
+    uint64_t g = (uint64_t)w->shard_index * (uint64_t)w->nthreads + (uint64_t)w->index;
+    double phase_s = n > 1 && w->rate > 0 ? (double)g / (w->rate * (double)n) : 0;
+    rate_sched_init(&w->sched, w->rate, now + (uint64_t)(phase_s * 1e9));
+    /* its own duration's slots, no more: a thread that started before the
+     * threads' mean start (the run's) would otherwise send one slot more
+     * than the rate gives (-R 50 -d 2s -t 2 sent 102) */
+    if (w->cfg->duration_set && w->cfg->duration_ns) w->slots_until = now + w->cfg->duration_ns;
     w->stats.rate_start_forced = (uint8_t)forced;
     __atomic_store_n(&w->released_unix_us, wall_us(), __ATOMIC_RELAXED);
     __atomic_store_n(&w->timeline_ns, now ? now : 1, __ATOMIC_RELEASE);
@@ -97,6 +108,16 @@ static void wait_at_gate(worker_t *w, conn_t *c)
     w->idle[w->nidle++] = c;
 }
 
+/* When the next slot is intended: UINT64_MAX when there is none before
+ * slots_until (the rest wait for the run's end). */
+static uint64_t next_slot(const worker_t *w)
+{
+    uint64_t at = rate_sched_next_at(&w->sched);
+    /* 100 ns: a slot computed to the ns (and a phase rounded to it) may sit
+     * a few ns before an end it is exactly at; that one is the next period's */
+    return w->slots_until && at != UINT64_MAX && at + 100 >= w->slots_until ? UINT64_MAX : at;
+}
+
 static int gate(conn_t *c, uint64_t *intended)
 {
     worker_t *w = c->ctx->owner;
@@ -105,12 +126,12 @@ static int gate(conn_t *c, uint64_t *intended)
         if (all_open(w)) start_timeline(w, c->ctx->now, 0);
         return 0;
     }
-    if (rate_sched_take(&w->sched, c->ctx->now, intended)) {
+    if (next_slot(w) <= c->ctx->now && rate_sched_take(&w->sched, c->ctx->now, intended)) {
         hist_record(&w->stats.jitter, (c->ctx->now - *intended) / 1000);
         return 1;
     }
     wait_at_gate(w, c);
-    uint64_t at = rate_sched_next_at(&w->sched);
+    uint64_t at = next_slot(w);
     if (at != UINT64_MAX) at += coalesce_ns(w);
     if (at != UINT64_MAX && (w->rate_timer.slot < 0 || w->rate_timer.when > at))
         loop_timer_start(w->loop, &w->rate_timer, at);
@@ -127,14 +148,14 @@ static void on_rate_timer(loop_timer_t *t)
     }
     /* oldest waiter first: FIFO keeps every connection busy in turn */
     size_t i = 0;
-    while (i < w->nidle && rate_sched_next_at(&w->sched) <= now) {
+    while (i < w->nidle && next_slot(w) <= now) {
         conn_t *c = w->idle[i++];
         c->owner_mark = 0;
         conn_resume(c);
     }
     memmove(w->idle, w->idle + i, (w->nidle - i) * sizeof *w->idle);
     w->nidle -= i;
-    uint64_t at = rate_sched_next_at(&w->sched);
+    uint64_t at = next_slot(w);
     if (w->nidle && at != UINT64_MAX) {
         at += coalesce_ns(w);
         loop_timer_start(w->loop, t, at > now ? at : now);
@@ -272,7 +293,7 @@ static void apply_controls(worker_t *w, uint64_t now)
     uint64_t at = __atomic_load_n(&w->ctl_at, __ATOMIC_RELAXED);
     if (at < now) at = now; /* slots handed out until now keep their instants */
     if (rate_sched_set_rate(&w->sched, rate, at)) return;
-    uint64_t next = rate_sched_next_at(&w->sched);
+    uint64_t next = next_slot(w);
     if (w->nidle && next != UINT64_MAX) { /* a faster rate's next slot may come sooner */
         next += coalesce_ns(w);
         loop_timer_start(w->loop, &w->rate_timer, next > now ? next : now);

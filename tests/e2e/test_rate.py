@@ -77,6 +77,22 @@ def test_rate_20000_within_1_percent():
         twice(lambda: rate_accuracy(20000, 10, 2, 100))
 
 
+def test_a_low_rate_over_threads_and_shards_sends_exactly_rate_times_duration():
+    # each thread's timeline is offset by its index / R (the slots of the whole run are evenly spaced)
+    # and ends with its own duration: -R 50 -d 1s sent 51 (the slot at the end), -t 2 52 (a thread that
+    # started before the threads' mean start had one slot more), -t 3 51 (three rates of 16.7/s: 17 each)
+    with Serve() as s:
+        for args in (("-t", "1"), ("-t", "2"), ("-t", "3"), ("-t", "4")):
+            r = barrage(*args, "-c", "8", "-R", "50", "-d", "1s", s.url)
+            eq(r.rc, 0, f"{args}: {r}")
+            eq(r.json["summary"]["sent"], 50, f"{args}: slots sent")
+            check(49 <= r.json["summary"]["requests"] <= 50, f"{args}: {r.json['summary']}")
+        # two shards of two threads: four interleaved timelines, 26 + 24 slots of the run's 50
+        sent = [barrage("-t", "2", "-c", "4", "-R", "50", "-d", "1s", "--shard", f"{i}/2", s.url).json["summary"]["sent"]
+                for i in range(2)]
+        eq(sent, [26, 24], "each shard's slots of the whole schedule")
+
+
 def test_rate_not_reached_is_reported():
     with Serve("--delay", "50ms") as s:
         # 2 connections x 20 responses/s cannot make 200/s
