@@ -97,7 +97,7 @@ int config_parse_args(config_t *c, int argc, char **argv, char *err, size_t errl
             for (size_t k = 0; k < config_nopts; k++)
                 if (config_opts[k].sname == a[1]) o = &config_opts[k];
             snprintf(name, sizeof name, "-%c", a[1]);
-            if (!o) return unknown_option(a, err, errlen);
+            if (!o) return unknown_option(name, err, errlen);
             if (a[2]) {
                 if (!o->has_arg) return config_fail(err, errlen, "unknown option '%s' (see barrage --help)", a);
                 val = a + 2;

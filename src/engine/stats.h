@@ -308,6 +308,7 @@ typedef struct stats_point {
     uint64_t p95;          /* (not in the JSON series: the report's and --web's charts) */
     uint64_t lat_min, lat_max; /* exact latency min and max of the second (us; a run's own series: lat_set) */
     double lat_sum;        /* ... and the exact sum: the CSV history's totals are stats.csv's */
+    uint64_t lat_n;        /* how many latencies lat_* cover (a lagging thread's may miss the buckets) */
     uint8_t lat_set;
 } stats_point_t;
 

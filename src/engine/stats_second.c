@@ -108,6 +108,7 @@ int stats_series_add(stats_series_t *ser, const stats_second_t *sec, hist_t *scr
         if (!pt->lat_set || sec->lat_min < pt->lat_min) pt->lat_min = sec->lat_min;
         if (!pt->lat_set || sec->lat_max > pt->lat_max) pt->lat_max = sec->lat_max;
         pt->lat_sum += sec->lat_sum;
+        pt->lat_n += sec->lat_n;
         pt->lat_set = 1;
     }
     for (uint32_t i = 0; i < sec->nbuckets; i++) {

@@ -76,12 +76,14 @@ static void start_timeline(worker_t *w, uint64_t now, int forced)
      * not divide the duration give R*D slots in all, not n more) */
     uint64_t n = (uint64_t)w->nthreads * (w->shard_count ? w->shard_count : 1);
     uint64_t g = (uint64_t)w->shard_index * (uint64_t)w->nthreads + (uint64_t)w->index;
-    double phase_s = n > 1 && w->rate > 0 ? (double)g / (w->rate * (double)n) : 0;
-    rate_sched_init(&w->sched, w->rate, now + (uint64_t)(phase_s * 1e9));
+    double phase_ns = n > 1 && w->rate > 0 ? (double)g / (w->rate * (double)n) * 1e9 : 0;
+    if (!(phase_ns < 1e18)) phase_ns = 1e18; /* a rate so low its first slot is after any run */
+    rate_sched_init(&w->sched, w->rate, now + (uint64_t)phase_ns);
     /* its own duration's slots, no more: a thread that started before the
      * threads' mean start (the run's) would otherwise send one slot more
      * than the rate gives (-R 50 -d 2s -t 2 sent 102) */
-    if (w->cfg->duration_set && w->cfg->duration_ns) w->slots_until = now + w->cfg->duration_ns;
+    if ((w->cfg->duration_set || !w->cfg->requests) && w->cfg->duration_ns) /* as run.c ends it (-n alone: no end) */
+        w->slots_until = now + w->cfg->duration_ns;
     w->stats.rate_start_forced = (uint8_t)forced;
     __atomic_store_n(&w->released_unix_us, wall_us(), __ATOMIC_RELAXED);
     __atomic_store_n(&w->timeline_ns, now ? now : 1, __ATOMIC_RELEASE);

@@ -276,12 +276,15 @@ static void replay(hist_t *one, hist_t *cum, const stats_bucket_t *b, uint32_t n
  * buckets) replace the bucket values replay recorded: the totals of the
  * last row are then stats.csv's, value by value, as Locust's are. */
 typedef struct exact {
-    uint64_t min, max;
+    uint64_t min, max, n;
     double sum;
     int set;
 } exact_t;
 
-static void exact_apply(hist_t *cum, exact_t *x, int set, uint64_t min, uint64_t max, double sum)
+/* n: how many latencies min/max/sum cover (0: the buckets' count, as per
+ * name); a second whose buckets were closed before a lagging thread's part
+ * came has fewer in its buckets than in its sum: the bucket values stay. */
+static void exact_apply(hist_t *cum, exact_t *x, int set, uint64_t min, uint64_t max, double sum, uint64_t n)
 {
     if (set) {
         if (!x->set || min < x->min) x->min = min;
@@ -289,7 +292,8 @@ static void exact_apply(hist_t *cum, exact_t *x, int set, uint64_t min, uint64_t
         x->set = 1;
     }
     x->sum += sum;
-    if (!x->set || !cum->total) return;
+    x->n += n;
+    if (!x->set || !cum->total || (x->n && x->n != cum->total)) return;
     cum->min = x->min;
     cum->max = x->max;
     cum->sum = x->sum;
@@ -345,7 +349,7 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
             ntot[k][1] += np->failures;
             ntot[k][2] += np->content;
             replay(&one, &ncum[k], np->buckets, np->nbuckets);
-            exact_apply(&ncum[k], &nexact[k], np->lat_set, np->cum_min, np->cum_max, np->lat_sum);
+            exact_apply(&ncum[k], &nexact[k], np->lat_set, np->cum_min, np->cum_max, np->lat_sum, 0);
             hrow_t r = { np->requests, np->failures, ntot[k][0], ntot[k][1], ntot[k][2], &one, &ncum[k],
                          ser->keep_buckets };
             history_row(f, run, ts, p->active, e->method, e->name, &r);
@@ -355,8 +359,8 @@ static int write_history(const char *prefix, const report_run_t *run, char *err,
         total_fail += p->failed;
         total_content += p->content;
         replay(&one, &cum, p->buckets, p->nbuckets);
-        exact_apply(&cum, &exact, p->lat_set, p->lat_min, p->lat_max, p->lat_sum);
-        if (p->lat_set && one.total) { /* the second's own, exact too */
+        exact_apply(&cum, &exact, p->lat_set, p->lat_min, p->lat_max, p->lat_sum, p->lat_n);
+        if (p->lat_set && one.total == p->lat_n) { /* the second's own, exact too */
             one.min = p->lat_min;
             one.max = p->lat_max;
             one.sum = p->lat_sum;

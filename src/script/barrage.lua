@@ -556,10 +556,11 @@ end
 -- frame of the script in the dead coroutine.
 local function split_error(co, e)
    local msg = e
-   if type(msg) ~= "string" then -- a table's own address would make each error an exception of its own
-      local mt = getmetatable(msg)
-      msg = (type(msg) == "table" or type(msg) == "userdata") and not (type(mt) == "table" and mt.__tostring)
-            and "(error object is a " .. type(msg) .. " value)" or tostring(msg)
+   if type(msg) == "number" then
+      msg = tostring(msg)
+   elseif type(msg) ~= "string" then -- as lua.c: an address would make each error an exception of its own
+      local mt = debug.getmetatable(msg)
+      msg = type(mt) == "table" and mt.__tostring and tostring(msg) or "(error object is a " .. type(msg) .. " value)"
    end
    local where, rest = msg:match("^([^\n]-:%d+): (.*)$")
    if where then return rest, where end

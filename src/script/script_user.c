@@ -56,7 +56,7 @@ int script_wait_ms(sconn_t *sc, double ms, const char *hook)
  * iteration, or (backoff < 0: in on_stop) ends. */
 /* The hook a virtual user's error names: what barrage.lua set as u._in
  * ("on_start of class Shopper", ...), else "user()". Reads the user table
- * raw (no metamethod can run) with a key the Lua code already interned. */
+ * raw (no __index runs) with a key the Lua code already interned. */
 static const char *user_hook(sconn_t *sc, char *buf, size_t n)
 {
     lua_State *L = sc->s->L;

@@ -312,6 +312,19 @@ end
     e = exceptions(r)
     eq(list(e), [("(error object is a table value)", "users.lua:4")], f"one entry, as lua.c words it: {e}")
     check(e[("(error object is a table value)", "users.lua:4")] >= 4, f"every one counted: {e}")
+    # any value but a string or a number, without a __tostring (even behind __metatable), as lua.c words it
+    script = """
+function user(u)
+   u:get("/")
+   local k = u.iteration % 4
+   if k == 0 then error(function() end) elseif k == 1 then error(nil) elseif k == 2 then error(42) end
+   error(setmetatable({}, { __tostring = function() return "hidden" end, __metatable = false }))
+end
+"""
+    r = run(script, "-t", "1", "-c", "2", "-d", "1s")
+    eq(r.rc, 0, f"{r}")
+    eq(sorted(m for m, _ in exceptions(r)), ["(error object is a function value)", "(error object is a nil value)",
+                                            "42", "hidden"], f"one entry each: {exceptions(r)}")
 
 
 def test_back_off_bounds_an_always_failing_user():
