@@ -75,7 +75,7 @@ typedef struct worker {
     char *own_req;             /* the script's static request (owned) */
     rate_sched_t sched;        /* -R schedule */
     int sched_waiting;         /* -R: the timeline waits for the connections to open */
-    uint64_t slots_until;      /* -R with -d: no slot is intended at or after this (0: no end) */
+    uint64_t slots_until;      /* -R with a duration (-d or the default): no slot at or after this (0: no end) */
     uint32_t active_limit;     /* stages: connections with index >= this retire */
     unsigned ctl_seen;         /* the last ctl_seq applied */
     int ctl_users_on;          /* a live connection target replaces the stages' ... */
