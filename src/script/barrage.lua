@@ -559,8 +559,12 @@ local function split_error(co, e)
    if type(msg) == "number" then
       msg = tostring(msg)
    elseif type(msg) ~= "string" then -- as lua.c: an address would make each error an exception of its own
-      local mt = debug.getmetatable(msg)
-      msg = type(mt) == "table" and mt.__tostring and tostring(msg) or "(error object is a " .. type(msg) .. " value)"
+      local mt, text = debug.getmetatable(msg), nil
+      if type(mt) == "table" and mt.__tostring then -- a __tostring that raises must not end the run
+         local ok, t = pcall(tostring, msg)
+         if ok and type(t) == "string" then text = t end
+      end
+      msg = text or "(error object is a " .. type(msg) .. " value)"
    end
    local where, rest = msg:match("^([^\n]-:%d+): (.*)$")
    if where then return rest, where end

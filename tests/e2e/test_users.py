@@ -321,6 +321,18 @@ function user(u)
    error(setmetatable({}, { __tostring = function() return "hidden" end, __metatable = false }))
 end
 """
+    # a __tostring that raises (or gives no string) is not the script's end: the object's kind is the message
+    hostile = """
+function user(u)
+   u:get("/")
+   if u.iteration % 2 == 0 then error(setmetatable({}, { __tostring = function() error("boom") end })) end
+   error(setmetatable({}, { __tostring = function() return {} end }))
+end
+"""
+    r = run(hostile, "-t", "1", "-c", "1", "-d", "1s")
+    eq(r.rc, 0, f"{r}")
+    eq(sorted(exceptions(r)), [("(error object is a table value)", "users.lua:4"),
+                               ("(error object is a table value)", "users.lua:5")], f"{exceptions(r)}")
     r = run(script, "-t", "1", "-c", "2", "-d", "1s")
     eq(r.rc, 0, f"{r}")
     eq(sorted(m for m, _ in exceptions(r)), ["(error object is a function value)", "(error object is a nil value)",
