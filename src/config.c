@@ -49,10 +49,11 @@ int config_parse(config_t *c, int argc, char **argv, char *err, size_t errlen)
 /* An option barrage does not have; Locust's and k6's own get barrage's word for them. */
 static int unknown_option(const char *name, char *err, size_t errlen)
 {
+    static const char script[] = "a script is -s FILE.lua (a locustfile ports line by line: README \"Coming from Locust / k6\")";
     static const struct { const char *opt, *hint; } other[] = {
         { "--host", "the target is the URL argument, as in wrk: barrage [options] http://host:port/path" },
-        { "-f", "a script is -s FILE.lua (a locustfile ports line by line: README \"Coming from Locust / k6\")" },
-        { "--locustfile", "a script is -s FILE.lua (a locustfile ports line by line: README \"Coming from Locust / k6\")" },
+        { "-f", script },
+        { "--locustfile", script },
         { "--vus", "users are connections: -c N (or --users N)" },
         { "--iterations", "a request count is -n N" },
         { "--stop-timeout", "at the end every user's on_stop gets a fixed 0.5 s grace" },
